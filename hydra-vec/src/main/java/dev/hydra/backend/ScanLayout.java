@@ -1,0 +1,21 @@
+package dev.hydra.backend;
+
+/**
+ * Where one direction's chunked scan finds its operands (SPEC.md steps 4-5), so that it reads them in
+ * place: {@code x}, {@code B} and {@code C} are column ranges of the conv output (rows of
+ * {@code xbcStride} floats; x is H*P wide, B and C G*N wide); {@code dt} is column range
+ * [{@code dtCol}, {@code dtCol} + H) of a (B*L, {@code dtStride}) buffer; the output y is (B*L, H*P).
+ * {@code forward == false} runs the recurrence from t = L-1 down to 0.
+ */
+public record ScanLayout(int batch, int len, int heads, int headdim, int groups, int state, int chunk,
+                         int xbcStride, int xCol, int bCol, int cCol, int dtStride, int dtCol, boolean forward) {
+
+    public int group(int head) {
+        return head / (heads / groups);
+    }
+
+    /** Sequence position of the s-th step of this direction. */
+    public int position(int s) {
+        return forward ? s : len - 1 - s;
+    }
+}

@@ -1,0 +1,175 @@
+package dev.hydra.kernels;
+
+import dev.hydra.backend.Backend;
+import dev.hydra.backend.Buf;
+import dev.hydra.backend.HeapBuf;
+import dev.hydra.backend.ScanLayout;
+
+import java.util.Arrays;
+
+/**
+ * The plain-Java fp32 kernels: each one a readable loop nest over heap arrays, and the fallback when
+ * the Vector API is not available. Stateless; safe for concurrent calls on distinct outputs.
+ */
+public class ScalarBackend implements Backend {
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    @Override
+    public Buf allocate(long n) {
+        return new HeapBuf(new float[Math.toIntExact(n)]);
+    }
+
+    @Override
+    public Buf upload(float[] host) {
+        return new HeapBuf(host.clone());
+    }
+
+    @Override
+    public void download(Buf src, float[] dst) {
+        System.arraycopy(HeapBuf.of(src), 0, dst, 0, dst.length);
+    }
+
+    @Override
+    public void linear(Buf xb, int xStride, int xCol, int rows, int in, Buf wb, Buf biasb, int out, Buf yb) {
+        float[] x = HeapBuf.of(xb), w = HeapBuf.of(wb), bias = HeapBuf.of(biasb), y = HeapBuf.of(yb);
+        for (int r = 0; r < rows; r++) {
+            int xo = r * xStride + xCol;
+            for (int o = 0; o < out; o++) {
+                float s = 0;
+                int wo = o * in;
+                for (int i = 0; i < in; i++) s += x[xo + i] * w[wo + i];
+                y[r * out + o] = bias == null ? s : s + bias[o];
+            }
+        }
+    }
+
+    @Override
+    public void convSilu(Buf srcb, int srcStride, int srcCol, int batch, int len, int channels, Buf wb, Buf biasb, int k, Buf dstb) {
+        float[] src = HeapBuf.of(srcb), w = HeapBuf.of(wb), bias = HeapBuf.of(biasb), dst = HeapBuf.of(dstb);
+        int pad = k / 2;
+        for (int b = 0; b < batch; b++)
+            for (int t = 0; t < len; t++) {
+                int row = b * len + t;
+                for (int c = 0; c < channels; c++) {
+                    float s = bias == null ? 0 : bias[c];
+                    for (int j = 0; j < k; j++) {
+                        int ts = t + j - pad;
+                        if (ts >= 0 && ts < len) s += w[c * k + j] * src[(b * len + ts) * srcStride + srcCol + c];
+                    }
+                    dst[row * channels + c] = silu(s);
+                }
+            }
+    }
+
+    @Override
+    public void softplusDt(Buf srcb, int srcStride, int srcCol, int rows, int heads, Buf dtBiasb, float lo, float hi, Buf dstb) {
+        float[] src = HeapBuf.of(srcb), dtBias = HeapBuf.of(dtBiasb), dst = HeapBuf.of(dstb);
+        for (int r = 0; r < rows; r++)
+            for (int h = 0; h < heads; h++)
+                dst[r * heads + h] = Math.min(Math.max(softplus(src[r * srcStride + srcCol + h] + dtBias[h]), lo), hi);
+    }
+
+    /**
+     * The chunked SSD for one direction, per (batch, head): the four steps of SPEC.md's chunked
+     * algorithm in a streaming order: intra-chunk outputs (1) and the entering state's output (4) for
+     * each chunk, then that chunk's contribution to the running state (2, 3).
+     */
+    @Override
+    public void ssdScan(ScanLayout s, Buf xbcb, Buf dtb, Buf ab, Buf initb, Buf yb) {
+        float[] xbc = HeapBuf.of(xbcb), dt = HeapBuf.of(dtb), a = HeapBuf.of(ab), init = HeapBuf.of(initb), y = HeapBuf.of(yb);
+        int L = s.len(), H = s.heads(), P = s.headdim(), N = s.state(), Q = s.chunk(), S = s.xbcStride(), HP = H * P;
+        double[] cum = new double[Q];
+        int[] row = new int[Q];
+        float[] state = new float[P * N];
+        float[] cb = new float[Q];
+        for (int b = 0; b < s.batch(); b++) {
+            for (int h = 0; h < H; h++) {
+                int g = s.group(h), xo = s.xCol() + h * P, bo = s.bCol() + g * N, co = s.cCol() + g * N;
+                if (init == null) Arrays.fill(state, 0f);
+                else System.arraycopy(init, h * P * N, state, 0, P * N);
+                for (int c0 = 0; c0 < L; c0 += Q) {
+                    int q = Math.min(Q, L - c0);
+                    double sum = 0;
+                    for (int i = 0; i < q; i++) {
+                        row[i] = b * L + s.position(c0 + i);
+                        sum += (double) dt[row[i] * s.dtStride() + s.dtCol() + h] * a[h];
+                        cum[i] = sum;
+                    }
+                    for (int i = 0; i < q; i++) {
+                        int ri = row[i];
+                        // (1) intra-chunk: sum_{j<=i} (C_i . B_j) exp(cum_i - cum_j) dt_j x_j
+                        for (int j = 0; j <= i; j++) {
+                            int rj = row[j];
+                            float dot = 0;
+                            for (int n = 0; n < N; n++) dot += xbc[ri * S + co + n] * xbc[rj * S + bo + n];
+                            cb[j] = dot * (float) Math.exp(cum[i] - cum[j]) * dt[rj * s.dtStride() + s.dtCol() + h];
+                        }
+                        float decay = (float) Math.exp(cum[i]);
+                        for (int p = 0; p < P; p++) {
+                            float acc = 0;
+                            for (int j = 0; j <= i; j++) acc += cb[j] * xbc[row[j] * S + xo + p];
+                            // (4) the state entering the chunk, decayed to position i, read through C_i
+                            float st = 0;
+                            for (int n = 0; n < N; n++) st += state[p * N + n] * xbc[ri * S + co + n];
+                            y[ri * HP + h * P + p] = acc + decay * st;
+                        }
+                    }
+                    // (2) + (3): S <- exp(cum_end) S + sum_j exp(cum_end - cum_j) dt_j x_j B_j^T
+                    float chunkDecay = (float) Math.exp(cum[q - 1]);
+                    for (int i = 0; i < P * N; i++) state[i] *= chunkDecay;
+                    for (int j = 0; j < q; j++) {
+                        int rj = row[j];
+                        float wj = (float) Math.exp(cum[q - 1] - cum[j]) * dt[rj * s.dtStride() + s.dtCol() + h];
+                        for (int p = 0; p < P; p++) {
+                            float wx = wj * xbc[rj * S + xo + p];
+                            for (int n = 0; n < N; n++) state[p * N + n] += wx * xbc[rj * S + bo + n];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void shiftAddDiagonal(int batch, int len, int heads, int headdim, Buf yFb, Buf yBb, Buf xb, int xStride, Buf deltab, Buf outb) {
+        float[] yF = HeapBuf.of(yFb), yB = HeapBuf.of(yBb), x = HeapBuf.of(xb), delta = HeapBuf.of(deltab), out = HeapBuf.of(outb);
+        int D = heads * headdim;
+        for (int b = 0; b < batch; b++)
+            for (int t = 0; t < len; t++) {
+                int r = b * len + t;
+                for (int h = 0; h < heads; h++) {
+                    float d = delta[r * heads + h];
+                    for (int p = 0; p < headdim; p++) {
+                        int i = h * headdim + p;
+                        float v = x[r * xStride + i] * d;
+                        if (t > 0) v += yF[(r - 1) * D + i];
+                        if (t < len - 1) v += yB[(r + 1) * D + i];
+                        out[r * D + i] = v;
+                    }
+                }
+            }
+    }
+
+    @Override
+    public void gatedRmsNorm(Buf yb, int rows, int dim, Buf zb, int zStride, int zCol, Buf wb, float eps, Buf outb) {
+        float[] y = HeapBuf.of(yb), z = HeapBuf.of(zb), w = HeapBuf.of(wb), out = HeapBuf.of(outb);
+        for (int r = 0; r < rows; r++) {
+            double ss = 0;
+            for (int i = 0; i < dim; i++) ss += (double) y[r * dim + i] * y[r * dim + i];
+            float inv = (float) (1 / Math.sqrt(ss / dim + eps));
+            for (int i = 0; i < dim; i++) out[r * dim + i] = y[r * dim + i] * inv * w[i] * silu(z[r * zStride + zCol + i]);
+        }
+    }
+
+    protected static float silu(float v) {
+        return v / (1 + (float) Math.exp(-v));
+    }
+
+    protected static float softplus(float v) {
+        return v > 20 ? v : (float) Math.log1p(Math.exp(v));
+    }
+}

@@ -1,0 +1,148 @@
+package dev.hydra.layer;
+
+import dev.hydra.backend.Backend;
+import dev.hydra.backend.Buf;
+import dev.hydra.backend.ScanLayout;
+import dev.hydra.config.HydraConfig;
+import dev.hydra.weights.HydraWeights;
+
+/**
+ * The Hydra layer in fp32 on any {@link Backend}: weights are uploaded once, and each forward pass
+ * runs SPEC.md steps 1-8 as backend operations. Safe to share between threads: a call owns its
+ * workspace. Close it to release the weights' device memory.
+ */
+public final class HydraLayer implements AutoCloseable {
+    private final HydraConfig c;
+    private final Backend be;
+    private final Buf inW, inB, convW, convB, dtBias, a, fcD, d, normW, outW, outB, init;
+
+    public HydraLayer(HydraWeights<float[]> w, Backend backend) {
+        this.c = w.config();
+        this.be = backend;
+        inW = backend.upload(w.inProjW());
+        inB = w.inProjB() == null ? null : backend.upload(w.inProjB());
+        convW = backend.upload(w.convW());
+        convB = w.convB() == null ? null : backend.upload(w.convB());
+        // dt_bias once per direction, so that step 3 is one call over the 2H dt columns
+        float[] dtBiasTwice = new float[2 * c.nheads()];
+        System.arraycopy(w.dtBias(), 0, dtBiasTwice, 0, c.nheads());
+        System.arraycopy(w.dtBias(), 0, dtBiasTwice, c.nheads(), c.nheads());
+        dtBias = backend.upload(dtBiasTwice);
+        float[] aHost = new float[c.nheads()];
+        for (int h = 0; h < aHost.length; h++) aHost[h] = -(float) Math.exp(w.aLog()[h]);
+        a = backend.upload(aHost);
+        fcD = backend.upload(w.fcDW());
+        d = backend.upload(w.d());
+        normW = backend.upload(w.normW());
+        outW = backend.upload(w.outProjW());
+        outB = w.outProjB() == null ? null : backend.upload(w.outProjB());
+        init = w.initStates() == null ? null : backend.upload(w.initStates());
+    }
+
+    public HydraConfig config() {
+        return c;
+    }
+
+    public Backend backend() {
+        return be;
+    }
+
+    /** u (B, L, d_model) to the layer output (B, L, d_model). Refuses non-finite input. */
+    public float[] forward(float[] u, int batch, int len) {
+        return run(u, batch, len, false).output();
+    }
+
+    /** The forward pass with every intermediate of {@link Stages} downloaded. */
+    public Stages<float[]> forwardStages(float[] u, int batch, int len) {
+        return run(u, batch, len, true);
+    }
+
+    private Stages<float[]> run(float[] u, int batch, int len, boolean keepStages) {
+        Inputs.checkShape(u.length, batch, len, c.dModel(), "input");
+        Inputs.checkFinite(u, len, c.dModel(), "input");
+        try (Workspace ws = new Workspace(batch, len); Buf ub = be.upload(u)) {
+            forward(ub, batch, len, ws);
+            int rows = batch * len;
+            float[] out = new float[rows * c.dModel()];
+            be.download(ws.out, out);
+            if (!keepStages) return new Stages<>(null, null, null, null, null, null, null, null, out);
+            return new Stages<>(get(ws.xbc, rows * c.convDim()), columns(get(ws.dt, rows * 2 * c.nheads()), rows, 2 * c.nheads(), 0, c.nheads()),
+                    columns(get(ws.dt, rows * 2 * c.nheads()), rows, 2 * c.nheads(), c.nheads(), c.nheads()),
+                    get(ws.yF, rows * c.dInner()), get(ws.yB, rows * c.dInner()), get(ws.delta, rows * c.nheads()),
+                    get(ws.mix, rows * c.dInner()), get(ws.normed, rows * c.dInner()), out);
+        }
+    }
+
+    /**
+     * Device-resident forward: {@code u} (B*L, d_model) already on this layer's backend; the result is
+     * in the returned workspace's {@link Workspace#output()} until the workspace is closed.
+     */
+    public Workspace forward(Buf u, int batch, int len) {
+        Workspace ws = new Workspace(batch, len);
+        forward(u, batch, len, ws);
+        return ws;
+    }
+
+    private void forward(Buf u, int batch, int len, Workspace ws) {
+        int rows = batch * len, H = c.nheads(), GN = c.ngroups() * c.dState(), dIn = c.dInner(), proj = c.projDim();
+        be.linear(u, c.dModel(), 0, rows, c.dModel(), inW, inB, proj, ws.zxbcdt);                       // step 1
+        be.convSilu(ws.zxbcdt, proj, dIn, batch, len, c.convDim(), convW, convB, c.dConv(), ws.xbc);     // step 2
+        be.softplusDt(ws.zxbcdt, proj, proj - 2 * H, rows, 2 * H, dtBias, (float) c.dtMin(),
+                (float) c.dtMax(), ws.dt);                                                              // step 3
+        ScanLayout fwd = new ScanLayout(batch, len, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
+                c.convDim(), 0, dIn, dIn + GN, 2 * H, 0, true);
+        ScanLayout bwd = new ScanLayout(batch, len, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
+                c.convDim(), 0, dIn + 2 * GN, dIn + 3 * GN, 2 * H, H, false);
+        be.ssdScan(fwd, ws.xbc, ws.dt, a, init, ws.yF);                                                 // step 4
+        be.ssdScan(bwd, ws.xbc, ws.dt, a, init, ws.yB);                                                 // step 5
+        be.linear(ws.xbc, c.convDim(), 0, rows, dIn, fcD, d, H, ws.delta);
+        be.shiftAddDiagonal(batch, len, H, c.headdim(), ws.yF, ws.yB, ws.xbc, c.convDim(), ws.delta, ws.mix); // step 6
+        be.gatedRmsNorm(ws.mix, rows, dIn, ws.zxbcdt, proj, 0, normW, 1e-5f, ws.normed);                // step 7
+        be.linear(ws.normed, dIn, 0, rows, dIn, outW, outB, c.dModel(), ws.out);                        // step 8
+    }
+
+    private float[] get(Buf b, int n) {
+        float[] h = new float[n];
+        be.download(b, h);
+        return h;
+    }
+
+    private static float[] columns(float[] m, int rows, int stride, int from, int n) {
+        float[] out = new float[rows * n];
+        for (int r = 0; r < rows; r++) System.arraycopy(m, r * stride + from, out, r * n, n);
+        return out;
+    }
+
+    /** The activations of one forward pass on this layer's backend. */
+    public final class Workspace implements AutoCloseable {
+        final Buf zxbcdt, xbc, dt, yF, yB, delta, mix, normed, out;
+
+        Workspace(int batch, int len) {
+            long rows = (long) batch * len;
+            zxbcdt = be.allocate(rows * c.projDim());
+            xbc = be.allocate(rows * c.convDim());
+            dt = be.allocate(rows * 2 * c.nheads());
+            yF = be.allocate(rows * c.dInner());
+            yB = be.allocate(rows * c.dInner());
+            delta = be.allocate(rows * c.nheads());
+            mix = be.allocate(rows * c.dInner());
+            normed = be.allocate(rows * c.dInner());
+            out = be.allocate(rows * c.dModel());
+        }
+
+        public Buf output() {
+            return out;
+        }
+
+        @Override
+        public void close() {
+            for (Buf b : new Buf[] {zxbcdt, xbc, dt, yF, yB, delta, mix, normed, out}) b.close();
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Buf b : new Buf[] {inW, inB, convW, convB, dtBias, a, fcD, d, normW, outW, outB, init})
+            if (b != null) b.close();
+    }
+}
