@@ -2,6 +2,7 @@ package dev.hydra.reference;
 
 import dev.hydra.HydraException;
 import dev.hydra.config.HydraConfig;
+import dev.hydra.layer.Inputs;
 import dev.hydra.layer.Stages;
 import dev.hydra.materialize.QuasiseparableMatrix;
 import dev.hydra.reference.ScanInputs.Direction;
@@ -93,9 +94,8 @@ public final class ReferenceHydra {
     }
 
     private void checkInput(double[] u, int batch, int len) {
-        if (batch < 1 || len < 1) throw new HydraException("input: batch and length must be positive, got (" + batch + ", " + len + ")");
-        if ((long) batch * len * c.dModel() != u.length)
-            throw new HydraException("input: " + u.length + " values do not match shape (" + batch + ", " + len + ", " + c.dModel() + ")");
+        Inputs.checkShape(u.length, batch, len, c.dModel(), "input");
+        Inputs.checkFinite(u, len, c.dModel(), "input");
     }
 
     /** y = x W^T + b, W stored (out, in) like nn.Linear. */
