@@ -33,17 +33,17 @@ public record MixerConfig(MixerType type, boolean dataDependent, int dModel, int
         positive("chunk_size", chunkSize);
         if (maxSeqLen < 0) throw new HydraException("config: max_seq_len must be a positive integer, got " + maxSeqLen);
         if (dConv % 2 == 0) throw new HydraException("config: d_conv must be odd (the conv is centred), got " + dConv);
-        long dInner = (long) expand * dModel;
-        if (dInner % headdim != 0)
-            throw new HydraException("config: d_inner = expand * d_model = " + dInner + " is not divisible by headdim " + headdim);
         if (type == MixerType.DENSE && dataDependent)
             throw new HydraException("config: matrix_mixer_type 'dense' has no data-dependent variant (set is_data_dependent to false)");
         boolean needsLength = !dataDependent || (type != MixerType.ATTENTION && type != MixerType.QUASISEPARABLE);
         if (needsLength && maxSeqLen == 0)
             throw new HydraException("config: the " + variant(type, dataDependent) + " mixer needs max_seq_len");
+        long dInner = (long) expand * dModel;
+        if (dInner % headdim != 0)
+            throw new HydraException("config: d_inner = expand * d_model = " + dInner + " is not divisible by headdim " + headdim);
         long heads = dInner / headdim, ds = heads * qkDim;
         long proj = 2 * dInner + 2 * ds + 2 * heads, l = Math.max(maxSeqLen, 1);
-        if (proj * dModel > Integer.MAX_VALUE - 8 || heads * l * l > Integer.MAX_VALUE - 8)
+        if (proj * dModel > Integer.MAX_VALUE - 8 || (!dataDependent && heads * l * l > Integer.MAX_VALUE - 8))
             throw new HydraException("config: parameters of this " + variant(type, dataDependent) + " mixer are too large for one array");
     }
 

@@ -1,5 +1,6 @@
 package dev.hydra.mixer;
 
+import dev.hydra.HydraException;
 import dev.hydra.layer.Inputs;
 
 import static dev.hydra.reference.Fp64Ops.depthwiseConv;
@@ -43,6 +44,9 @@ public final class ReferenceMixer {
 
     /** s M (B, H, L, L): the matrix the mixing step applies to v for this input (before the residual). */
     public double[] materialize(double[] u, int batch, int len) {
+        if ((long) batch * c.nheads() * len * len > Integer.MAX_VALUE - 8)
+            throw new HydraException("materialize: a (" + batch + ", " + c.nheads() + ", " + len + ", " + len
+                    + ") matrix has more elements than a Java array holds; use a smaller batch or length");
         double[] zx = projectIn(u, batch, len);
         return step.materialize(step.operands(conv(zx, batch, len), zx, batch, len));
     }

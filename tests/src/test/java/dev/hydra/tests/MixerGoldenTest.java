@@ -2,6 +2,8 @@ package dev.hydra.tests;
 
 import dev.hydra.io.SafeTensors;
 import dev.hydra.kernels.ScalarBackend;
+import dev.hydra.layer.Layers;
+import dev.hydra.layer.SequenceLayer;
 import dev.hydra.mixer.MixerConfig;
 import dev.hydra.mixer.MixerLayer;
 import dev.hydra.mixer.MixerWeights;
@@ -49,6 +51,23 @@ class MixerGoldenTest {
             try (MixerLayer layer = new MixerLayer(MixerWeights.load(cfg, st, "param.", Precision.FP32), new ScalarBackend())) {
                 float[] out = layer.forward(st.floats("input"), (int) shape[0], (int) shape[1]);
                 assertThat(Golden.relErr(out, st.doubles("output"))).as(file).isLessThanOrEqualTo(1e-4);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("files")
+    void layersLoadReturnsTheMixerInBothPrecisions(String file) {
+        try (SafeTensors st = Golden.open(file)) {
+            long[] shape = st.info("input").shape();
+            int b = (int) shape[0], l = (int) shape[1];
+            for (Precision<?> p : new Precision<?>[] {Precision.FP64, Precision.FP32}) {
+                try (SequenceLayer layer = Layers.load(Golden.config(st), file, Golden.ANNOTATIONS, st, "param.", p, new ScalarBackend())) {
+                    assertThat(layer.precision()).isEqualTo(p);
+                    assertThat(layer.heads()).isEqualTo(4);
+                    assertThat(Golden.relErr(layer.forward(st.doubles("input"), b, l), st.doubles("output")))
+                            .as("%s, %s", file, p).isLessThanOrEqualTo(p == Precision.FP64 ? 1e-6 : 1e-4);
+                }
             }
         }
     }
