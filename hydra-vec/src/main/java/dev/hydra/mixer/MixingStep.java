@@ -34,9 +34,9 @@ final class MixingStep {
             case QUASISEPARABLE -> new QuasiseparableMixing(c.chunkSize());
         };
         if (c.type() == MixerType.QUASISEPARABLE) {
-            // A = -exp(A_log), evaluated in float32 as the release does even in a float64 model
+            // A = -exp(A_log), in fp64 as ReferenceHydra computes it
             a = new double[c.nheads()];
-            for (int h = 0; h < a.length; h++) a[h] = -(float) Math.exp((float) param("A_log")[h]);
+            for (int h = 0; h < a.length; h++) a[h] = -Math.exp(param("A_log")[h]);
         } else {
             a = null;
         }
