@@ -24,7 +24,8 @@ public final class MixerLayer implements AutoCloseable {
     private final Backend be;
     private final List<Buf> owned = new ArrayList<>();
     private final Buf inW, convW, convB, convWv, convBv, convWqk, convBqk, normW, outW;
-    private final Buf dtBias, a, fcD, d, bc;
+    private final Buf dtBias, a, fcD, d;
+    private final float[] bcHost;
     private final MixingStep hostStep;
 
     public MixerLayer(MixerWeights<float[]> w, Backend backend) {
@@ -54,10 +55,11 @@ public final class MixerLayer implements AutoCloseable {
             a = up(aHost);
             fcD = up(w.mixer("fc_D.weight"));
             d = up(w.mixer("D"));
-            bc = c.dataDependent() ? null : up(w.mixer("BC"));
+            bcHost = w.mixer("BC");
             hostStep = null;
         } else {
-            dtBias = a = fcD = d = bc = null;
+            dtBias = a = fcD = d = null;
+            bcHost = null;
             Map<String, double[]> wide = new LinkedHashMap<>();
             w.mixer().forEach((k, v) -> wide.put(k, Layers.widen(v)));
             hostStep = new MixingStep(c, wide);
@@ -102,20 +104,20 @@ public final class MixerLayer implements AutoCloseable {
     private Buf scan(Buf zx, int batch, int len, List<Buf> tmp) {
         int rows = batch * len, dIn = c.dInner(), H = c.nheads(), ds = c.dState(), proj = c.projDim(), P = c.headdim();
         int width = dIn + 2 * ds;
-        Buf xbc = keep(tmp, be.allocate((long) rows * width));
-        Buf dt = keep(tmp, be.allocate((long) rows * 2 * H));
+        Buf xbc, dt = keep(tmp, be.allocate((long) rows * 2 * H));
         if (c.dataDependent()) {
+            xbc = keep(tmp, be.allocate((long) rows * width));
             be.convSilu(zx, proj, dIn, batch, len, width, convW, convB, c.dConv(), xbc);
             be.softplusDt(zx, proj, proj - 2 * H, rows, 2 * H, dtBias, 0f, Float.POSITIVE_INFINITY, dt);
         } else {
             Buf x = keep(tmp, be.allocate((long) rows * dIn));
             be.convSilu(zx, proj, dIn, batch, len, dIn, convW, convB, c.dConv(), x);
-            float[] xh = new float[rows * dIn], bch = new float[len * 2 * ds], host = new float[rows * width];
+            // x beside the parameter BC (L, 2 ds), repeated over the batch, so that the scan reads one buffer
+            float[] xh = new float[rows * dIn], host = new float[rows * width];
             be.download(x, xh);
-            be.download(bc, bch);
             for (int r = 0; r < rows; r++) {
                 System.arraycopy(xh, r * dIn, host, r * width, dIn);
-                System.arraycopy(bch, (r % len) * 2 * ds, host, r * width + dIn, 2 * ds);
+                System.arraycopy(bcHost, (r % len) * 2 * ds, host, r * width + dIn, 2 * ds);
             }
             xbc = keep(tmp, be.upload(host));
             // dt_raw is dt_bias at every position: softplus of zeros plus the bias
@@ -136,7 +138,7 @@ public final class MixerLayer implements AutoCloseable {
     private Buf hostMix(Buf zx, int batch, int len, List<Buf> tmp) {
         int rows = batch * len, dIn = c.dInner(), C = c.convDim(), proj = c.projDim();
         float[] conv = new float[rows * C];
-        if (convW != null) {
+        if (c.siluChannels() == C) {
             Buf all = keep(tmp, be.allocate((long) rows * C));
             be.convSilu(zx, proj, dIn, batch, len, C, convW, convB, c.dConv(), all);
             be.download(all, conv);

@@ -26,11 +26,6 @@ public enum MixerType {
                 + Arrays.stream(values()).map(MixerType::key).collect(Collectors.joining(", ")) + ")");
     }
 
-    /** Types whose data-dependent in_proj yields q and k of width H*qk_dim each. */
-    boolean hasQk() {
-        return this == VANDERMONDE || this == CAUCHY || this == LOW_RANK || this == ATTENTION;
-    }
-
     /** Whether silu follows the conv on every channel, or on v only (SPEC table, "conv + act"). */
     boolean siluOnAll(boolean dataDependent) {
         return !dataDependent || this == TOEPLITZ || this == LOW_RANK || this == QUASISEPARABLE;
