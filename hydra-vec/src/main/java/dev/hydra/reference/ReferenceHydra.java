@@ -65,7 +65,7 @@ public final class ReferenceHydra {
             yB = mixing == Mixing.RECURRENCE ? Recurrence.scan(in, Direction.BACKWARD) : ChunkedScan.scan(in, Direction.BACKWARD, c.chunkSize());
             mix = shiftAndAddDiagonal(in, yF, yB, delta);
         }
-        double[] normed = gatedRmsNorm(mix, batch * len, c.dInner(), zxbcdt, c.projDim(), 0, w.normW());                   // step 7
+        double[] normed = gatedRmsNorm(mix, batch * len, c.dInner(), zxbcdt, c.projDim(), 0, w.normW());    // step 7
         double[] out = linear(normed, batch * len, c.dInner(), w.outProjW(), w.outProjB(), c.dModel());
         return new Stages<>(convOut, in.dtF(), in.dtB(), yF, yB, delta, mix, normed, out);
     }
@@ -86,7 +86,8 @@ public final class ReferenceHydra {
     /** Steps 2-3 from the in_proj output: everything the scans read. */
     private ScanInputs prepare(double[] zxbcdt, int batch, int len) {
         int rows = batch * len, H = c.nheads(), GN = c.ngroups() * c.dState(), dIn = c.dInner();
-        double[] xbc = depthwiseConv(zxbcdt, c.projDim(), c.dInner(), batch, len, c.convDim(), w.convW(), w.convB(), c.dConv(), c.convDim());                                           // step 2
+        double[] xbc = depthwiseConv(zxbcdt, c.projDim(), dIn, batch, len, c.convDim(), w.convW(), w.convB(), c.dConv(),
+                c.convDim());                                                                          // step 2
         double[] x = columns(xbc, rows, c.convDim(), 0, dIn);
         double[] bF = columns(xbc, rows, c.convDim(), dIn, GN);
         double[] cF = columns(xbc, rows, c.convDim(), dIn + GN, GN);
