@@ -8,6 +8,7 @@ import dev.hydra.layer.Layers;
 import dev.hydra.layer.SequenceLayer;
 import dev.hydra.weights.Precision;
 
+import java.util.Map;
 import java.util.Set;
 
 /** A matrix mixer described by a JSON config, as a {@link SequenceLayer} (the entry {@link Layers#load} uses). */
@@ -28,6 +29,9 @@ public final class MixerLayers {
             public int heads() { return ref.config().nheads(); }
             public Precision<?> precision() { return Precision.FP64; }
             public double[] forward(double[] u, int b, int l) { return ref.forward(u, b, l); }
+            public Map<String, double[]> forwardStages(double[] u, int b, int l) {
+                return ref.forwardStages(u, b, l, ReferenceMixer.Path.STRUCTURED);
+            }
             public double[] materialize(double[] u, int b, int l) { return ref.materialize(u, b, l); }
         };
     }

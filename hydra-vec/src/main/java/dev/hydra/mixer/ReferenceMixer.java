@@ -3,6 +3,9 @@ package dev.hydra.mixer;
 import dev.hydra.HydraException;
 import dev.hydra.layer.Inputs;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 import static dev.hydra.reference.Fp64Ops.depthwiseConv;
 import static dev.hydra.reference.Fp64Ops.gatedRmsNorm;
 import static dev.hydra.reference.Fp64Ops.linear;
@@ -35,11 +38,25 @@ public final class ReferenceMixer {
     }
 
     public double[] forward(double[] u, int batch, int len, Path path) {
-        double[] zx = projectIn(u, batch, len);
-        double[] y = step.mix(step.operands(conv(zx, batch, len), zx, batch, len), path == Path.DENSE);
+        return forwardStages(u, batch, len, path).get("output");
+    }
+
+    /**
+     * The forward pass with its intermediates (row-major): {@code stage.conv} (B, L, conv_dim) after the
+     * conv's activation, {@code stage.mix} (B, L, d_inner) the mixing with its residual,
+     * {@code stage.normed} (B, L, d_inner) after the gated RMSNorm, and {@code output} (B, L, d_model).
+     */
+    public Map<String, double[]> forwardStages(double[] u, int batch, int len, Path path) {
+        double[] zx = projectIn(u, batch, len), conv = conv(zx, batch, len);
+        double[] y = step.mix(step.operands(conv, zx, batch, len), path == Path.DENSE);
         int rows = batch * len;
         double[] normed = gatedRmsNorm(y, rows, c.dInner(), zx, c.projDim(), 0, w.normW());
-        return linear(normed, rows, c.dInner(), w.outProjW(), null, c.dModel());
+        Map<String, double[]> m = new LinkedHashMap<>();
+        m.put("stage.conv", conv);
+        m.put("stage.mix", y);
+        m.put("stage.normed", normed);
+        m.put("output", linear(normed, rows, c.dInner(), w.outProjW(), null, c.dModel()));
+        return m;
     }
 
     /** s M (B, H, L, L): the matrix the mixing step applies to v for this input (before the residual). */

@@ -72,8 +72,10 @@ class MixerEquivalenceTest {
             int batch = 1 + r.nextInt(2), len = c.maxSeqLen();
             double[] u = input(batch * len * c.dModel(), r);
             double[] structured = ref.forward(u, batch, len, ReferenceMixer.Path.STRUCTURED);
-            double[] dense = ref.forward(u, batch, len, ReferenceMixer.Path.DENSE);
-            assertThat(relErr(structured, dense)).as("%s", c).isLessThanOrEqualTo(1e-12);
+            var dense = ref.forwardStages(u, batch, len, ReferenceMixer.Path.DENSE);
+            assertThat(relErr(structured, dense.get("output"))).as("%s", c).isLessThanOrEqualTo(1e-12);
+            assertThat(dense.get("stage.conv")).hasSize(batch * len * c.convDim());
+            assertThat(dense.get("stage.mix")).hasSize(batch * len * c.dInner());
             try (MixerLayer fp32 = new MixerLayer(MixerWeights.load(c, weights, "", Precision.FP32), new ScalarBackend())) {
                 double[] out32 = Layers.widen(fp32.forward(Layers.narrow(u), batch, len));
                 assertThat(relErr(out32, structured)).as("fp32 %s", c).isLessThanOrEqualTo(1e-4);
