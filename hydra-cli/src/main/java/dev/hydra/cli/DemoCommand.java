@@ -48,7 +48,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "3", description = "Timed runs after one warm-up; the median is reported (default: ${DEFAULT-VALUE}).")
     int runs;
 
-    @Option(names = "--check-len", defaultValue = "96",
+    @Option(names = "--check-len", defaultValue = "320",
             description = "Tokens of the first sequence checked against the fp64 reference and drawn (default: ${DEFAULT-VALUE}).")
     int checkLen;
 

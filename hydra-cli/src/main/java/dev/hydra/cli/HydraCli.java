@@ -33,8 +33,7 @@ public final class HydraCli {
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            boolean verbose = parsed.hasMatchedOption("--verbose");
-            if (verbose) ex.printStackTrace(cmd.getErr());
+            if (verbose(parsed)) ex.printStackTrace(cmd.getErr());
             String msg = ex instanceof HydraException ? ex.getMessage()
                     : ex.getClass().getSimpleName() + (ex.getMessage() == null ? "" : ": " + ex.getMessage());
             cmd.getErr().println("hydra: " + firstLine(msg));
@@ -49,6 +48,13 @@ public final class HydraCli {
         out.flush();
         err.flush();
         return code;
+    }
+
+    /** --verbose given at any level: {@code hydra --verbose layer ...} or {@code hydra layer ... --verbose}. */
+    private static boolean verbose(CommandLine.ParseResult parsed) {
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand())
+            if (p.hasMatchedOption("--verbose")) return true;
+        return false;
     }
 
     private static String firstLine(String s) {

@@ -50,7 +50,7 @@ public final class Heatmap {
         }
         SignedLogScale scale = new SignedLogScale(amax == 0 ? 1 : amax);
         String[] titleLines = title.split("\n");
-        int cell = Math.max(1, TARGET_PIXELS / Math.max(rows, cols));
+        int cell = Math.max(1, Math.round((float) TARGET_PIXELS / Math.max(rows, cols)));
         int plotW = cell * cols, plotH = cell * rows;
         int left = 64, top = MARGIN + LINE * titleLines.length + 8;
         int width = left + plotW + 24 + BAR + 86, height = top + plotH + 48;
