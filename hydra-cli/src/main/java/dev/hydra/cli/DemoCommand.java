@@ -28,10 +28,11 @@ import java.util.concurrent.Callable;
  * the fp32 chunked engine against the fp64 reference, and a heatmap of one head's mixer matrix.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Runs an embedded BERT-base-width Hydra layer (d_model 768, d_state 64, d_conv 7, expand 2,",
-                "headdim 64: 24 heads, chunk 256) with seeded weights: prints its fp32 throughput on the CPU",
-                "backend, checks the fp32 chunked engine against the fp64 reference (state recurrence and",
-                "dense mixer matrix) on a slice of the batch, and draws one head's mixer matrix as a PNG."},
+        description = {"Runs, checks and draws a BERT-base-width Hydra layer with seeded weights.",
+                "The layer: d_model 768, d_state 64, d_conv 7, expand 2, headdim 64 (24 heads), chunk 256. "
+                        + "Prints its fp32 throughput on the CPU backend, checks the fp32 chunked engine against the "
+                        + "fp64 reference (state recurrence, and dense mixer matrix) on the first tokens of the batch, "
+                        + "and draws one head's mixer matrix there as a PNG heatmap."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:every check passed", "1:a check failed, or an error (one line on stderr: hydra: ...)", "2:bad usage"})
 final class DemoCommand implements Callable<Integer> {
@@ -39,20 +40,20 @@ final class DemoCommand implements Callable<Integer> {
     static final double TOLERANCE = 1e-4;
     static final long SEED = 42;
 
-    @Option(names = "--batch", defaultValue = "1", description = "Sequences in the timed batch (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "1", description = "Sequences in the timed batch (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--seqlen", defaultValue = "512", description = "Tokens per sequence in the timed batch (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seqlen", paramLabel = "L", defaultValue = "512", description = "Tokens per sequence in the timed batch (default: ${DEFAULT-VALUE}).")
     int seqlen;
 
-    @Option(names = "--runs", defaultValue = "3", description = "Timed runs after one warm-up; the median is reported (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--runs", paramLabel = "N", defaultValue = "3", description = "Timed runs after one warm-up; the median is reported (default: ${DEFAULT-VALUE}).")
     int runs;
 
-    @Option(names = "--check-len", defaultValue = "320",
+    @Option(names = "--check-len", paramLabel = "L", defaultValue = "320",
             description = "Tokens of the first sequence checked against the fp64 reference and drawn (default: ${DEFAULT-VALUE}).")
     int checkLen;
 
-    @Option(names = "--head", description = "Head whose mixer matrix is drawn (default: the one that mixes over the longest range).")
+    @Option(names = "--head", paramLabel = "H", description = "Head whose mixer matrix is drawn (default: the one that mixes over the longest range).")
     Integer head;
 
     @Option(names = "--png", defaultValue = "hydra-demo.png", paramLabel = "PATH", description = "Heatmap file (default: ${DEFAULT-VALUE}).")
@@ -100,8 +101,9 @@ final class DemoCommand implements Callable<Integer> {
             double err = relErr(fast, ref.forwardStages(sliceD, 1, checkLen, m).output());
             boolean ok = err <= TOLERANCE;
             pass &= ok;
-            out.printf("check: fp32 chunked engine vs fp64 reference (%s) on 1 x %d tokens: max rel err %.2e  %s (<= %.0e)%n",
-                    m.name().toLowerCase(), checkLen, err, ok ? "PASS" : "FAIL", TOLERANCE);
+            out.printf("check: fp32 chunked engine vs fp64 reference (%s) on 1 x %d tokens (%d chunk(s) of %d): max rel err %.2e  %s (<= %.0e)%n",
+                    m.name().toLowerCase(), checkLen, (checkLen + cfg.chunkSize() - 1) / cfg.chunkSize(), cfg.chunkSize(),
+                    err, ok ? "PASS" : "FAIL", TOLERANCE);
         }
         double[] matrix = ref.materialize(sliceD, 1, checkLen);
         int h = head != null ? head : longestRangeHead(matrix, cfg.nheads(), checkLen);

@@ -19,12 +19,15 @@ import java.util.concurrent.Callable;
 
 /** {@code hydra layer}: runs one layer on a file's input and writes its output (and, optionally, its stages). */
 @Command(name = "layer", mixinStandardHelpOptions = true,
-        description = {"Runs a Hydra layer on tensor 'input' of X and writes tensor 'output' (B, L, d_model) to Y:",
-                "float32 for fp32, float64 for fp64."},
+        description = {"Runs a Hydra layer on a file's input and writes its output.",
+                "Reads tensor 'input' (B, L, d_model), any float dtype, from X and writes tensor 'output' "
+                        + "(B, L, d_model) to Y: float32 for fp32, float64 for fp64."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:bad input (the file, tensor or key is named on stderr: hydra: ...)", "2:bad usage"},
-        footer = {"%nExample:%n  hydra layer --weights hydra_p1.safetensors --prefix param. "
-                + "--input hydra_p1.safetensors --output y.safetensors --precision fp64"})
+        footer = {"%nExample (a golden file holds both the weights, under 'param.', and the input):",
+                "  hydra layer --weights hydra_p1.safetensors --prefix param. \\",
+                "              --input hydra_p1.safetensors --output y.safetensors \\",
+                "              --precision fp64 --stages"})
 final class LayerCommand implements Callable<Integer> {
 
     /** The --precision values. */
@@ -75,8 +78,9 @@ final class LayerCommand implements Callable<Integer> {
                 else out.put(t.getKey(), Layers.narrow(t.getValue()), in.batch(), in.len(), width);
             }
             out.write(layer.output, layer.force);
-            spec.commandLine().getOut().printf("%s: %s (%d, %d, %d) %s%s%n", layer.output, String.join(", ", tensors.keySet()),
-                    in.batch(), in.len(), l.dModel(), fp64 ? "float64" : "float32", be == null ? "" : " on backend " + be.name());
+            spec.commandLine().getOut().printf("%s: output (%d, %d, %d) %s%s%s%n", layer.output, in.batch(), in.len(), l.dModel(),
+                    fp64 ? "float64" : "float32", stages ? " and " + (tensors.size() - 1) + " stage tensors" : "",
+                    be == null ? "" : ", backend " + be.name());
         }
         return 0;
     }

@@ -13,13 +13,15 @@ import java.util.concurrent.Callable;
 
 /** {@code hydra matrix}: the layer's mixer as a dense (B, H, L, L) matrix for a given input, in fp64. */
 @Command(name = "matrix", mixinStandardHelpOptions = true,
-        description = {"Materializes the mixer matrix of a Hydra layer for tensor 'input' of X (fp64 reference)",
-                "and writes tensor 'matrix' (B, H, L, L) float64 to Y: row i mixes the positions j of one head,",
-                "forward part below the diagonal, backward part above it."},
+        description = {"Writes the mixer matrix a Hydra layer applies to a file's input.",
+                "Materializes, with the fp64 reference, the matrix of the layer's mixing step for tensor 'input' of X "
+                        + "and writes tensor 'matrix' (B, H, L, L) float64 to Y: per batch and head, row i mixes "
+                        + "positions j; the forward scan lies below the diagonal, the backward scan above it."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:bad input (the file, tensor or key is named on stderr: hydra: ...)", "2:bad usage"},
-        footer = {"%nExample:%n  hydra matrix --weights hydra_p1.safetensors --prefix param. "
-                + "--input hydra_p1.safetensors --output m.safetensors"})
+        footer = {"%nExample:",
+                "  hydra matrix --weights hydra_p1.safetensors --prefix param. \\",
+                "               --input hydra_p1.safetensors --output m.safetensors"})
 final class MatrixCommand implements Callable<Integer> {
 
     @Mixin
