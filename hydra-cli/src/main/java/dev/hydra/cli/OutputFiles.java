@@ -7,9 +7,13 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
 
 /** The CLI's output-file rules: never replace an existing file without --force, and write atomically. */
 public final class OutputFiles {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
     private OutputFiles() {}
 
     /** Fails early, before any work, when {@code target} exists and {@code force} is off. */
@@ -28,8 +32,9 @@ public final class OutputFiles {
         Path tmp = null;
         try {
             Files.createDirectories(abs.getParent());
-            tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
-            Files.write(tmp, bytes);
+            // created like any new file (mode from the umask), unlike Files.createTempFile's 0600
+            tmp = abs.resolveSibling("." + abs.getFileName() + "." + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp");
+            Files.write(tmp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             try {
                 Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {

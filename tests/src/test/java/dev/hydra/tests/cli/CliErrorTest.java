@@ -43,6 +43,24 @@ class CliErrorTest {
     }
 
     @Test
+    void anyFloatInputDtypeGivesTheSameOutput() {
+        assertThat(layer("--precision", "fp64").code()).isZero();
+        double[] fromF32 = outputValues();
+        float[] u = ramp(B * L * D);
+        double[] wide = new double[u.length];
+        for (int i = 0; i < u.length; i++) wide[i] = u[i];
+        new SafeTensorsWriter().put("input", wide, B, L, D).write(input, true);
+        assertThat(layer("--precision", "fp64", "--force").code()).isZero();
+        assertThat(outputValues()).containsExactly(fromF32);
+    }
+
+    private double[] outputValues() {
+        try (SafeTensors y = SafeTensors.open(output)) {
+            return y.doubles("output");
+        }
+    }
+
+    @Test
     void missingWeightsFile() {
         weights = dir.resolve("absent.safetensors");
         assertOneLineError(layer(), 1, "hydra: " + weights + ": no such file");
