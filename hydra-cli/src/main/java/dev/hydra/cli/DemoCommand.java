@@ -39,6 +39,8 @@ final class DemoCommand implements Callable<Integer> {
     /** fp32 engine vs fp64 reference: the accuracy the project holds fp32 engines to (golden README). */
     static final double TOLERANCE = 1e-4;
     static final long SEED = 42;
+    /** The check materializes (H, L, L) doubles: 200 MB at this length. */
+    static final int MAX_CHECK_LEN = 1024;
 
     @Option(names = "--batch", paramLabel = "B", defaultValue = "1", description = "Sequences in the timed batch (default: ${DEFAULT-VALUE}).")
     int batch;
@@ -69,7 +71,10 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         HydraConfig cfg = HydraConfig.defaults(768);
         if (batch < 1 || seqlen < 1 || runs < 1) throw new ParameterException(spec.commandLine(), "--batch, --seqlen and --runs must be positive");
-        if (checkLen < 1 || checkLen > seqlen) throw new ParameterException(spec.commandLine(), "--check-len must be in [1, --seqlen]");
+        if ((long) batch * seqlen * cfg.dModel() > Integer.MAX_VALUE - 8)
+            throw new ParameterException(spec.commandLine(), "--batch x --seqlen is too large for one input array");
+        if (checkLen < 1 || checkLen > Math.min(seqlen, MAX_CHECK_LEN))
+            throw new ParameterException(spec.commandLine(), "--check-len must be in [1, --seqlen] and at most " + MAX_CHECK_LEN);
         if (head != null && (head < 0 || head >= cfg.nheads()))
             throw new ParameterException(spec.commandLine(), "--head must be in [0, " + (cfg.nheads() - 1) + "]");
         OutputFiles.refuseExisting(png, force);
@@ -109,7 +114,7 @@ final class DemoCommand implements Callable<Integer> {
         int h = head != null ? head : longestRangeHead(matrix, cfg.nheads(), checkLen);
         double[] one = Arrays.copyOfRange(matrix, h * checkLen * checkLen, (h + 1) * checkLen * checkLen);
         Heatmap.write(Heatmap.render(one, checkLen, checkLen, String.format(
-                "Hydra mixer matrix, head %d of %d, %d tokens (d_model %d, seeded weights)%n"
+                "Hydra mixer matrix, head %d of %d, %d tokens (d_model %d, seeded weights)\n"
                         + "below the diagonal: forward scan; above: backward scan; diagonal: x delta (fc_D, D)", h, cfg.nheads(), checkLen, cfg.dModel())),
                 png, force);
         out.printf("heatmap: head %d mixer matrix (%d x %d, fp64) -> %s%n", h, checkLen, checkLen, png);
