@@ -1,5 +1,7 @@
 package dev.hydra.cli;
 
+import dev.hydra.io.AtomicFiles;
+
 import dev.hydra.backend.Backend;
 import dev.hydra.backend.Backends;
 import dev.hydra.cli.plot.Heatmap;
@@ -77,7 +79,7 @@ final class DemoCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--check-len must be in [1, --seqlen] and at most " + MAX_CHECK_LEN);
         if (head != null && (head < 0 || head >= cfg.nheads()))
             throw new ParameterException(spec.commandLine(), "--head must be in [0, " + (cfg.nheads() - 1) + "]");
-        OutputFiles.refuseExisting(png, force);
+        AtomicFiles.refuseExisting(png, force);
         PrintWriter out = spec.commandLine().getOut();
         InMemoryTensors weights = HydraWeights.seeded(cfg, SEED);
         out.printf("Hydra layer: d_model %d, d_state %d, d_conv %d, expand %d, headdim %d (%d heads), chunk %d; seeded weights (seed %d)%n",

@@ -1,5 +1,7 @@
 package dev.hydra.cli;
 
+import dev.hydra.io.AtomicFiles;
+
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -74,7 +76,7 @@ final class LayerOptions {
     }
 
     void refuseExistingOutput() {
-        OutputFiles.refuseExisting(output, force);
+        AtomicFiles.refuseExisting(output, force);
     }
 
     private static ObjectNode readJson(Path file) {

@@ -1,7 +1,7 @@
 package dev.hydra.cli.plot;
 
 import dev.hydra.HydraException;
-import dev.hydra.cli.OutputFiles;
+import dev.hydra.io.AtomicFiles;
 
 import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
@@ -91,14 +91,14 @@ public final class Heatmap {
 
     /** Writes {@code image} as PNG, atomically; an existing file is replaced only when {@code force}. */
     public static void write(BufferedImage image, Path path, boolean force) {
-        OutputFiles.refuseExisting(path, force);
+        AtomicFiles.refuseExisting(path, force);
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         try {
             ImageIO.write(image, "png", png);
         } catch (IOException e) {
             throw new HydraException(path + ": cannot encode PNG (" + e.getMessage() + ")");
         }
-        OutputFiles.write(path, png.toByteArray(), force);
+        AtomicFiles.write(path, png.toByteArray(), force);
     }
 
     private static void axes(Graphics2D g, int left, int top, int plotW, int plotH, int rows, int cols, int cell) {

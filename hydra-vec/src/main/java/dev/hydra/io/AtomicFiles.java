@@ -1,4 +1,4 @@
-package dev.hydra.cli;
+package dev.hydra.io;
 
 import dev.hydra.HydraException;
 
@@ -10,11 +10,14 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 
-/** The CLI's output-file rules: never replace an existing file without --force, and write atomically. */
-public final class OutputFiles {
+/**
+ * Output-file rules: never replace an existing file unless asked, and write atomically (a temporary file
+ * beside the target, then a rename), so that a crash never leaves a half-written output.
+ */
+public final class AtomicFiles {
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private OutputFiles() {}
+    private AtomicFiles() {}
 
     /** Fails early, before any work, when {@code target} exists and {@code force} is off. */
     public static void refuseExisting(Path target, boolean force) {
@@ -22,10 +25,7 @@ public final class OutputFiles {
             throw new HydraException(target + ": already exists (use --force to overwrite)");
     }
 
-    /**
-     * Writes {@code bytes} to a temporary file beside {@code target} and renames it over the target, as
-     * {@link dev.hydra.io.SafeTensorsWriter#write} does for safetensors files.
-     */
+    /** Writes {@code bytes} to a temporary file beside {@code target} and renames it over the target. */
     public static void write(Path target, byte[] bytes, boolean force) {
         refuseExisting(target, force);
         Path abs = target.toAbsolutePath();
