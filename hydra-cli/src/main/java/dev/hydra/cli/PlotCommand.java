@@ -1,12 +1,13 @@
 package dev.hydra.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.HydraException;
 import dev.hydra.cli.plot.Gallery;
 import dev.hydra.cli.plot.Gallery.Panel;
+import dev.hydra.cli.plot.Heatmap;
 import dev.hydra.config.HydraConfig;
+import dev.hydra.io.AtomicFiles;
 import dev.hydra.io.InMemoryTensors;
 import dev.hydra.io.SafeTensors;
 import dev.hydra.io.TensorSource;
@@ -19,10 +20,11 @@ import dev.hydra.mixer.ReferenceMixer;
 import dev.hydra.weights.HydraWeights;
 import dev.hydra.weights.Precision;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -36,8 +38,8 @@ import java.util.concurrent.Callable;
         description = {"Render the materialized mixer matrix (B, H, L, L) of a layer and input as PNG heatmaps, one panel per head.",
                 "With --gallery, render all seven matrix mixer families (data-dependent and -independent) from seeded weights."})
 public final class PlotCommand implements Callable<Integer> {
-    /** Keys a config may carry beside the layer options (the golden files' annotations). */
-    private static final Set<String> ANNOTATIONS = Set.of("batch", "seqlen", "triton_fp32_max_rel_err", "lengths");
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--gallery", description = "Render the seven families side by side (ignores the layer options).")
     boolean gallery;
@@ -72,13 +74,19 @@ public final class PlotCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "PNG", description = "The PNG file to write.")
     Path output;
 
+    @Option(names = "--force", description = "Overwrite the output file if it exists.")
+    boolean force;
+
     @Override
     public Integer call() {
         System.setProperty("java.awt.headless", "true");
-        if (panelPx < 16 || panelPx > 2048) throw new HydraException("--panel-px must be in [16, 2048], got " + panelPx);
+        if (panelPx < 16 || panelPx > 2048) throw new ParameterException(spec.commandLine(), "--panel-px must be in [16, 2048], got " + panelPx);
+        if (!gallery && config == null && weights == null)
+            throw new ParameterException(spec.commandLine(), "give --config, --weights (with a 'config' metadata entry) or --gallery");
+        AtomicFiles.refuseExisting(output, force);
         if (gallery) {
-            Gallery.write(Gallery.render("The matrix mixer family: seeded weights, one seeded input, L = " + GALLERY_LEN
-                    + " (top: data-dependent, bottom: data-independent)", galleryPanels(seed), MixerType.values().length, panelPx), output);
+            Heatmap.write(Gallery.render("The matrix mixer family: seeded weights, one seeded input, L = " + GALLERY_LEN
+                    + " (top: data-dependent, bottom: data-independent)", galleryPanels(seed), MixerType.values().length, panelPx), output, force);
         } else {
             plotLayer();
         }
@@ -118,13 +126,14 @@ public final class PlotCommand implements Callable<Integer> {
     }
 
     private void plotLayer() {
-        if (config == null && weights == null) throw new HydraException("plot: give --config, --weights (with a 'config' metadata entry) or --gallery");
         try (SafeTensors w = weights == null ? null : SafeTensors.open(weights)) {
-            ObjectNode cfg = config != null ? readJson(config) : w.metadataJson("config");
+            ObjectNode cfg = config != null ? LayerOptions.readJson(config) : w.metadataJson("config");
             String cfgSource = config != null ? config.toString() : weights + " (metadata 'config')";
-            TensorSource src = w != null ? w : seededWeights(cfg, cfgSource);
+            // a config file is strict; the golden files' metadata carries annotations beside the layer's keys
+            Set<String> ignored = config != null ? Set.of() : LayerOptions.METADATA_ANNOTATIONS;
+            TensorSource src = w != null ? w : seededWeights(cfg, cfgSource, ignored);
             String pre = w != null ? prefix : "";
-            try (SequenceLayer layer = Layers.load(cfg, cfgSource, ANNOTATIONS, src, pre, Precision.FP64, null)) {
+            try (SequenceLayer layer = Layers.load(cfg, cfgSource, ignored, src, pre, Precision.FP64, null)) {
                 int[] shape = new int[2];
                 double[] u = readInput(cfg, layer.dModel(), shape);
                 int batch = shape[0], len = shape[1];
@@ -138,16 +147,16 @@ public final class PlotCommand implements Callable<Integer> {
                     panels.add(new Panel("head " + head, Arrays.copyOfRange(m, from, from + len * len), len));
                 }
                 String kind = MixerConfig.describes(cfg) ? cfg.get("matrix_mixer_type").asText() + " mixer" : "Hydra";
-                Gallery.write(Gallery.render(kind + " matrix, batch element " + batchIndex + ", L = " + len,
-                        panels, Math.min(h, 8), panelPx), output);
+                Heatmap.write(Gallery.render(kind + " matrix, batch element " + batchIndex + ", L = " + len,
+                        panels, Math.min(h, 8), panelPx), output, force);
             }
         }
     }
 
-    private TensorSource seededWeights(ObjectNode cfg, String source) {
+    private TensorSource seededWeights(ObjectNode cfg, String source, Set<String> ignored) {
         return MixerConfig.describes(cfg)
-                ? MixerWeights.seeded(MixerConfig.fromJson(cfg, source, ANNOTATIONS), seed)
-                : HydraWeights.seeded(HydraConfig.fromJson(cfg, source, ANNOTATIONS), seed);
+                ? MixerWeights.seeded(MixerConfig.fromJson(cfg, source, ignored), seed)
+                : HydraWeights.seeded(HydraConfig.fromJson(cfg, source, ignored), seed);
     }
 
     private double[] readInput(ObjectNode cfg, int dModel, int[] shape) {
@@ -176,19 +185,5 @@ public final class PlotCommand implements Callable<Integer> {
         double[] u = new double[n];
         for (int i = 0; i < n; i++) u[i] = 2 * r.nextDouble() - 1;
         return u;
-    }
-
-    private static ObjectNode readJson(Path file) {
-        try {
-            JsonNode n = new ObjectMapper().readTree(Files.readString(file));
-            if (!(n instanceof ObjectNode o)) throw new HydraException(file + ": config is not a JSON object");
-            return o;
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new HydraException(file + ": no such file");
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new HydraException(file + ": not valid JSON (" + e.getOriginalMessage() + ")");
-        } catch (IOException e) {
-            throw new HydraException(file + ": cannot read (" + e.getMessage() + ")");
-        }
     }
 }

@@ -51,6 +51,22 @@ class PlotCommandTest {
                 + "max_seq_len = 24 only, got length 5 (data-dependent variants accept any length)");
     }
 
+    @Test
+    void usageErrorsExitTwoAndAnExistingOutputNeedsForce(@TempDir Path dir) throws Exception {
+        PrintStream err = System.err;
+        System.setErr(new PrintStream(new ByteArrayOutputStream(), true));
+        try {
+            assertThat(HydraCli.run("plot", "-o", dir.resolve("x.png").toString())).isEqualTo(2);
+            Path out = java.nio.file.Files.writeString(dir.resolve("taken.png"), "keep");
+            assertThat(HydraCli.run("plot", "--gallery", "--panel-px", "16", "-o", out.toString())).isEqualTo(1);
+            assertThat(java.nio.file.Files.readString(out)).isEqualTo("keep");
+            assertThat(HydraCli.run("plot", "--gallery", "--panel-px", "16", "--force", "-o", out.toString())).isZero();
+            assertThat(ImageIO.read(out.toFile())).isNotNull();
+        } finally {
+            System.setErr(err);
+        }
+    }
+
     private static int distinctColours(BufferedImage img) {
         java.util.Set<Integer> s = new java.util.HashSet<>();
         for (int y = 0; y < img.getHeight(); y += 2)

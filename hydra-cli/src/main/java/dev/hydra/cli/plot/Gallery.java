@@ -1,17 +1,11 @@
 package dev.hydra.cli.plot;
 
-import dev.hydra.HydraException;
-
-import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -90,15 +84,5 @@ public final class Gallery {
         g.drawString("0", x0 + w / 2 - 3, y0 + 30);
         g.drawString("+s", x0 + w - 14, y0 + 30);
         g.drawString("colour scale per panel: s = the 95th percentile of |M| in that panel (larger entries saturate)", x0 + w + 16, y0 + 12);
-    }
-
-    public static void write(BufferedImage img, Path out) {
-        try {
-            Path parent = out.toAbsolutePath().getParent();
-            if (parent != null) Files.createDirectories(parent);
-            if (!ImageIO.write(img, "png", out.toFile())) throw new HydraException(out + ": no PNG writer available");
-        } catch (IOException e) {
-            throw new HydraException(out + ": cannot write (" + e.getMessage() + ")");
-        }
     }
 }
