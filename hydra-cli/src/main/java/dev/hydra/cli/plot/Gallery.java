@@ -50,7 +50,7 @@ public final class Gallery {
             for (int py = 0; py < panelPx; py++)
                 for (int px = 0; px < panelPx; px++) {
                     double v = p.matrix()[(py * n / panelPx) * n + px * n / panelPx];
-                    img.setRGB(x0 + px, y0 + py, DivergingColourMap.rgb(max == 0 ? 0 : v / max));
+                    img.setRGB(x0 + px, y0 + py, Heatmap.colour(max == 0 ? 0 : v / max));
                 }
             g.setColor(Color.GRAY);
             g.setStroke(new BasicStroke(1));
@@ -74,7 +74,7 @@ public final class Gallery {
 
     private static void legend(Graphics2D g, int x0, int y0, int w) {
         for (int px = 0; px < w; px++) {
-            g.setColor(new Color(DivergingColourMap.rgb(2.0 * px / (w - 1) - 1)));
+            g.setColor(new Color(Heatmap.colour(2.0 * px / (w - 1) - 1)));
             g.drawLine(x0 + px, y0, x0 + px, y0 + 14);
         }
         g.setColor(Color.GRAY);

@@ -139,8 +139,8 @@ public final class Heatmap {
         }
     }
 
-    /** The RGB colour of a scale position in [-1, 1]. */
-    static int colour(double p) {
+    /** The 0xRRGGBB colour of a scale position in [-1, 1]: blue below zero, white at zero, red above. */
+    public static int colour(double p) {
         double t = (Math.max(-1, Math.min(1, p)) + 1) * 2; // 0..4 over the anchors
         int k = Math.min(3, (int) t);
         double f = t - k;
