@@ -1,8 +1,8 @@
 package dev.hydra.tests;
 
+import dev.hydra.backend.Backend;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.InMemoryTensors;
-import dev.hydra.kernels.ScalarBackend;
 import dev.hydra.layer.HydraLayer;
 import dev.hydra.layer.Layers;
 import dev.hydra.layer.Stages;
@@ -104,9 +104,9 @@ record HydraCase(HydraConfig config, int batch, int len, DtLimit dtLimit, InMemo
         return reference().forwardStages(Layers.widen(input), batch, len, mixing);
     }
 
-    /** The fp32 engine on the scalar backend; close it. */
-    HydraLayer fp32() {
-        return new HydraLayer(HydraWeights.load(config, weights, "", Precision.FP32), new ScalarBackend());
+    /** The fp32 engine on {@code backend}; close it. */
+    HydraLayer fp32(Backend backend) {
+        return new HydraLayer(HydraWeights.load(config, weights, "", Precision.FP32), backend);
     }
 
     static double[] concat(double[] a, double[] b) {

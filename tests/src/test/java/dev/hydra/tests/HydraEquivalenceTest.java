@@ -1,5 +1,7 @@
 package dev.hydra.tests;
 
+import dev.hydra.backend.Backend;
+import dev.hydra.backend.Backends;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.layer.HydraLayer;
 import dev.hydra.layer.Layers;
@@ -67,12 +69,13 @@ class HydraEquivalenceTest {
     }
 
     @Property(tries = 60)
-    void chunkSizeDoesNotChangeTheResult(@ForAll("cases") HydraCase k, @ForAll("chunkSizes") int otherChunk) {
+    void chunkSizeDoesNotChangeTheResult(@ForAll("cases") HydraCase k, @ForAll("chunkSizes") int otherChunk,
+                                         @ForAll("cpuBackends") String backend) {
         HydraCase other = k.withChunkSize(otherChunk);
         Stages<double[]> a = k.reference(Mixing.CHUNKED), b = other.reference(Mixing.CHUNKED);
         assertClose(b.output(), a.output(), FP64_TOLERANCE, "output, chunk " + otherChunk + " vs " + k.config().chunkSize());
         assertClose(b.mix(), a.mix(), FP64_TOLERANCE, "mix, chunk " + otherChunk + " vs " + k.config().chunkSize());
-        try (HydraLayer fp32 = other.fp32()) {
+        try (Backend be = Backends.named(backend); HydraLayer fp32 = other.fp32(be)) {
             assertClose(fp32.forward(k.input(), k.batch(), k.len()), a.output(), FP32_TOLERANCE,
                     "fp32 output with chunk " + otherChunk + " vs fp64 with chunk " + k.config().chunkSize());
         }
@@ -98,19 +101,20 @@ class HydraEquivalenceTest {
     }
 
     @Property(tries = 100)
-    void fp32EngineMatchesTheFp64Reference(@ForAll("cases") HydraCase k) {
+    void fp32EngineMatchesTheFp64Reference(@ForAll("cases") HydraCase k, @ForAll("cpuBackends") String backend) {
         double[] expected = k.reference(Mixing.CHUNKED).output();
-        try (HydraLayer fp32 = k.fp32()) {
+        try (Backend be = Backends.named(backend); HydraLayer fp32 = k.fp32(be)) {
             float[] out = fp32.forward(k.input(), k.batch(), k.len());
             assertClose(out, expected, FP32_TOLERANCE, "fp32 output");
             Statistics.label("fp32 vs fp64").collect(magnitude(Golden.relErr(out, expected)));
+            Statistics.label("backend").collect(backend + " = " + be.name());
         }
     }
 
     @Property(tries = 60)
-    void fp32StagesMatchTheFp64Stages(@ForAll("cases") HydraCase k) {
+    void fp32StagesMatchTheFp64Stages(@ForAll("cases") HydraCase k, @ForAll("cpuBackends") String backend) {
         Map<String, double[]> expected = k.reference(Mixing.CHUNKED).named();
-        try (HydraLayer fp32 = k.fp32()) {
+        try (Backend be = Backends.named(backend); HydraLayer fp32 = k.fp32(be)) {
             Map<String, float[]> got = fp32.forwardStages(k.input(), k.batch(), k.len()).named();
             assertThat(got.keySet()).isEqualTo(expected.keySet());
             expected.forEach((name, want) -> assertClose(got.get(name), want, FP32_TOLERANCE, "fp32 " + name));
@@ -134,6 +138,12 @@ class HydraEquivalenceTest {
     /** Weight and input seeds; their edge cases (0, Long.MIN_VALUE, ...) would add nothing. */
     private static Arbitrary<Long> seeds() {
         return Arbitraries.longs().withoutEdgeCases();
+    }
+
+    /** The plain-Java kernels and the fastest CPU backend of this build (the same one until a faster exists). */
+    @Provide
+    Arbitrary<String> cpuBackends() {
+        return Arbitraries.of("scalar", "cpu");
     }
 
     @Provide
