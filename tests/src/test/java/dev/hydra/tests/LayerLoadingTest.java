@@ -16,7 +16,11 @@ import dev.hydra.weights.Precision;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 
@@ -85,6 +89,39 @@ class LayerLoadingTest {
         Path g = write("u8.safetensors", u.writeTo(new SafeTensorsWriter(), "")
                 .putRaw("norm.weight", DType.U8, new byte[CONFIG.dInner()], CONFIG.dInner()));
         refuses(g, CONFIG, "", "tensor 'norm.weight' has dtype U8, expected a float type");
+    }
+
+    @Test
+    void parametersStoredInF64AndBf16() {
+        InMemoryTensors t = HydraWeights.seeded(CONFIG, 6);
+        SafeTensorsWriter f64 = new SafeTensorsWriter(), bf16 = new SafeTensorsWriter();
+        Map<String, double[]> exact = new HashMap<>();
+        Map<String, float[]> truncated = new HashMap<>();
+        for (String name : t.names()) {
+            long[] shape = t.info(name).shape();
+            float[] v = t.floats(name);
+            double[] d = new double[v.length];
+            float[] b = new float[v.length];
+            ByteBuffer raw = ByteBuffer.allocate(2 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < v.length; i++) {
+                d[i] = v[i] + 1e-12 * i; // not representable in float: an fp64 load must keep it
+                int top = Float.floatToIntBits(v[i]) >>> 16;  // bfloat16 by truncation
+                raw.putShort((short) top);
+                b[i] = Float.intBitsToFloat(top << 16);
+            }
+            f64.put(name, d, shape);
+            bf16.putRaw(name, DType.BF16, raw.array(), shape);
+            exact.put(name, d);
+            truncated.put(name, b);
+        }
+        try (SafeTensors a = SafeTensors.open(write("f64.safetensors", f64)); SafeTensors b = SafeTensors.open(write("bf16.safetensors", bf16))) {
+            HydraWeights<double[]> w64 = HydraWeights.load(CONFIG, a, "", Precision.FP64);
+            assertThat(w64.inProjW()).containsExactly(exact.get("in_proj.weight"));
+            assertThat(w64.initStates()).containsExactly(exact.get("init_states"));
+            HydraWeights<float[]> w32 = HydraWeights.load(CONFIG, b, "", Precision.FP32);
+            assertThat(w32.outProjW()).containsExactly(truncated.get("out_proj.weight"));
+            assertThat(w32.convB()).containsExactly(truncated.get("conv1d.bias"));
+        }
     }
 
     @Test
