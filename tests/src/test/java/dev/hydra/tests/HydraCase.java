@@ -109,6 +109,71 @@ record HydraCase(HydraConfig config, int batch, int len, DtLimit dtLimit, InMemo
         return new HydraLayer(HydraWeights.load(config, weights, "", Precision.FP32), backend);
     }
 
+    /**
+     * The same layer with its two directions exchanged: B_f/C_f and B_b/C_b trade places in in_proj and the
+     * conv, so do the two halves of the dt columns, and each conv kernel is reversed. Run on the input reversed
+     * in time ({@link #reversedInput}), it must give the original output reversed in time.
+     */
+    InMemoryTensors mirroredWeights() {
+        int dIn = config.dInner(), gn = config.ngroups() * config.dState(), h = config.nheads(), k = config.dConv();
+        int[] conv = new int[config.convDim()];
+        for (int ch = 0; ch < conv.length; ch++) {
+            int part = ch < dIn ? -1 : (ch - dIn) / gn;          // 0 B_f, 1 C_f, 2 B_b, 3 C_b
+            conv[ch] = part < 0 ? ch : ch + (part < 2 ? 2 * gn : -2 * gn);
+        }
+        int[] proj = new int[config.projDim()];
+        for (int r = 0; r < proj.length; r++) {
+            int dt = dIn + conv.length;                            // first dt column
+            proj[r] = r < dIn ? r : r < dt ? dIn + conv[r - dIn] : r < dt + h ? r + h : r - h;
+        }
+        InMemoryTensors m = new InMemoryTensors("mirrored " + weights.source());
+        for (String name : weights.names()) {
+            float[] v = weights.floats(name);
+            long[] shape = weights.info(name).shape();
+            switch (name) {
+                case "in_proj.weight" -> v = permuteRows(v, proj, config.dModel());
+                case "in_proj.bias" -> v = permuteRows(v, proj, 1);
+                case "conv1d.bias" -> v = permuteRows(v, conv, 1);
+                case "conv1d.weight" -> {
+                    v = permuteRows(v, conv, k);
+                    for (int ch = 0; ch < conv.length; ch++)
+                        for (int j = 0; j < k / 2; j++) {
+                            float t = v[ch * k + j];
+                            v[ch * k + j] = v[ch * k + k - 1 - j];
+                            v[ch * k + k - 1 - j] = t;
+                        }
+                }
+                default -> { }
+            }
+            m.put(name, v, shape);
+        }
+        return m;
+    }
+
+    float[] reversedInput() {
+        float[] r = new float[input.length];
+        int d = config.dModel();
+        for (int b = 0; b < batch; b++)
+            for (int t = 0; t < len; t++) System.arraycopy(input, (b * len + t) * d, r, (b * len + len - 1 - t) * d, d);
+        return r;
+    }
+
+    /** (batch, len, width) rows in reverse time order. */
+    static double[] reverseTime(double[] m, int batch, int len) {
+        double[] r = new double[m.length];
+        int width = m.length / (batch * len);
+        for (int b = 0; b < batch; b++)
+            for (int t = 0; t < len; t++) System.arraycopy(m, (b * len + t) * width, r, (b * len + len - 1 - t) * width, width);
+        return r;
+    }
+
+    /** Row r of the result is row perm[r] of the (rows, width) matrix m. */
+    private static float[] permuteRows(float[] m, int[] perm, int width) {
+        float[] out = new float[m.length];
+        for (int r = 0; r < perm.length; r++) System.arraycopy(m, perm[r] * width, out, r * width, width);
+        return out;
+    }
+
     static double[] concat(double[] a, double[] b) {
         double[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);

@@ -3,15 +3,19 @@ package dev.hydra.tests;
 import dev.hydra.backend.Backend;
 import dev.hydra.backend.Backends;
 import dev.hydra.config.HydraConfig;
+import dev.hydra.io.InMemoryTensors;
 import dev.hydra.layer.HydraLayer;
 import dev.hydra.layer.Layers;
 import dev.hydra.layer.Stages;
+import dev.hydra.reference.ReferenceHydra;
 import dev.hydra.reference.ReferenceHydra.Mixing;
 import dev.hydra.tests.HydraCase.DtLimit;
 import dev.hydra.tests.HydraCase.LengthCase;
 import dev.hydra.tests.HydraCase.Options;
 import dev.hydra.tests.HydraCase.Sequence;
 import dev.hydra.tests.HydraCase.Shape;
+import dev.hydra.weights.HydraWeights;
+import dev.hydra.weights.Precision;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -78,6 +82,20 @@ class HydraEquivalenceTest {
         try (Backend be = Backends.named(backend); HydraLayer fp32 = other.fp32(be)) {
             assertClose(fp32.forward(k.input(), k.batch(), k.len()), a.output(), FP32_TOLERANCE,
                     "fp32 output with chunk " + otherChunk + " vs fp64 with chunk " + k.config().chunkSize());
+        }
+    }
+
+    @Property(tries = 50)
+    void reversingTheSequenceExchangesTheDirections(@ForAll("cases") HydraCase k, @ForAll("cpuBackends") String backend) {
+        double[] expected = HydraCase.reverseTime(k.reference(Mixing.CHUNKED).output(), k.batch(), k.len());
+        InMemoryTensors mirrored = k.mirroredWeights();
+        double[] fp64 = new ReferenceHydra(HydraWeights.load(k.config(), mirrored, "", Precision.FP64))
+                .forward(Layers.widen(k.reversedInput()), k.batch(), k.len());
+        assertClose(fp64, expected, FP64_TOLERANCE, "fp64 mirrored layer on the reversed input");
+        try (Backend be = Backends.named(backend);
+             HydraLayer fp32 = new HydraLayer(HydraWeights.load(k.config(), mirrored, "", Precision.FP32), be)) {
+            assertClose(fp32.forward(k.reversedInput(), k.batch(), k.len()), expected, FP32_TOLERANCE,
+                    "fp32 mirrored layer on the reversed input");
         }
     }
 
