@@ -100,6 +100,22 @@ class HydraEquivalenceTest {
     }
 
     @Property(tries = 40)
+    void sequencesOfABatchDoNotInteract(@ForAll("cases") HydraCase k, @ForAll("cpuBackends") String backend) {
+        int d = k.config().dModel(), rows = k.len() * d;
+        double[] fp64 = k.reference(Mixing.CHUNKED).output();
+        try (Backend be = Backends.named(backend); HydraLayer layer = k.fp32(be)) {
+            float[] fp32 = layer.forward(k.input(), k.batch(), k.len());
+            for (int b = 0; b < k.batch(); b++) {
+                float[] one = Arrays.copyOfRange(k.input(), b * rows, (b + 1) * rows);
+                double[] alone64 = k.reference().forward(Layers.widen(one), 1, k.len());
+                assertClose(Arrays.copyOfRange(fp64, b * rows, (b + 1) * rows), alone64, FP64_TOLERANCE, "fp64 batch row " + b);
+                float[] alone32 = layer.forward(one, 1, k.len());
+                assertClose(Arrays.copyOfRange(fp32, b * rows, (b + 1) * rows), Layers.widen(alone32), FP32_TOLERANCE, "fp32 batch row " + b);
+            }
+        }
+    }
+
+    @Property(tries = 40)
     void offDiagonalBlocksHaveRankAtMostDState(@ForAll("rankCases") HydraCase k) {
         int L = k.len(), H = k.config().nheads(), N = k.config().dState();
         double[] m = k.reference().materialize(Layers.widen(k.input()), k.batch(), L);
