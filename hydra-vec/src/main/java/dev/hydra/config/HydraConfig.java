@@ -1,6 +1,8 @@
 package dev.hydra.config;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -25,7 +27,9 @@ public record HydraConfig(int dModel, int dState, int dConv, int expand, int hea
     public static final List<String> KEYS = List.of("d_model", "d_state", "d_conv", "expand", "headdim", "ngroups",
             "dt_limit", "learnable_init_states", "bias", "conv_bias", "chunk_size");
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     public HydraConfig {
         positive("d_model", dModel);
@@ -42,8 +46,8 @@ public record HydraConfig(int dModel, int dState, int dConv, int expand, int hea
         long heads = dInner / headdim;
         if (heads % ngroups != 0)
             throw new HydraException("config: nheads = " + heads + " is not divisible by ngroups " + ngroups);
-        if (Double.isNaN(dtMin) || Double.isNaN(dtMax) || dtMin < 0 || dtMin > dtMax)
-            throw new HydraException("config: dt_limit must be [min, max] with 0 <= min <= max, got [" + dtMin + ", " + dtMax + "]");
+        if (Double.isNaN(dtMin) || Double.isNaN(dtMax) || dtMin < 0 || dtMin > dtMax || Double.isInfinite(dtMin))
+            throw new HydraException("config: dt_limit must be [min, max] with 0 <= min <= max and min finite, got [" + dtMin + ", " + dtMax + "]");
         long proj = 2 * dInner + 4L * ngroups * dState + 2 * heads;
         if (proj * dModel > Integer.MAX_VALUE - 8 || (dInner + 4L * ngroups * dState) * dConv > Integer.MAX_VALUE - 8)
             throw new HydraException("config: in_proj of " + proj + " x " + dModel + " is too large for one array");

@@ -2,6 +2,7 @@ package dev.hydra.io;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -38,7 +39,8 @@ public final class SafeTensors implements TensorSource, AutoCloseable {
     public static final long MAX_HEADER_BYTES = 100L << 20;
 
     private static final ObjectMapper JSON = new ObjectMapper()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     static {
         JSON.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build());
@@ -183,6 +185,7 @@ public final class SafeTensors implements TensorSource, AutoCloseable {
         return new TensorInfo(name, dtype, shape, begin, end);
     }
 
+    /** The tensors' bytes must cover the data section exactly: no overlap and, as the format requires, no hole. */
     private static void checkTiling(String src, Map<String, TensorInfo> tensors, long dataSize) {
         List<TensorInfo> sorted = new ArrayList<>(tensors.values());
         sorted.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
@@ -192,9 +195,14 @@ public final class SafeTensors implements TensorSource, AutoCloseable {
             if (t.end() == t.begin()) continue; // empty tensors occupy no bytes
             if (t.begin() < previousEnd)
                 throw new HydraException(src + ": tensor '" + t.name() + "' overlaps tensor '" + previous + "' in the data section");
+            if (t.begin() > previousEnd)
+                throw new HydraException(src + ": tensor '" + t.name() + "' starts at byte " + t.begin()
+                        + " of the data section, leaving a hole after byte " + previousEnd);
             previousEnd = t.end();
             previous = t.name();
         }
+        if (previousEnd != dataSize)
+            throw new HydraException(src + ": the data section has " + dataSize + " bytes but its tensors end at byte " + previousEnd);
     }
 
     private static String firstLine(String s) {
