@@ -145,11 +145,7 @@ public final class BertModel implements AutoCloseable {
         check(in);
         if (padding == Padding.RELEASE) return forwardPadded(in);
         int d = c.hiddenSize(), L = in.len();
-        int[] lengths = in.lengths();
-        for (int b = 0; b < in.batch(); b++)
-            for (int t = 0; t < L; t++)
-                if (in.mask()[b * L + t] != (t < lengths[b] ? 1 : 0))
-                    throw new HydraException("tokens: row " + b + " of attention_mask is not ones followed by zeros, which unpadded mode needs");
+        int[] lengths = in.rightPaddedLengths("unpadded mode");
         double[] seq = new double[in.batch() * L * d], pooled = new double[in.batch() * d];
         // sequences of one length run together as one batch without padding
         Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();

@@ -135,6 +135,23 @@ public final class HydraBert implements AutoCloseable {
         return Arrays.asList(out);
     }
 
+    /**
+     * Runs a pre-padded batch (right padding) in pieces of at most {@code maxBatch} rows, each at the batch's
+     * length, so that {@link Padding#RELEASE} reproduces the release on the whole batch; the outputs are
+     * cut to each row's tokens.
+     */
+    public List<Output> encode(Tokens batch, IntConsumer progress) {
+        int[] lengths = batch.rightPaddedLengths("a batch of token ids");
+        List<Output> out = new ArrayList<>();
+        for (int from = 0; from < batch.batch(); from += options.maxBatch()) {
+            int to = Math.min(batch.batch(), from + options.maxBatch());
+            Output o = model.forward(batch.rows(from, to), options.padding());
+            for (int b = from; b < to; b++) out.add(slice(o, b - from, lengths[b]));
+            if (progress != null) progress.accept(to);
+        }
+        return out;
+    }
+
     /** Row b of a batch output, cut to its n tokens, as an output of batch 1. */
     private static Output slice(Output o, int b, int n) {
         int d = o.hidden();

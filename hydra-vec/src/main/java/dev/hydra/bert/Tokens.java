@@ -44,4 +44,20 @@ public record Tokens(int batch, int len, int[] ids, int[] typeIds, int[] mask) {
         for (int i = 0; i < mask.length; i++) n[i / len] += mask[i];
         return n;
     }
+
+    /** {@link #lengths()}, checking that each mask row is ones followed by zeros (which {@code what} needs). */
+    public int[] rightPaddedLengths(String what) {
+        int[] n = lengths();
+        for (int b = 0; b < batch; b++)
+            for (int t = 0; t < len; t++)
+                if (mask[b * len + t] != (t < n[b] ? 1 : 0))
+                    throw new HydraException("tokens: row " + b + " of attention_mask is not ones followed by zeros, which " + what + " needs");
+        return n;
+    }
+
+    /** Rows [from, to) as a batch of the same length. */
+    public Tokens rows(int from, int to) {
+        return new Tokens(to - from, len, java.util.Arrays.copyOfRange(ids, from * len, to * len),
+                java.util.Arrays.copyOfRange(typeIds, from * len, to * len), java.util.Arrays.copyOfRange(mask, from * len, to * len));
+    }
 }
