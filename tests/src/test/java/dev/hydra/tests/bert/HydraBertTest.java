@@ -36,6 +36,22 @@ class HydraBertTest {
     }
 
     @Test
+    void concurrentCallsGiveTheSequentialResults() throws Exception {
+        try (HydraBert m = HydraBert.load(TinyBertDir.create(tmp.resolve("m"), true))) {
+            List<String> texts = List.of("the cat sat on the mat", "a dog", "the cats", "a mat on a dog");
+            double[][] want = m.embed(texts, Pool.CLS);
+            var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                var futures = new java.util.ArrayList<java.util.concurrent.Future<double[][]>>();
+                for (int i = 0; i < 8; i++) futures.add(pool.submit(() -> m.embed(texts, Pool.CLS)));
+                for (var f : futures) assertThat(f.get()).isDeepEqualTo(want);
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Test
     void classifyAndFillMask() {
         try (HydraBert m = HydraBert.load(TinyBertDir.create(tmp.resolve("m"), true))) {
             var labels = m.classify(List.of("the cat sat", "a dog on a mat"));
