@@ -163,6 +163,14 @@ public final class HydraBert implements AutoCloseable {
         return texts.stream().map(t::encode).toList();
     }
 
+    /** Text pairs (first[i], second[i]) as the tokenizer's pair template encodes them (type ids 0, then 1). */
+    public List<TextTokenizer.Encoded> tokenizePairs(List<String> first, List<String> second) {
+        if (first.size() != second.size())
+            throw new HydraException("text pairs: " + first.size() + " first texts but " + second.size() + " second texts");
+        TextTokenizer t = tokenizer();
+        return IntStream.range(0, first.size()).mapToObj(i -> t.encode(first.get(i), second.get(i))).toList();
+    }
+
     /** One embedding (hidden) per text. */
     public double[][] embed(List<String> texts, Pool pool) {
         return pool(encode(tokenize(texts), null), pool);
@@ -181,6 +189,11 @@ public final class HydraBert implements AutoCloseable {
 
     public List<Classification> classify(List<String> texts) {
         return classifyOutputs(encode(tokenize(texts), null));
+    }
+
+    /** Labels of text pairs (sentence-pair tasks). */
+    public List<Classification> classifyPairs(List<String> first, List<String> second) {
+        return classifyOutputs(encode(tokenizePairs(first, second), null));
     }
 
     public List<Classification> classifyOutputs(List<Output> outputs) {

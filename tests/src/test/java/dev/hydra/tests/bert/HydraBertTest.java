@@ -62,6 +62,15 @@ class HydraBertTest {
                 assertThat(c.probabilities()[c.label()]).isEqualTo(java.util.Arrays.stream(c.probabilities()).max().orElseThrow());
                 assertThat(c.name()).isEqualTo(List.of("negative", "neutral", "positive").get(c.label()));
             }
+            // a pair runs as [CLS] a [SEP] b [SEP] with type ids 0 then 1
+            var pair = m.classifyPairs(List.of("the cat"), List.of("a dog")).getFirst();
+            Output pairOut = m.model().forward(new Tokens(1, 7, new int[] {2, 5, 6, 3, 12, 10, 3}, new int[] {0, 0, 0, 0, 1, 1, 1},
+                    new int[] {1, 1, 1, 1, 1, 1, 1}), Padding.NONE);
+            double[] logits = m.model().classifierLogits(pairOut.pooled(), 1);
+            double z = 0;
+            for (double l : logits) z += Math.exp(l);
+            for (int k = 0; k < 3; k++)
+                assertThat(pair.probabilities()[k]).isCloseTo(Math.exp(logits[k]) / z, org.assertj.core.data.Offset.offset(1e-12));
             var pred = m.fillMask("the [MASK] sat", 3);
             assertThat(pred).hasSize(1);
             assertThat(pred.getFirst()).hasSize(3);
