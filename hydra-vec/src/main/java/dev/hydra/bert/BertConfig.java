@@ -18,10 +18,11 @@ import java.util.Set;
  * The release's {@code BertConfig} (SPEC.md section 3) under its JSON key names. The encoder's own keys
  * are read here; every other key describes the mixer and is passed on as {@link #mixer()} (with
  * {@code d_model = hidden_size}) to {@link dev.hydra.layer.Layers#load}, which rejects what it does not know.
+ * {@code source} names where the config came from, for error messages.
  */
 public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int typeVocabSize,
                          int maxPositionEmbeddings, double layerNormEps, double mixerLayerNormEps,
-                         boolean prenorm, boolean usePositionEmbeddings, boolean poolAll, ObjectNode mixer) {
+                         boolean prenorm, boolean usePositionEmbeddings, boolean poolAll, ObjectNode mixer, String source) {
 
     public static final List<String> KEYS = List.of("vocab_size", "hidden_size", "num_hidden_layers", "type_vocab_size",
             "max_position_embeddings", "layer_norm_eps", "mixer_layer_norm_eps", "is_prenorm", "use_position_embeddings",
@@ -84,7 +85,7 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
                     intKey(obj, "num_hidden_layers", null, source), intKey(obj, "type_vocab_size", 2, source),
                     intKey(obj, "max_position_embeddings", 512, source), numberKey(obj, "layer_norm_eps", 1e-12, source),
                     numberKey(obj, "mixer_layer_norm_eps", 1e-5, source), boolKey(obj, "is_prenorm", source),
-                    boolKey(obj, "use_position_embeddings", source), boolKey(obj, "pool_all", source), mixer);
+                    boolKey(obj, "use_position_embeddings", source), boolKey(obj, "pool_all", source), mixer, source);
         } catch (HydraException e) {
             throw e.getMessage().startsWith("config: ")
                     ? new HydraException(source + ": " + e.getMessage().substring("config: ".length()))

@@ -68,7 +68,7 @@ public final class BertModel implements AutoCloseable {
             new ParamSpec().add("weight", d).add("bias", d).check(src, l + "norm.");
             layerNormW[i] = read(src, l + "norm.weight");
             layerNormB[i] = read(src, l + "norm.bias");
-            mixers.add(Layers.load(c.mixer(), src.source() + " config", Set.of(), src, l + "mixer.", precision, backend));
+            mixers.add(Layers.load(c.mixer(), c.source(), Set.of(), src, l + "mixer.", precision, backend));
         }
         String layerN = prefix + "encoder.layer." + n + ".";
         for (String name : src.names())
