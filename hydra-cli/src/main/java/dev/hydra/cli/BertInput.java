@@ -45,16 +45,16 @@ final class BertInput {
     }
 
     /** The outputs, one per sequence (cut to its tokens), reporting progress on stderr when asked. */
-    List<Output> run(HydraBert model, boolean showProgress) {
+    List<Output> run(HydraBert model, boolean showProgress, java.io.PrintWriter err) {
         if (isIds()) {
             Tokens t = readIds();
-            try (Progress p = Progress.of("encode", t.batch(), showProgress)) {
+            try (Progress p = Progress.of("encode", t.batch(), showProgress, err)) {
                 return model.encode(t, p);
             }
         }
         List<String> all = texts();
         if (all.isEmpty()) throw new HydraException(inputFile + ": holds no texts");
-        try (Progress p = Progress.of("encode", all.size(), showProgress)) {
+        try (Progress p = Progress.of("encode", all.size(), showProgress, err)) {
             return model.encode(model.tokenize(all), p);
         }
     }

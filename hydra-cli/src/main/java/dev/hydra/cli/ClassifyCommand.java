@@ -4,6 +4,8 @@ import dev.hydra.bert.HydraBert;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -13,6 +15,8 @@ import java.util.concurrent.Callable;
         description = "Label texts or token ids with a Hydra BERT sequence classifier; prints one line per sequence: "
                 + "label name, its probability, then the probabilities of all labels.")
 final class ClassifyCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Mixin BertModelOptions model;
 
     @ArgGroup(exclusive = true, multiplicity = "1") BertInput input;
@@ -20,14 +24,14 @@ final class ClassifyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (HydraBert m = model.load(input.isIds())) {
-            List<HydraBert.Classification> labels = m.classifyOutputs(input.run(m, model.progress));
+            List<HydraBert.Classification> labels = m.classifyOutputs(input.run(m, model.progress, spec.commandLine().getErr()));
             StringBuilder out = new StringBuilder();
             for (HydraBert.Classification c : labels) {
                 out.append(c.name()).append('\t').append(String.format("%.6f", c.probabilities()[c.label()]));
                 for (double p : c.probabilities()) out.append('\t').append(String.format("%.6f", p));
                 out.append('\n');
             }
-            System.out.print(out);
+            spec.commandLine().getOut().print(out);
         }
         return 0;
     }

@@ -7,6 +7,8 @@ import dev.hydra.weights.Precision;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -18,6 +20,8 @@ import java.util.concurrent.Callable;
         description = "Run a Hydra BERT encoder; writes sequence_output (N, L, hidden) with zeros at padding, "
                 + "pooled_output (N, hidden) and attention_mask (N, L) to a safetensors file.")
 final class EncodeCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Mixin BertModelOptions model;
 
     @ArgGroup(exclusive = true, multiplicity = "1") BertInput input;
@@ -40,7 +44,7 @@ final class EncodeCommand implements Callable<Integer> {
             default -> throw new dev.hydra.HydraException("--pool must be cls or mean, got '" + pool + "'");
         };
         try (HydraBert m = model.load(input.isIds())) {
-            List<Output> outs = input.run(m, model.progress);
+            List<Output> outs = input.run(m, model.progress, spec.commandLine().getErr());
             int n = outs.size(), d = m.model().config().hiddenSize();
             int width = input.isIds() ? input.idsLength() : outs.stream().mapToInt(Output::len).max().orElse(1);
             double[] seq = new double[n * width * d], pooled = new double[n * d];

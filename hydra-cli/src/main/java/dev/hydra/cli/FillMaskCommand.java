@@ -3,6 +3,8 @@ package dev.hydra.cli;
 import dev.hydra.bert.HydraBert;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 
 import java.util.List;
@@ -12,6 +14,8 @@ import java.util.concurrent.Callable;
 @Command(name = "fill-mask", mixinStandardHelpOptions = true,
         description = "Predict the tokens at each [MASK] (or <mask>) of a text; prints position, token and probability, best first.")
 final class FillMaskCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Mixin BertModelOptions model;
 
     @Option(names = "--text", required = true, description = "A text with one or more mask tokens.")
@@ -28,7 +32,7 @@ final class FillMaskCommand implements Callable<Integer> {
             for (List<HydraBert.Prediction> mask : m.fillMask(text, topK))
                 for (HydraBert.Prediction p : mask)
                     out.append(p.position()).append('\t').append(p.token()).append('\t').append(String.format("%.6f", p.score())).append('\n');
-            System.out.print(out);
+            spec.commandLine().getOut().print(out);
         }
         return 0;
     }

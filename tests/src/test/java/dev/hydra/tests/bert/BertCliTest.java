@@ -7,8 +7,8 @@ import dev.hydra.tests.Golden;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -57,30 +57,30 @@ class BertCliTest {
         Path texts = tmp.resolve("texts.txt");
         Files.writeString(texts, "the cat sat\n\na dog on the mat\nthe cats\n");
         Path out = tmp.resolve("e.safetensors");
-        assertThat(HydraCli.run("encode", "--model", dir.toString(), "--input-file", texts.toString(), "--pool", "mean",
-                "--progress", "--output", out.toString())).isZero();
+        StringWriter progress = new StringWriter();
+        assertThat(HydraCli.run(new PrintWriter(new StringWriter()), new PrintWriter(progress), "encode", "--model", dir.toString(),
+                "--input-file", texts.toString(), "--pool", "mean", "--progress", "--output", out.toString())).isZero();
+        assertThat(progress.toString()).contains("encode [").contains("3/3");
         try (SafeTensors o = SafeTensors.open(out)) {
             assertThat(o.info("sequence_output").shape()).containsExactly(3, 7, 16);
             assertThat(o.info("pooled_output").shape()).containsExactly(3, 16);
             assertThat(o.longs("attention_mask")).containsExactly(1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0);
         }
-        assertThat(HydraCli.run("encode", "--model", dir.toString(), "--text", "x", "--output", out.toString())).isEqualTo(1);
+        StringWriter err = new StringWriter();
+        assertThat(HydraCli.run(new PrintWriter(new StringWriter()), new PrintWriter(err), "encode", "--model", dir.toString(),
+                "--text", "x", "--output", out.toString())).isEqualTo(1);
+        assertThat(err.toString()).startsWith("hydra: ").contains("already exists").hasLineCount(1);
 
-        String labels = stdout(() -> HydraCli.run("classify", "--model", dir.toString(), "--text", "the cat", "--text", "a dog"));
+        String labels = stdout("classify", "--model", dir.toString(), "--text", "the cat", "--text", "a dog");
         assertThat(labels.lines()).hasSize(2).allMatch(l -> l.matches("(negative|neutral|positive)\\t[0-9.]+(\\t[0-9.]+){3}"));
-        String masks = stdout(() -> HydraCli.run("fill-mask", "--model", dir.toString(), "--text", "the [MASK] sat", "--top-k", "2"));
+        String masks = stdout("fill-mask", "--model", dir.toString(), "--text", "the [MASK] sat", "--top-k", "2");
         assertThat(masks.lines()).hasSize(2).allMatch(l -> l.startsWith("2\t"));
     }
 
-    private static String stdout(java.util.function.IntSupplier run) {
-        PrintStream saved = System.out;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(buf, true));
-        try {
-            assertThat(run.getAsInt()).isZero();
-        } finally {
-            System.setOut(saved);
-        }
-        return buf.toString();
+    /** Runs the command expecting success; returns its stdout. */
+    private static String stdout(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        assertThat(HydraCli.run(new PrintWriter(out), new PrintWriter(err), args)).as(err.toString()).isZero();
+        return out.toString();
     }
 }
