@@ -56,22 +56,23 @@ class BertModelTest {
     @Test
     void unpaddedSequenceDoesNotDependOnItsCompanions() {
         BertConfig c = config(false);
-        try (BertModel m = model(c, SeededBert.weights(c, 1, false, 0, ""), Precision.FP64)) {
-            Tokens batch = tokens(7, 5, 11, 8);
-            Tokens alone = new Tokens(1, 5, java.util.Arrays.copyOf(batch.ids(), 5), java.util.Arrays.copyOf(batch.typeIds(), 5), new int[] {1, 1, 1, 1, 1});
-            Output inBatch = m.forward(batch, Padding.NONE), single = m.forward(alone, Padding.NONE);
-            assertThat(rows(inBatch.sequence(), 0, 5, D)).containsExactly(single.sequence());
-            assertThat(rows(inBatch.pooled(), 0, 1, D)).containsExactly(single.pooled());
-            for (int t = 5; t < 11; t++) assertThat(inBatch.token(0, t)).containsOnly(0.0);
-            // other companions, same first row: same first-row output
-            Tokens other = tokens(99, 5, 3, 6);
-            System.arraycopy(batch.ids(), 0, other.ids(), 0, 5);
-            System.arraycopy(batch.typeIds(), 0, other.typeIds(), 0, 5);
-            assertThat(rows(m.forward(other, Padding.NONE).sequence(), 0, 5, D)).containsExactly(single.sequence());
-            // the release's padded mode lets padding reach the short row (by design of the release)
-            double[] released = rows(m.forward(batch, Padding.RELEASE).sequence(), 0, 5, D);
-            assertThat(Golden.relErr(released, single.sequence())).isGreaterThan(1e-6);
-        }
+        for (Precision<?> p : new Precision<?>[] {Precision.FP64, Precision.FP32})
+            try (BertModel m = model(c, SeededBert.weights(c, 1, false, 0, ""), p)) {
+                Tokens batch = tokens(7, 5, 11, 8);
+                Tokens alone = new Tokens(1, 5, java.util.Arrays.copyOf(batch.ids(), 5), java.util.Arrays.copyOf(batch.typeIds(), 5), new int[] {1, 1, 1, 1, 1});
+                Output inBatch = m.forward(batch, Padding.NONE), single = m.forward(alone, Padding.NONE);
+                assertThat(rows(inBatch.sequence(), 0, 5, D)).containsExactly(single.sequence());
+                assertThat(rows(inBatch.pooled(), 0, 1, D)).containsExactly(single.pooled());
+                for (int t = 5; t < 11; t++) assertThat(inBatch.token(0, t)).containsOnly(0.0);
+                // other companions, same first row: same first-row output
+                Tokens other = tokens(99, 5, 3, 6);
+                System.arraycopy(batch.ids(), 0, other.ids(), 0, 5);
+                System.arraycopy(batch.typeIds(), 0, other.typeIds(), 0, 5);
+                assertThat(rows(m.forward(other, Padding.NONE).sequence(), 0, 5, D)).containsExactly(single.sequence());
+                // the release's padded mode lets padding reach the short row (by design of the release)
+                double[] released = rows(m.forward(batch, Padding.RELEASE).sequence(), 0, 5, D);
+                assertThat(Golden.relErr(released, single.sequence())).isGreaterThan(1e-6);
+            }
     }
 
     @Test
