@@ -2,13 +2,15 @@ package dev.hydra.bert;
 
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.InMemoryTensors;
+import dev.hydra.mixer.MixerConfig;
+import dev.hydra.mixer.MixerWeights;
 import dev.hydra.weights.HydraWeights;
 
 import java.util.SplittableRandom;
 
 /**
- * Seeded parameters for a Hydra BERT with the release's state-dict names: Hydra mixers from
- * {@link HydraWeights#seeded}, everything else uniform around the usual scales (norm weights near 1), so
+ * Seeded parameters for a Hydra BERT with the release's state-dict names: mixers from
+ * {@link HydraWeights#seeded} (or {@link MixerWeights#seeded} when the config names a matrix mixer), everything else uniform around the usual scales (norm weights near 1), so
  * that every weight matters. For tests and benchmarks.
  */
 public final class SeededBert {
@@ -29,10 +31,12 @@ public final class SeededBert {
         if (c.usePositionEmbeddings())
             t.put(e + "position_embeddings.weight", uniform(r, c.maxPositionEmbeddings() * d, 1, 0), c.maxPositionEmbeddings(), d);
         norm(t, r, e + "LayerNorm.", d);
-        HydraConfig mixer = HydraConfig.fromJson(c.mixer(), "seeded mixer config", java.util.Set.of());
+        boolean matrixMixer = MixerConfig.describes(c.mixer());
         for (int i = 0; i < c.numHiddenLayers(); i++) {
             String l = prefix + "encoder.layer." + i + ".layer.";
-            InMemoryTensors m = HydraWeights.seeded(mixer, r.nextLong());
+            InMemoryTensors m = matrixMixer
+                    ? MixerWeights.seeded(MixerConfig.fromJson(c.mixer(), c.source(), java.util.Set.of()), r.nextLong())
+                    : HydraWeights.seeded(HydraConfig.fromJson(c.mixer(), c.source(), java.util.Set.of()), r.nextLong());
             for (String name : m.names()) t.put(l + "mixer." + name, m.floats(name), m.info(name).shape());
             norm(t, r, l + "norm.", d);
         }

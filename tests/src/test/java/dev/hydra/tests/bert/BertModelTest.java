@@ -113,6 +113,26 @@ class BertModelTest {
         }
     }
 
+    /** The other matrix mixers serve as the layer's mixer through Layers.load: fp32 agrees with fp64, padding zeros kept. */
+    @Test
+    void matrixMixersAsTheLayerMixer() {
+        for (String type : new String[] {"quasiseparable", "toeplitz", "low_rank"}) {
+            ObjectNode o = new ObjectMapper().createObjectNode();
+            o.put("vocab_size", V).put("hidden_size", D).put("num_hidden_layers", 2).put("matrix_mixer_type", type)
+                    .put("is_data_dependent", true).put("qk_dim", 4).put("max_seq_len", 12).put("headdim", 8)
+                    .put("expand", 2).put("d_conv", 3).put("chunk_size", 4);
+            BertConfig c = BertConfig.fromJson(o, type + " config");
+            InMemoryTensors w = SeededBert.weights(c, 9, false, 0, "");
+            Tokens in = tokens(10, 12, 7);
+            Output o64, o32;
+            try (BertModel m = model(c, w, Precision.FP64)) { o64 = m.forward(in, Padding.RELEASE); }
+            try (BertModel m = model(c, w, Precision.FP32)) { o32 = m.forward(in, Padding.RELEASE); }
+            assertThat(Golden.relErr(o32.sequence(), o64.sequence())).as(type).isLessThan(1e-4);
+            assertThat(Golden.relErr(o32.pooled(), o64.pooled())).as(type).isLessThan(1e-4);
+            assertThat(o64.token(1, 9)).containsOnly(0.0);
+        }
+    }
+
     @Test
     void headsMatchAHandComputation() {
         BertConfig c = config(false);
