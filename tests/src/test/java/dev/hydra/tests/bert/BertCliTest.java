@@ -52,6 +52,34 @@ class BertCliTest {
     }
 
     @Test
+    void idsInputErrorsAreOneLine() throws Exception {
+        Path dir = goldenModel();
+        Path bad = tmp.resolve("bad-ids.safetensors");
+        new SafeTensorsWriter().put("input_ids", new long[] {1, 2, 3}, 1, 3).write(bad, false);
+        assertThat(error("encode", "--model", dir.toString(), "--input-ids", bad.toString(), "--output", tmp.resolve("x").toString()))
+                .contains("missing tensor 'attention_mask'");
+        Path notPadded = tmp.resolve("left-padded.safetensors");
+        new SafeTensorsWriter().put("input_ids", new long[] {1, 2, 3}, 1, 3).put("attention_mask", new long[] {0, 1, 1}, 1, 3)
+                .write(notPadded, false);
+        assertThat(error("encode", "--model", dir.toString(), "--input-ids", notPadded.toString(), "--output", tmp.resolve("x").toString()))
+                .contains("attention_mask is not ones followed by zeros");
+        Path outOfVocab = tmp.resolve("oov.safetensors");
+        new SafeTensorsWriter().put("input_ids", new long[] {1, 200, 3}, 1, 3).put("attention_mask", new long[] {1, 1, 1}, 1, 3)
+                .write(outOfVocab, false);
+        assertThat(error("encode", "--model", dir.toString(), "--input-ids", outOfVocab.toString(), "--output", tmp.resolve("x").toString()))
+                .contains("input_ids[0, 1] is 200, outside the vocabulary [0, 100)");
+        assertThat(error("fill-mask", "--model", dir.toString(), "--text", "a [MASK]")).contains("has no tokenizer.json");
+    }
+
+    /** Runs the command expecting exit code 1 and one line on stderr; returns that line. */
+    private static String error(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        assertThat(HydraCli.run(new PrintWriter(out), new PrintWriter(err), args)).isEqualTo(1);
+        assertThat(err.toString()).startsWith("hydra: ").hasLineCount(1);
+        return err.toString();
+    }
+
+    @Test
     void textCommands() throws Exception {
         Path dir = TinyBertDir.create(tmp.resolve("m"), true);
         Path texts = tmp.resolve("texts.txt");
