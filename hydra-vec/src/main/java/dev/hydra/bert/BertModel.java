@@ -64,11 +64,10 @@ public final class BertModel implements AutoCloseable {
         layerNormB = new double[n][];
         mixers = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            String l = prefix + "encoder.layer." + i + ".layer.";
-            new ParamSpec().add("weight", d).add("bias", d).check(src, l + "norm.");
-            layerNormW[i] = read(src, l + "norm.weight");
-            layerNormB[i] = read(src, l + "norm.bias");
-            mixers.add(Layers.load(c.mixer(), c.source(), Set.of(), src, l + "mixer.", precision, backend));
+            String l = prefix + "encoder.layer." + i + ".layer.norm.";
+            new ParamSpec().add("weight", d).add("bias", d).check(src, l);
+            layerNormW[i] = read(src, l + "weight");
+            layerNormB[i] = read(src, l + "bias");
         }
         String layerN = prefix + "encoder.layer." + n + ".";
         for (String name : src.names())
@@ -108,6 +107,14 @@ public final class BertModel implements AutoCloseable {
         } else {
             numLabels = 0;
             classifierW = classifierB = null;
+        }
+        // the mixers last, so that nothing else can fail after their weights are on the backend
+        try {
+            for (int i = 0; i < n; i++)
+                mixers.add(Layers.load(c.mixer(), c.source(), Set.of(), src, prefix + "encoder.layer." + i + ".layer.mixer.", precision, backend));
+        } catch (RuntimeException failure) {
+            mixers.forEach(SequenceLayer::close);
+            throw failure;
         }
     }
 

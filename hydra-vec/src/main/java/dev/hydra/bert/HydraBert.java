@@ -88,9 +88,15 @@ public final class HydraBert implements AutoCloseable {
             String prefix = st.contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
             model = BertModel.load(config, st, prefix, "", options.precision(), options.backend());
         }
-        Path tok = dir.resolve("tokenizer.json");
-        TextTokenizer tokenizer = Files.isRegularFile(tok) ? TextTokenizer.load(tok, config.maxPositionEmbeddings()) : null;
-        return new HydraBert(dir, model, tokenizer, options, labelNames(dir.resolve("config.json"), model.numLabels()));
+        try {
+            String[] labels = labelNames(dir.resolve("config.json"), model.numLabels());
+            Path tok = dir.resolve("tokenizer.json");
+            TextTokenizer tokenizer = Files.isRegularFile(tok) ? TextTokenizer.load(tok, config.maxPositionEmbeddings()) : null;
+            return new HydraBert(dir, model, tokenizer, options, labels);
+        } catch (RuntimeException failure) {
+            model.close();
+            throw failure;
+        }
     }
 
     private static String[] labelNames(Path config, int n) {
