@@ -5,6 +5,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.HydraException;
+import dev.hydra.config.JsonKeys;
+
+import static dev.hydra.config.JsonKeys.boolKey;
+import static dev.hydra.config.JsonKeys.intKey;
+import static dev.hydra.config.JsonKeys.numberKey;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -84,38 +89,11 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
             return new BertConfig(intKey(obj, "vocab_size", null, source), hidden,
                     intKey(obj, "num_hidden_layers", null, source), intKey(obj, "type_vocab_size", 2, source),
                     intKey(obj, "max_position_embeddings", 512, source), numberKey(obj, "layer_norm_eps", 1e-12, source),
-                    numberKey(obj, "mixer_layer_norm_eps", 1e-5, source), boolKey(obj, "is_prenorm", source),
-                    boolKey(obj, "use_position_embeddings", source), boolKey(obj, "pool_all", source), mixer, source);
+                    numberKey(obj, "mixer_layer_norm_eps", 1e-5, source), boolKey(obj, "is_prenorm", false, source),
+                    boolKey(obj, "use_position_embeddings", false, source), boolKey(obj, "pool_all", false, source), mixer, source);
         } catch (HydraException e) {
-            throw e.getMessage().startsWith("config: ")
-                    ? new HydraException(source + ": " + e.getMessage().substring("config: ".length()))
-                    : e;
+            throw JsonKeys.withSource(e, source);
         }
-    }
-
-    private static int intKey(ObjectNode o, String key, Integer dflt, String source) {
-        JsonNode v = o.get(key);
-        if (v == null || v.isNull()) {
-            if (dflt == null) throw new HydraException(source + ": missing required config key '" + key + "'");
-            return dflt;
-        }
-        if (!v.isIntegralNumber() || !v.canConvertToInt())
-            throw new HydraException(source + ": config key '" + key + "' must be an integer, got " + v);
-        return v.intValue();
-    }
-
-    private static double numberKey(ObjectNode o, String key, double dflt, String source) {
-        JsonNode v = o.get(key);
-        if (v == null || v.isNull()) return dflt;
-        if (!v.isNumber()) throw new HydraException(source + ": config key '" + key + "' must be a number, got " + v);
-        return v.doubleValue();
-    }
-
-    private static boolean boolKey(ObjectNode o, String key, String source) {
-        JsonNode v = o.get(key);
-        if (v == null || v.isNull()) return false;
-        if (!v.isBoolean()) throw new HydraException(source + ": config key '" + key + "' must be true or false, got " + v);
-        return v.booleanValue();
     }
 
     /** The config as JSON with the release's key names (mixer keys included, d_model left out). */

@@ -8,6 +8,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.HydraException;
 
+import static dev.hydra.config.JsonKeys.boolKey;
+import static dev.hydra.config.JsonKeys.intKey;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -134,28 +137,8 @@ public record HydraConfig(int dModel, int dState, int dConv, int expand, int hea
                     boolKey(obj, "conv_bias", d.convBias, source),
                     intKey(obj, "chunk_size", d.chunkSize, source));
         } catch (HydraException e) {
-            throw e.getMessage().startsWith("config: ")
-                    ? new HydraException(source + ": " + e.getMessage().substring("config: ".length()))
-                    : e;
+            throw JsonKeys.withSource(e, source);
         }
-    }
-
-    public static int intKey(ObjectNode o, String key, Integer dflt, String source) {
-        JsonNode v = o.get(key);
-        if (v == null || v.isNull()) {
-            if (dflt == null) throw new HydraException(source + ": missing required config key '" + key + "'");
-            return dflt;
-        }
-        if (!v.isIntegralNumber() || !v.canConvertToInt())
-            throw new HydraException(source + ": config key '" + key + "' must be an integer, got " + v);
-        return v.intValue();
-    }
-
-    public static boolean boolKey(ObjectNode o, String key, boolean dflt, String source) {
-        JsonNode v = o.get(key);
-        if (v == null || v.isNull()) return dflt;
-        if (!v.isBoolean()) throw new HydraException(source + ": config key '" + key + "' must be true or false, got " + v);
-        return v.booleanValue();
     }
 
     private static double[] dtLimit(JsonNode v, String source) {

@@ -4,12 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.HydraException;
+import dev.hydra.config.JsonKeys;
 
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 
-import static dev.hydra.config.HydraConfig.intKey;
+import static dev.hydra.config.JsonKeys.intKey;
 
 /**
  * The options of the release's {@code MatrixMixer} constructor (SPEC.md section 2), under its JSON key
@@ -136,9 +137,7 @@ public record MixerConfig(MixerType type, boolean dataDependent, int dModel, int
                     intKey(obj, "expand", 2, source), intKey(obj, "headdim", 128, source),
                     intKey(obj, "chunk_size", 256, source));
         } catch (HydraException e) {
-            throw e.getMessage().startsWith("config: ")
-                    ? new HydraException(source + ": " + e.getMessage().substring("config: ".length()))
-                    : e;
+            throw JsonKeys.withSource(e, source);
         }
     }
 
