@@ -1,0 +1,390 @@
+// The Hydra layer's fp32 kernels (SPEC.md steps 1-8) for dev.hydra.gpu.CudaBackend. Each kernel
+// computes what the same-named method of dev.hydra.kernels.ScalarBackend computes; matrices are
+// row-major and operands are read in place (row stride + first column), as in Backend.java.
+// Plain FFMA arithmetic throughout (no tensor cores), so results agree with the CPU to fp32 rounding.
+
+#include <stdint.h>
+
+extern "C" {
+
+__device__ __forceinline__ float silu(float v) { return v / (1.0f + expf(-v)); }
+
+// ---------------------------------------------------------------------------------------------
+// Step 1, 6 (fc_D) and 8: y (rows, out) = x W^T + b. C[M][N] = A[M][K] * W[N][K]^T: a 128x128 tile
+// per block of 256 threads, 8x8 outputs per thread, K in steps of 8 through shared memory (two
+// stages, so that the next tile's loads overlap this tile's arithmetic).
+// ---------------------------------------------------------------------------------------------
+#define GBM 128
+#define GBN 128
+#define GBK 8
+
+__global__ void __launch_bounds__(256) linear_kernel(const float* __restrict__ x, int xStride, int xCol, int M, int K,
+                                                     const float* __restrict__ w, const float* __restrict__ bias, int N,
+                                                     float* __restrict__ y) {
+    __shared__ float As[2][GBK][GBM + 4];
+    __shared__ float Ws[2][GBK][GBN + 4];
+    const int tid = threadIdx.x;
+    const int m0 = blockIdx.y * GBM, n0 = blockIdx.x * GBN;
+    // loader: each thread brings 4 consecutive k of one row of A and of W
+    const int lr = tid >> 1, lk = (tid & 1) * 4;
+    const float* arow = x + (size_t)(m0 + lr) * xStride + xCol;
+    const float* wrow = w + (size_t)(n0 + lr) * K;
+    const bool aok = m0 + lr < M, wok = n0 + lr < N;
+    const int tm = (tid >> 4) * 4, tn = (tid & 15) * 4;  // this thread's rows tm..+3, tm+64..+3 (same for n)
+    float acc[8][8];
+#pragma unroll
+    for (int i = 0; i < 8; i++)
+#pragma unroll
+        for (int j = 0; j < 8; j++) acc[i][j] = 0.f;
+
+    float ra[4], rw[4];
+    auto load = [&](int k0) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            int k = k0 + lk + i;
+            ra[i] = (aok && k < K) ? arow[k] : 0.f;
+            rw[i] = (wok && k < K) ? wrow[k] : 0.f;
+        }
+    };
+    auto store = [&](int s) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            As[s][lk + i][lr] = ra[i];
+            Ws[s][lk + i][lr] = rw[i];
+        }
+    };
+    load(0);
+    store(0);
+    __syncthreads();
+    int s = 0;
+    for (int k0 = 0; k0 < K; k0 += GBK) {
+        bool more = k0 + GBK < K;
+        if (more) load(k0 + GBK);
+#pragma unroll
+        for (int k = 0; k < GBK; k++) {
+            float a[8], b[8];
+            *(float4*)&a[0] = *(const float4*)&As[s][k][tm];
+            *(float4*)&a[4] = *(const float4*)&As[s][k][tm + 64];
+            *(float4*)&b[0] = *(const float4*)&Ws[s][k][tn];
+            *(float4*)&b[4] = *(const float4*)&Ws[s][k][tn + 64];
+#pragma unroll
+            for (int i = 0; i < 8; i++)
+#pragma unroll
+                for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+        }
+        if (more) {
+            store(s ^ 1);
+            __syncthreads();
+            s ^= 1;
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        int m = m0 + tm + (i & 3) + (i >> 2) * 64;
+        if (m >= M) continue;
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            int n = n0 + tn + (j & 3) + (j >> 2) * 64;
+            if (n < N) y[(size_t)m * N + n] = bias ? acc[i][j] + bias[n] : acc[i][j];
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 2: depthwise conv (zero padding k/2) + silu; one thread per (row, channel), rows on grid x.
+// ---------------------------------------------------------------------------------------------
+__global__ void conv_silu_kernel(const float* __restrict__ src, int srcStride, int srcCol, int batch, int len, int channels,
+                                 const float* __restrict__ w, const float* __restrict__ bias, int k, float* __restrict__ dst) {
+    int c = blockIdx.y * blockDim.x + threadIdx.x;
+    int row = blockIdx.x;
+    if (c >= channels) return;
+    int b = row / len, t = row - b * len, pad = k / 2;
+    float s = bias ? bias[c] : 0.f;
+    for (int j = 0; j < k; j++) {
+        int ts = t + j - pad;
+        if (ts >= 0 && ts < len) s += w[c * k + j] * src[((size_t)b * len + ts) * srcStride + srcCol + c];
+    }
+    dst[(size_t)row * channels + c] = silu(s);
+}
+
+// Step 3: dt = clamp(softplus(src + dtBias), lo, hi).
+__global__ void softplus_dt_kernel(const float* __restrict__ src, int srcStride, int srcCol, int rows, int heads,
+                                   const float* __restrict__ dtBias, float lo, float hi, float* __restrict__ dst) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= rows * heads) return;
+    int r = i / heads, h = i - r * heads;
+    float v = src[(size_t)r * srcStride + srcCol + h] + dtBias[h];
+    float sp = v > 20.f ? v : log1pf(expf(v));
+    dst[i] = fminf(fmaxf(sp, lo), hi);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Steps 4-5, the chunked SSD of one direction. Step s of the direction is sequence position
+// pos(s) = forward ? s : len-1-s; chunk c holds steps [c*Q, c*Q+q). Work buffers:
+//   cum    (B, H, nc*Q): within-chunk cumulative sum of dt*A up to and including each step
+//   states (B, nc, H, P, N): first each chunk's own state contribution, then (after state passing)
+//          the state entering each chunk
+// ---------------------------------------------------------------------------------------------
+struct Scan {
+    int batch, len, heads, headdim, groups, state, chunk, xbcStride, xCol, bCol, cCol, dtStride, dtCol, forward;
+};
+
+__device__ __forceinline__ size_t scanRow(const Scan& s, int b, int step) {
+    return (size_t)b * s.len + (s.forward ? step : s.len - 1 - step);
+}
+
+// cum: one block per (chunk, head, batch); sequential sum in double, as ScalarBackend does.
+__global__ void ssd_cumsum_kernel(Scan s, const float* __restrict__ dt, const float* __restrict__ a, float* __restrict__ cum) {
+    extern __shared__ float v[];
+    int c = blockIdx.x, h = blockIdx.y, b = blockIdx.z, Q = s.chunk, c0 = c * Q;
+    int q = min(Q, s.len - c0), nc = gridDim.x;
+    float ah = a[h];
+    for (int i = threadIdx.x; i < q; i += blockDim.x) v[i] = dt[scanRow(s, b, c0 + i) * s.dtStride + s.dtCol + h] * ah;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double sum = 0;
+        float* out = cum + ((size_t)b * s.heads + h) * nc * Q + c0;
+        for (int i = 0; i < q; i++) {
+            sum += v[i];
+            out[i] = (float)sum;
+        }
+    }
+}
+
+// Tile loops for the scan kernels: 256 threads, a 64x64 output tile, 4x4 outputs per thread.
+#define ST 64
+#define SK 32
+
+// chunk states: S_c[p][n] = sum_j exp(cum_end - cum_j) dt_j x_j[p] B_j[n]; block per
+// (chunk, p-tile * n-tiles, head * batch).
+__global__ void __launch_bounds__(256) ssd_chunk_state_kernel(Scan s, const float* __restrict__ xbc, const float* __restrict__ dt,
+                                                              const float* __restrict__ cum, float* __restrict__ states) {
+    __shared__ float Xs[SK][ST + 4];
+    __shared__ float Bs[SK][ST + 4];
+    int P = s.headdim, N = s.state, Q = s.chunk, nc = gridDim.x;
+    int c = blockIdx.x, nTiles = (N + ST - 1) / ST;
+    int p0 = (blockIdx.y / nTiles) * ST, n0 = (blockIdx.y % nTiles) * ST;
+    int h = blockIdx.z % s.heads, b = blockIdx.z / s.heads, g = h / (s.heads / s.groups);
+    int c0 = c * Q, q = min(Q, s.len - c0);
+    const float* cumc = cum + ((size_t)b * s.heads + h) * nc * Q + c0;
+    float cend = cumc[q - 1];
+    int tid = threadIdx.x, tp = (tid >> 4) * 4, tn = (tid & 15) * 4;
+    float acc[4][4] = {};
+    for (int j0 = 0; j0 < q; j0 += SK) {
+        for (int e = tid; e < SK * ST; e += 256) {
+            int jj = e / ST, cc = e % ST, j = j0 + jj;
+            float xv = 0.f, bv = 0.f;
+            if (j < q) {
+                size_t r = scanRow(s, b, c0 + j);
+                const float* rowp = xbc + r * s.xbcStride;
+                float wj = expf(cend - cumc[j]) * dt[r * s.dtStride + s.dtCol + h];
+                if (p0 + cc < P) xv = wj * rowp[s.xCol + h * P + p0 + cc];
+                if (n0 + cc < N) bv = rowp[s.bCol + g * N + n0 + cc];
+            }
+            Xs[jj][cc] = xv;
+            Bs[jj][cc] = bv;
+        }
+        __syncthreads();
+#pragma unroll 8
+        for (int jj = 0; jj < SK; jj++) {
+            float4 xa = *(const float4*)&Xs[jj][tp];
+            float4 ba = *(const float4*)&Bs[jj][tn];
+            float xr[4] = {xa.x, xa.y, xa.z, xa.w}, br[4] = {ba.x, ba.y, ba.z, ba.w};
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+#pragma unroll
+                for (int k = 0; k < 4; k++) acc[i][k] = fmaf(xr[i], br[k], acc[i][k]);
+        }
+        __syncthreads();
+    }
+    float* out = states + (((size_t)b * nc + c) * s.heads + h) * P * N;
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 4; k++) {
+            int p = p0 + tp + i, n = n0 + tn + k;
+            if (p < P && n < N) out[(size_t)p * N + n] = acc[i][k];
+        }
+}
+
+// state passing: running = init; for each chunk: entering[c] = running; running = exp(cum_end_c) running + S_c.
+// One thread per (state element, head, batch); the chunk loop is sequential.
+__global__ void ssd_state_pass_kernel(Scan s, const float* __restrict__ cum, const float* __restrict__ init, float* __restrict__ states,
+                                      int nc) {
+    int PN = s.headdim * s.state;
+    int e = blockIdx.x * blockDim.x + threadIdx.x;
+    int h = blockIdx.y, b = blockIdx.z, Q = s.chunk;
+    if (e >= PN) return;
+    float run = init ? init[(size_t)h * PN + e] : 0.f;
+    const float* cumbh = cum + ((size_t)b * s.heads + h) * nc * Q;
+    for (int c = 0; c < nc; c++) {
+        size_t at = (((size_t)b * nc + c) * s.heads + h) * PN + e;
+        float own = states[at];
+        int q = min(Q, s.len - c * Q);
+        states[at] = run;
+        run = expf(cumbh[c * Q + q - 1]) * run + own;
+    }
+}
+
+// chunk output: y_i = sum_{j<=i} (C_i . B_j) exp(cum_i - cum_j) dt_j x_j + exp(cum_i) C_i . S_entering
+// (SPEC chunked steps 1 and 4). Block per (64-row tile of the chunk, 64-column tile of P, head*batch).
+__global__ void __launch_bounds__(256) ssd_chunk_output_kernel(Scan s, const float* __restrict__ xbc, const float* __restrict__ dt,
+                                                               const float* __restrict__ cum, const float* __restrict__ states,
+                                                               float* __restrict__ y, int nc) {
+    __shared__ float Ga[ST][ST + 4];     // G^T tile: [j][i]
+    __shared__ float Ua[SK * 2][ST + 4]; // operand tiles: Cs|Bs ([k][i], [k][j]) or Xs ([j][p]) or Ss ([n][p])
+    int P = s.headdim, N = s.state, Q = s.chunk, HP = s.heads * P;
+    int iTiles = (Q + ST - 1) / ST;
+    int c = blockIdx.x / iTiles, i0 = (blockIdx.x % iTiles) * ST, p0 = blockIdx.y * ST;
+    int h = blockIdx.z % s.heads, b = blockIdx.z / s.heads, g = h / (s.heads / s.groups);
+    int c0 = c * Q, q = min(Q, s.len - c0);
+    if (i0 >= q) return;
+    const float* cumc = cum + ((size_t)b * s.heads + h) * nc * Q + c0;
+    const float* st = states + (((size_t)b * nc + c) * s.heads + h) * (size_t)P * N;
+    int tid = threadIdx.x, ti = (tid >> 4) * 4, tc = (tid & 15) * 4;
+    float acc[4][4] = {};
+
+    // entering state: acc[i][p] = sum_n C_i[n] S[p][n]
+    for (int k0 = 0; k0 < N; k0 += SK) {
+        for (int e = tid; e < SK * ST; e += 256) {
+            int kk = e % SK, rr = e / SK, n = k0 + kk, i = i0 + rr;
+            float cv = 0.f, sv = 0.f;
+            if (n < N) {
+                if (i < q) cv = xbc[scanRow(s, b, c0 + i) * s.xbcStride + s.cCol + g * N + n];
+                if (p0 + rr < P) sv = st[(size_t)(p0 + rr) * N + n];
+            }
+            Ua[kk][rr] = cv;
+            Ua[SK + kk][rr] = sv;
+        }
+        __syncthreads();
+#pragma unroll 8
+        for (int kk = 0; kk < SK; kk++) {
+            float4 ca = *(const float4*)&Ua[kk][ti];
+            float4 sa = *(const float4*)&Ua[SK + kk][tc];
+            float cr[4] = {ca.x, ca.y, ca.z, ca.w}, sr[4] = {sa.x, sa.y, sa.z, sa.w};
+#pragma unroll
+            for (int a = 0; a < 4; a++)
+#pragma unroll
+                for (int d = 0; d < 4; d++) acc[a][d] = fmaf(cr[a], sr[d], acc[a][d]);
+        }
+        __syncthreads();
+    }
+    float cumi[4];
+#pragma unroll
+    for (int a = 0; a < 4; a++) {
+        int i = i0 + ti + a;
+        cumi[a] = i < q ? cumc[i] : 0.f;
+        float decay = expf(cumi[a]);
+#pragma unroll
+        for (int d = 0; d < 4; d++) acc[a][d] *= decay;
+    }
+
+    // intra-chunk: for each 64-step tile of j up to the diagonal
+    for (int j0 = 0; j0 <= i0 && j0 < q; j0 += ST) {
+        float gacc[4][4] = {};  // gacc[a][d]: i = i0+ti+a, j = j0+tc+d
+        for (int k0 = 0; k0 < N; k0 += SK) {
+            for (int e = tid; e < SK * ST; e += 256) {
+                int kk = e % SK, rr = e / SK, n = k0 + kk;
+                float cv = 0.f, bv = 0.f;
+                if (n < N) {
+                    if (i0 + rr < q) cv = xbc[scanRow(s, b, c0 + i0 + rr) * s.xbcStride + s.cCol + g * N + n];
+                    if (j0 + rr < q) bv = xbc[scanRow(s, b, c0 + j0 + rr) * s.xbcStride + s.bCol + g * N + n];
+                }
+                Ua[kk][rr] = cv;
+                Ua[SK + kk][rr] = bv;
+            }
+            __syncthreads();
+#pragma unroll 8
+            for (int kk = 0; kk < SK; kk++) {
+                float4 ca = *(const float4*)&Ua[kk][ti];
+                float4 ba = *(const float4*)&Ua[SK + kk][tc];
+                float cr[4] = {ca.x, ca.y, ca.z, ca.w}, br[4] = {ba.x, ba.y, ba.z, ba.w};
+#pragma unroll
+                for (int a = 0; a < 4; a++)
+#pragma unroll
+                    for (int d = 0; d < 4; d++) gacc[a][d] = fmaf(cr[a], br[d], gacc[a][d]);
+            }
+            __syncthreads();
+        }
+        // scale by exp(cum_i - cum_j) dt_j on and below the diagonal, store transposed; load X_j
+#pragma unroll
+        for (int d = 0; d < 4; d++) {
+            int j = j0 + tc + d;
+            float cj = 0.f, dtj = 0.f;
+            if (j < q) {
+                cj = cumc[j];
+                dtj = dt[scanRow(s, b, c0 + j) * s.dtStride + s.dtCol + h];
+            }
+#pragma unroll
+            for (int a = 0; a < 4; a++) {
+                int i = i0 + ti + a;
+                Ga[tc + d][ti + a] = (j <= i && j < q && i < q) ? gacc[a][d] * expf(cumi[a] - cj) * dtj : 0.f;
+            }
+        }
+        for (int e = tid; e < ST * ST; e += 256) {
+            int jj = e / ST, pp = e % ST, j = j0 + jj;
+            Ua[jj][pp] = (j < q && p0 + pp < P) ? xbc[scanRow(s, b, c0 + j) * s.xbcStride + s.xCol + h * P + p0 + pp] : 0.f;
+        }
+        __syncthreads();
+#pragma unroll 8
+        for (int jj = 0; jj < ST; jj++) {
+            float4 ga = *(const float4*)&Ga[jj][ti];
+            float4 xa = *(const float4*)&Ua[jj][tc];
+            float gr[4] = {ga.x, ga.y, ga.z, ga.w}, xr[4] = {xa.x, xa.y, xa.z, xa.w};
+#pragma unroll
+            for (int a = 0; a < 4; a++)
+#pragma unroll
+                for (int d = 0; d < 4; d++) acc[a][d] = fmaf(gr[a], xr[d], acc[a][d]);
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int a = 0; a < 4; a++) {
+        int i = i0 + ti + a;
+        if (i >= q) continue;
+        float* yr = y + scanRow(s, b, c0 + i) * HP + h * P;
+#pragma unroll
+        for (int d = 0; d < 4; d++)
+            if (p0 + tc + d < P) yr[p0 + tc + d] = acc[a][d];
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 6: out[t] = yF[t-1] + yB[t+1] + x_t * delta[t, h]; one thread per element.
+// ---------------------------------------------------------------------------------------------
+__global__ void shift_add_diagonal_kernel(int batch, int len, int heads, int headdim, const float* __restrict__ yF,
+                                          const float* __restrict__ yB, const float* __restrict__ x, int xStride,
+                                          const float* __restrict__ delta, float* __restrict__ out) {
+    int D = heads * headdim;
+    size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (size_t)batch * len * D) return;
+    int i = (int)(idx % D);
+    size_t r = idx / D;
+    int t = (int)(r % len);
+    float v = x[r * xStride + i] * delta[r * heads + i / headdim];
+    if (t > 0) v += yF[idx - D];
+    if (t < len - 1) v += yB[idx + D];
+    out[idx] = v;
+}
+
+// Step 7: out = y / sqrt(mean(y^2) + eps) * weight * silu(z); one block per row.
+__global__ void gated_rms_norm_kernel(const float* __restrict__ y, int rows, int dim, const float* __restrict__ z, int zStride,
+                                      int zCol, const float* __restrict__ w, float eps, float* __restrict__ out) {
+    __shared__ float part[32];
+    int r = blockIdx.x;
+    const float* yr = y + (size_t)r * dim;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) ss += yr[i] * yr[i];
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        ss = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.f;
+        for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+        if (threadIdx.x == 0) part[0] = ss;
+    }
+    __syncthreads();
+    float inv = rsqrtf(part[0] / dim + eps);
+    const float* zr = z + (size_t)r * zStride + zCol;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) out[(size_t)r * dim + i] = yr[i] * inv * w[i] * silu(zr[i]);
+}
+
+}  // extern "C"

@@ -1,0 +1,304 @@
+package dev.hydra.gpu;
+
+import dev.hydra.HydraException;
+import dev.hydra.backend.Backend;
+import dev.hydra.backend.Buf;
+import dev.hydra.backend.ScanLayout;
+import jcuda.NativePointerObject;
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUresult;
+import jcuda.driver.JCudaDriver;
+
+import java.nio.ByteOrder;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static dev.hydra.gpu.CudaDriver.check;
+
+/**
+ * The fp32 operators on an NVIDIA GPU through JCuda's driver API, running the kernels of
+ * {@code src/main/cuda/hydra.cu}. All work goes to the context's default stream, so operations run in
+ * call order and a {@link #download} sees every earlier operation. Freed buffers return to a pool keyed
+ * by size, so that repeated forward passes reuse device memory instead of allocating it; host
+ * transfers go through a pinned staging buffer. Methods are synchronized: one backend may be shared by
+ * threads, whose calls are serialized.
+ */
+public final class CudaBackend implements Backend {
+    private static final int THREADS = 256;
+    private static final int TILE = 64;
+
+    private final CUcontext ctx;
+    private final CUmodule module = new CUmodule();
+    private final CUfunction linear, convSilu, softplusDt, cumsum, chunkState, statePass, chunkOutput, shiftAdd, rmsNorm;
+    private final Map<Long, ArrayDeque<CUdeviceptr>> pool = new HashMap<>();
+    private final List<DeviceBuf> live = new ArrayList<>();
+    private DeviceBuf cum, states;
+    private Pointer pinned;
+    private long pinnedBytes;
+    private boolean closed;
+
+    public CudaBackend() {
+        ctx = CudaDriver.context();
+        current();
+        check(JCudaDriver.cuModuleLoadData(module, CudaDriver.fatbin()), "loading the CUDA kernels");
+        linear = function("linear_kernel");
+        convSilu = function("conv_silu_kernel");
+        softplusDt = function("softplus_dt_kernel");
+        cumsum = function("ssd_cumsum_kernel");
+        chunkState = function("ssd_chunk_state_kernel");
+        statePass = function("ssd_state_pass_kernel");
+        chunkOutput = function("ssd_chunk_output_kernel");
+        shiftAdd = function("shift_add_diagonal_kernel");
+        rmsNorm = function("gated_rms_norm_kernel");
+    }
+
+    private CUfunction function(String name) {
+        CUfunction f = new CUfunction();
+        check(JCudaDriver.cuModuleGetFunction(f, module, name), "loading kernel " + name);
+        return f;
+    }
+
+    @Override
+    public String name() {
+        return "gpu (" + CudaDriver.deviceName() + ")";
+    }
+
+    private void current() {
+        if (closed) throw new HydraException("gpu: backend used after close()");
+        check(JCudaDriver.cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
+    }
+
+    // ---- memory ---------------------------------------------------------------------------------
+
+    /** A device buffer of this backend; close() returns its memory to the backend's pool. */
+    final class DeviceBuf implements Buf {
+        final CUdeviceptr ptr;
+        final long floats, bytes;
+        private boolean freed;
+
+        DeviceBuf(CUdeviceptr ptr, long floats, long bytes) {
+            this.ptr = ptr;
+            this.floats = floats;
+            this.bytes = bytes;
+        }
+
+        CudaBackend owner() {
+            return CudaBackend.this;
+        }
+
+        @Override
+        public long size() {
+            return floats;
+        }
+
+        @Override
+        public void close() {
+            synchronized (CudaBackend.this) {
+                if (freed || closed) return;
+                freed = true;
+                live.remove(this);
+                pool.computeIfAbsent(bytes, k -> new ArrayDeque<>()).push(ptr);
+            }
+        }
+    }
+
+    @Override
+    public synchronized Buf allocate(long n) {
+        if (n < 0) throw new HydraException("gpu: negative buffer size " + n);
+        current();
+        DeviceBuf b = raw(n);
+        if (n > 0) check(JCudaDriver.cuMemsetD32Async(b.ptr, 0, n, null), "cuMemsetD32Async");
+        return b;
+    }
+
+    private DeviceBuf raw(long n) {
+        long bytes = Math.max(256, (n * Float.BYTES + 255) & ~255L);
+        ArrayDeque<CUdeviceptr> free = pool.get(bytes);
+        CUdeviceptr p = free == null ? null : free.poll();
+        if (p == null) {
+            p = new CUdeviceptr();
+            int rc = JCudaDriver.cuMemAlloc(p, bytes);
+            if (rc == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
+                trimPool();
+                rc = JCudaDriver.cuMemAlloc(p, bytes);
+            }
+            if (rc == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
+                long[] free1 = new long[1], total = new long[1];
+                JCudaDriver.cuMemGetInfo(free1, total);
+                throw new HydraException(String.format("gpu: out of device memory allocating %.2f GiB (%.2f GiB free of %.2f GiB)",
+                        bytes / 1073741824.0, free1[0] / 1073741824.0, total[0] / 1073741824.0));
+            }
+            check(rc, "cuMemAlloc of " + bytes + " bytes");
+        }
+        DeviceBuf b = new DeviceBuf(p, n, bytes);
+        live.add(b);
+        return b;
+    }
+
+    private void trimPool() {
+        check(JCudaDriver.cuCtxSynchronize(), "cuCtxSynchronize");
+        for (ArrayDeque<CUdeviceptr> q : pool.values())
+            for (CUdeviceptr p : q) JCudaDriver.cuMemFree(p);
+        pool.clear();
+    }
+
+    /** (free, total) device memory in bytes, as the driver reports it. */
+    public synchronized long[] memoryInfo() {
+        current();
+        long[] free = new long[1], total = new long[1];
+        check(JCudaDriver.cuMemGetInfo(free, total), "cuMemGetInfo");
+        return new long[] {free[0], total[0]};
+    }
+
+    /** Waits until all queued work has finished; reports a failed kernel. */
+    public synchronized void synchronize() {
+        current();
+        check(JCudaDriver.cuCtxSynchronize(), "a CUDA kernel");
+    }
+
+    private Pointer staging(long bytes) {
+        if (bytes > pinnedBytes) {
+            if (pinned != null) JCudaDriver.cuMemFreeHost(pinned);
+            pinned = new Pointer();
+            check(JCudaDriver.cuMemAllocHost(pinned, bytes), "cuMemAllocHost of " + bytes + " bytes");
+            pinnedBytes = bytes;
+        }
+        return pinned;
+    }
+
+    @Override
+    public synchronized Buf upload(float[] host) {
+        current();
+        DeviceBuf b = raw(host.length);
+        long bytes = (long) host.length * Float.BYTES;
+        if (bytes > 0) {
+            Pointer stage = staging(bytes);
+            stage.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder()).asFloatBuffer().put(host);
+            check(JCudaDriver.cuMemcpyHtoD(b.ptr, stage, bytes), "cuMemcpyHtoD");
+        }
+        return b;
+    }
+
+    @Override
+    public synchronized void download(Buf src, float[] dst) {
+        current();
+        DeviceBuf b = dev(src);
+        if (dst.length > b.floats) throw new HydraException("gpu: download of " + dst.length + " floats from a buffer of " + b.floats);
+        long bytes = (long) dst.length * Float.BYTES;
+        if (bytes == 0) return;
+        Pointer stage = staging(bytes);
+        check(JCudaDriver.cuMemcpyDtoH(stage, b.ptr, bytes), "cuMemcpyDtoH (or an earlier kernel)");
+        stage.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder()).asFloatBuffer().get(dst);
+    }
+
+    private DeviceBuf dev(Buf b) {
+        if (b instanceof DeviceBuf d && d.owner() == this) {
+            if (d.freed) throw new HydraException("gpu: buffer used after close()");
+            return d;
+        }
+        throw new IllegalArgumentException("buffer of another backend passed to the gpu backend: " + (b == null ? "null" : b.getClass().getName()));
+    }
+
+    // ---- kernels --------------------------------------------------------------------------------
+
+    private NativePointerObject ptr(Buf b) {
+        return b == null ? new CUdeviceptr() : dev(b).ptr;
+    }
+
+    private void launch(CUfunction f, long gx, long gy, long gz, int threads, int shared, Object... args) {
+        if (gx == 0 || gy == 0 || gz == 0) return;
+        if (gx > Integer.MAX_VALUE || gy > 65535 || gz > 65535) throw new HydraException("gpu: tensor too large for one launch (grid " + gx + "x" + gy + "x" + gz + ")");
+        Pointer[] p = new Pointer[args.length];
+        for (int i = 0; i < args.length; i++) {
+            p[i] = switch (args[i]) {
+                case Buf b -> Pointer.to(ptr(b));
+                case NativePointerObject n -> Pointer.to(n);
+                case Integer v -> Pointer.to(new int[] {v});
+                case Float v -> Pointer.to(new float[] {v});
+                case int[] v -> Pointer.to(v);
+                default -> throw new IllegalArgumentException(String.valueOf(args[i]));
+            };
+        }
+        check(JCudaDriver.cuLaunchKernel(f, (int) gx, (int) gy, (int) gz, threads, 1, 1, shared, null, Pointer.to(p), null), "cuLaunchKernel");
+    }
+
+    private static long cdiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    @Override
+    public synchronized void linear(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y) {
+        current();
+        launch(linear, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, bias == null ? new CUdeviceptr() : bias, out, y);
+    }
+
+    @Override
+    public synchronized void convSilu(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst) {
+        current();
+        launch(convSilu, (long) batch * len, cdiv(channels, 128), 1, 128, 0, src, srcStride, srcCol, batch, len, channels, w,
+                bias == null ? new CUdeviceptr() : bias, k, dst);
+    }
+
+    @Override
+    public synchronized void softplusDt(Buf src, int srcStride, int srcCol, int rows, int heads, Buf dtBias, float lo, float hi, Buf dst) {
+        current();
+        launch(softplusDt, cdiv((long) rows * heads, THREADS), 1, 1, THREADS, 0, src, srcStride, srcCol, rows, heads, dtBias, lo, hi, dst);
+    }
+
+    @Override
+    public synchronized void ssdScan(ScanLayout s, Buf xbc, Buf dt, Buf a, Buf init, Buf y) {
+        current();
+        int Q = s.chunk(), P = s.headdim(), N = s.state(), H = s.heads(), B = s.batch();
+        if (Q > 8192) throw new HydraException("gpu: chunk_size " + Q + " is above the CUDA kernels' limit of 8192");
+        int nc = (int) cdiv(s.len(), Q);
+        long cumFloats = (long) B * H * nc * Q, stateFloats = (long) B * nc * H * P * N;
+        cum = scratch(cum, cumFloats);
+        states = scratch(states, stateFloats);
+        int[] layout = {B, s.len(), H, P, s.groups(), N, Q, s.xbcStride(), s.xCol(), s.bCol(), s.cCol(), s.dtStride(), s.dtCol(), s.forward() ? 1 : 0};
+        long bh = (long) B * H;
+        launch(cumsum, nc, H, B, THREADS, Q * Float.BYTES, layout, dt, a, cum);
+        launch(chunkState, nc, cdiv(P, TILE) * cdiv(N, TILE), bh, THREADS, 0, layout, xbc, dt, cum, states);
+        launch(statePass, cdiv((long) P * N, THREADS), H, B, THREADS, 0, layout, cum, init == null ? new CUdeviceptr() : init, states, nc);
+        launch(chunkOutput, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, 0, layout, xbc, dt, cum, states, y, nc);
+    }
+
+    /** A work buffer kept across calls, grown when a larger one is needed. */
+    private DeviceBuf scratch(DeviceBuf old, long floats) {
+        if (old != null && old.floats >= floats) return old;
+        if (old != null) old.close();
+        return raw(floats);
+    }
+
+    @Override
+    public synchronized void shiftAddDiagonal(int batch, int len, int heads, int headdim, Buf yF, Buf yB, Buf x, int xStride, Buf delta, Buf out) {
+        current();
+        long n = (long) batch * len * heads * headdim;
+        launch(shiftAdd, cdiv(n, THREADS), 1, 1, THREADS, 0, batch, len, heads, headdim, yF, yB, x, xStride, delta, out);
+    }
+
+    @Override
+    public synchronized void gatedRmsNorm(Buf y, int rows, int dim, Buf z, int zStride, int zCol, Buf weight, float eps, Buf out) {
+        current();
+        launch(rmsNorm, rows, 1, 1, THREADS, 0, y, rows, dim, z, zStride, zCol, weight, eps, out);
+    }
+
+    /** Frees every device buffer of this backend (also those not closed yet) and the pinned buffer. */
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        current();
+        trimPool();
+        for (DeviceBuf b : live) JCudaDriver.cuMemFree(b.ptr);
+        live.clear();
+        if (pinned != null) JCudaDriver.cuMemFreeHost(pinned);
+        JCudaDriver.cuModuleUnload(module);
+        closed = true;
+    }
+}
