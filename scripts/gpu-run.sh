@@ -34,7 +34,7 @@ rm -rf "$tmp"
 # the runtime travels as an xz archive (half the size of the directory); made once
 if [ ! -f "$bundle/jre.tar.xz" ]; then
     tmp=$(mktemp -d)
-    "$JAVA_HOME/bin/jlink" --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.management \
+    "$JAVA_HOME/bin/jlink" --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.management,jdk.zipfs \
         --strip-debug --no-man-pages --no-header-files --compress=zip-6 --output "$tmp/jre"
     strip --strip-unneeded "$tmp/jre/lib/server/libjvm.so" || true
     tar -C "$tmp" -cJf "$bundle/jre.tar.xz" jre

@@ -90,6 +90,154 @@ __global__ void __launch_bounds__(256) linear_kernel(const float* __restrict__ x
     }
 }
 
+// The same product on the tensor cores: mma.sync m16n8k8 with TF32 operands and fp32 accumulation.
+// split = 1 runs "3xTF32": each operand is split into a TF32 high part and a TF32 remainder and
+// a*b ~ ah*bh + ah*bl + al*bh, which keeps fp32 accuracy; split = 0 runs plain TF32 (10-bit
+// mantissas, relative error ~1e-3). A 128x128 tile per block of 8 warps (2 x 4, 64x32 each), K in
+// steps of 32 through shared memory, the next step's loads held in registers meanwhile.
+#define TBM 128
+#define TBN 128
+#define TBK 32
+#define TPAD 36  // row pitch in floats: fragment reads (row g, column t) hit 32 distinct banks
+
+__device__ __forceinline__ uint32_t tf32(float v) {
+    uint32_t r;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
+    return r;
+}
+
+__device__ __forceinline__ void mma_tf32(float* c, const uint32_t* a, const uint32_t* b) {
+    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+__device__ __forceinline__ float4 load4(const float* p, bool full, int left) {
+    if (full) return *(const float4*)p;
+    float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+    if (left > 0) v.x = p[0];
+    if (left > 1) v.y = p[1];
+    if (left > 2) v.z = p[2];
+    if (left > 3) v.w = p[3];
+    return v;
+}
+
+__global__ void __launch_bounds__(256) linear_tc_kernel(const float* __restrict__ x, int xStride, int xCol, int M, int K,
+                                                        const float* __restrict__ w, const float* __restrict__ bias, int N,
+                                                        float* __restrict__ y, int split) {
+    __shared__ __align__(16) float As[TBM][TPAD];
+    __shared__ __align__(16) float Bs[TBN][TPAD];
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+    const int m0 = blockIdx.y * TBM, n0 = blockIdx.x * TBN, wm = (warp >> 2) * 64, wn = (warp & 3) * 32;
+    const bool vec = ((xStride | xCol | K) & 3) == 0;
+    const int lrow = tid >> 3, lk = (tid & 7) * 4;
+    float acc[4][4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.f;
+    float4 ra[4], rb[4];
+    auto load = [&](int k0) {
+        int k = k0 + lk, left = K - k;
+        bool full = vec && left >= 4;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            int m = m0 + lrow + 32 * i, n = n0 + lrow + 32 * i;
+            ra[i] = m < M ? load4(x + (size_t)m * xStride + xCol + k, full, left) : make_float4(0.f, 0.f, 0.f, 0.f);
+            rb[i] = n < N ? load4(w + (size_t)n * K + k, full, left) : make_float4(0.f, 0.f, 0.f, 0.f);
+        }
+    };
+    auto store = [&]() {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            *(float4*)&As[lrow + 32 * i][lk] = ra[i];
+            *(float4*)&Bs[lrow + 32 * i][lk] = rb[i];
+        }
+    };
+    load(0);
+    store();
+    __syncthreads();
+    for (int k0 = 0; k0 < K; k0 += TBK) {
+        bool more = k0 + TBK < K;
+        if (more) load(k0 + TBK);
+#pragma unroll
+        for (int kk = 0; kk < TBK; kk += 8) {
+            uint32_t bh[4][2], bl[4][2];
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++) {
+                int c = wn + nt * 8 + g;
+                float v[2] = {Bs[c][kk + t], Bs[c][kk + t + 4]};
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    bh[nt][e] = tf32(v[e]);
+                    bl[nt][e] = tf32(v[e] - __uint_as_float(bh[nt][e]));
+                }
+            }
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++) {
+                int r = wm + mt * 16 + g;
+                float v[4] = {As[r][kk + t], As[r + 8][kk + t], As[r][kk + t + 4], As[r + 8][kk + t + 4]};
+                uint32_t ah[4], al[4];
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    ah[e] = tf32(v[e]);
+                    al[e] = tf32(v[e] - __uint_as_float(ah[e]));
+                }
+#pragma unroll
+                for (int nt = 0; nt < 4; nt++) {
+                    if (split) {
+                        mma_tf32(acc[mt][nt], al, bh[nt]);
+                        mma_tf32(acc[mt][nt], ah, bl[nt]);
+                    }
+                    mma_tf32(acc[mt][nt], ah, bh[nt]);
+                }
+            }
+        }
+        if (more) {
+            __syncthreads();
+            store();
+            __syncthreads();
+        }
+    }
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                int m = m0 + wm + mt * 16 + g + (e >> 1) * 8, n = n0 + wn + nt * 8 + 2 * t + (e & 1);
+                if (m < M && n < N) y[(size_t)m * N + n] = bias ? acc[mt][nt][e] + bias[n] : acc[mt][nt][e];
+            }
+}
+
+// A product with few outputs (fc_D: out = heads): one warp per row, each lane a strided slice of
+// K for every output, then a warp reduction per output. Requires N <= 32.
+__global__ void linear_skinny_kernel(const float* __restrict__ x, int xStride, int xCol, int M, int K,
+                                     const float* __restrict__ w, const float* __restrict__ bias, int N,
+                                     float* __restrict__ y) {
+    int m = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    if (m >= M) return;
+    const float* xr = x + (size_t)m * xStride + xCol;
+    float acc[32];
+#pragma unroll
+    for (int o = 0; o < 32; o++) acc[o] = 0.f;
+    for (int k = lane; k < K; k += 32) {
+        float xv = xr[k];
+#pragma unroll
+        for (int o = 0; o < 32; o++)
+            if (o < N) acc[o] = fmaf(xv, w[(size_t)o * K + k], acc[o]);
+    }
+#pragma unroll
+    for (int o = 0; o < 32; o++) {
+        if (o >= N) break;
+        float v = acc[o];
+        for (int d = 16; d > 0; d >>= 1) v += __shfl_xor_sync(0xffffffffu, v, d);
+        if (lane == o) y[(size_t)m * N + o] = bias ? v + bias[o] : v;
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Step 2: depthwise conv (zero padding k/2) + silu; one thread per (row, channel), rows on grid x.
 // ---------------------------------------------------------------------------------------------

@@ -31,12 +31,20 @@ import static dev.hydra.gpu.CudaDriver.check;
  * threads, whose calls are serialized.
  */
 public final class CudaBackend implements Backend {
+    /**
+     * How the projections multiply: plain fp32 FMAs, the tensor cores in "3xTF32" (operands split in
+     * two TF32 halves, fp32 accuracy; the default), or the tensor cores in plain TF32 (relative error
+     * ~1e-3, as the release's Triton kernels). Chosen per backend, or by {@code -Dhydra.gpu.matmul}.
+     */
+    public enum Matmul { FFMA, TF32X3, TF32 }
+
     private static final int THREADS = 256;
     private static final int TILE = 64;
 
     private final CUcontext ctx;
     private final CUmodule module = new CUmodule();
-    private final CUfunction linear, convSilu, softplusDt, cumsum, chunkState, statePass, chunkOutput, shiftAdd, rmsNorm;
+    private final Matmul matmul;
+    private final CUfunction linear, linearTc, linearSkinny, convSilu, softplusDt, cumsum, chunkState, statePass, chunkOutput, shiftAdd, rmsNorm;
     private final Map<Long, ArrayDeque<CUdeviceptr>> pool = new HashMap<>();
     private final List<DeviceBuf> live = new ArrayList<>();
     private DeviceBuf cum, states;
@@ -45,10 +53,17 @@ public final class CudaBackend implements Backend {
     private boolean closed;
 
     public CudaBackend() {
+        this(Matmul.valueOf(System.getProperty("hydra.gpu.matmul", "tf32x3").toUpperCase(java.util.Locale.ROOT)));
+    }
+
+    public CudaBackend(Matmul matmul) {
+        this.matmul = matmul;
         ctx = CudaDriver.context();
         current();
         check(JCudaDriver.cuModuleLoadData(module, CudaDriver.fatbin()), "loading the CUDA kernels");
         linear = function("linear_kernel");
+        linearTc = function("linear_tc_kernel");
+        linearSkinny = function("linear_skinny_kernel");
         convSilu = function("conv_silu_kernel");
         softplusDt = function("softplus_dt_kernel");
         cumsum = function("ssd_cumsum_kernel");
@@ -67,7 +82,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public String name() {
-        return "gpu (" + CudaDriver.deviceName() + ")";
+        return "gpu (" + CudaDriver.deviceName() + ", " + matmul.name().toLowerCase(java.util.Locale.ROOT) + ")";
     }
 
     private void current() {
@@ -236,7 +251,10 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void linear(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y) {
         current();
-        launch(linear, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, bias == null ? new CUdeviceptr() : bias, out, y);
+        Object b = bias == null ? new CUdeviceptr() : bias;
+        if (out <= 32) launch(linearSkinny, cdiv(rows, THREADS / 32), 1, 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
+        else if (matmul == Matmul.FFMA) launch(linear, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
+        else launch(linearTc, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y, matmul == Matmul.TF32X3 ? 1 : 0);
     }
 
     @Override
@@ -263,10 +281,32 @@ public final class CudaBackend implements Backend {
         states = scratch(states, stateFloats);
         int[] layout = {B, s.len(), H, P, s.groups(), N, Q, s.xbcStride(), s.xCol(), s.bCol(), s.cCol(), s.dtStride(), s.dtCol(), s.forward() ? 1 : 0};
         long bh = (long) B * H;
+        lap(-1);
         launch(cumsum, nc, H, B, THREADS, Q * Float.BYTES, layout, dt, a, cum);
+        lap(0);
         launch(chunkState, nc, cdiv(P, TILE) * cdiv(N, TILE), bh, THREADS, 0, layout, xbc, dt, cum, states);
+        lap(1);
         launch(statePass, cdiv((long) P * N, THREADS), H, B, THREADS, 0, layout, cum, init == null ? new CUdeviceptr() : init, states, nc);
+        lap(2);
         launch(chunkOutput, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, 0, layout, xbc, dt, cum, states, y, nc);
+        lap(3);
+    }
+
+    /** Wall ms spent in the scan's four kernels (cumsum, chunk states, state passing, chunk output) while profiling. */
+    private double[] scanProfile;
+    private long lapStart;
+
+    /** Starts (non-null) or stops (null) timing the scan's kernels one by one, synchronizing after each. */
+    synchronized void profileScan(double[] msPerKernel) {
+        scanProfile = msPerKernel;
+    }
+
+    private void lap(int kernel) {
+        if (scanProfile == null) return;
+        check(JCudaDriver.cuCtxSynchronize(), "a CUDA kernel");
+        long now = System.nanoTime();
+        if (kernel >= 0) scanProfile[kernel] += (now - lapStart) / 1e6;
+        lapStart = now;
     }
 
     /** A work buffer kept across calls, grown when a larger one is needed. */

@@ -14,7 +14,8 @@ import java.util.SplittableRandom;
  * The GPU benchmark of the issue: the Hydra layer with d_model 768 and the release's defaults
  * (d_state 64, headdim 64, expand 2, chunk 256), fp32, for (B, L) in (8, 512), (32, 128), (1, 8192),
  * (1, 65536); device-resident and with host transfers; median of {@value #REPS} timed calls after
- * {@value #WARMUP} warm-ups, each call ended by a device synchronize. Then a per-operator breakdown.
+ * {@value #WARMUP} warm-ups, each call ended by a device synchronize; then a per-operator breakdown;
+ * for each way of running the projections ({@link CudaBackend.Matmul}).
  * Run: {@code java --add-modules jdk.incubator.vector -cp ... dev.hydra.gpu.GpuBenchmark}.
  */
 public final class GpuBenchmark {
@@ -27,13 +28,21 @@ public final class GpuBenchmark {
 
     private GpuBenchmark() {}
 
+    /** Arguments: the {@link CudaBackend.Matmul} modes to run (default: all three). */
     public static void main(String[] args) {
+        String[] modes = args.length > 0 ? args : new String[] {"TF32X3", "FFMA", "TF32"};
+        StringBuilder tables = new StringBuilder();
+        for (String m : modes) tables.append(run(CudaBackend.Matmul.valueOf(m)));
+        System.out.print(tables);
+    }
+
+    private static String run(CudaBackend.Matmul mode) {
         HydraConfig cfg = HydraConfig.defaults(768);
-        try (CudaBackend gpu = new CudaBackend();
+        try (CudaBackend gpu = new CudaBackend(mode);
              HydraLayer layer = new HydraLayer(HydraWeights.load(cfg, HydraWeights.seeded(cfg, 1), "", Precision.FP32), gpu)) {
-            System.out.println("device: " + gpu.name() + ", JDK " + Runtime.version());
-            StringBuilder table = new StringBuilder(String.format(
-                    "| B | L | device-resident ms | with transfers ms | Triton H100 ms | ratio (resident / Triton) | GFLOP/s | %% of FP32 FFMA | est. GB/s | %% of copy BW |%n|---|---|---|---|---|---|---|---|---|---|%n"));
+            System.out.println("device: " + gpu.name() + ", projections " + mode + ", JDK " + Runtime.version());
+            StringBuilder table = new StringBuilder(String.format("%nprojections: %s%n" +
+                    "| B | L | device-resident ms | with transfers ms | Triton H100 ms | ratio (resident / Triton) | GFLOP/s | %% of FP32 FFMA | est. GB/s | %% of copy BW | upload ms | download ms |%n|---|---|---|---|---|---|---|---|---|---|---|---|%n", mode));
             for (int i = 0; i < SHAPES.length; i++) {
                 int b = SHAPES[i][0], l = SHAPES[i][1];
                 float[] u = new float[b * l * cfg.dModel()];
@@ -48,14 +57,21 @@ public final class GpuBenchmark {
                     });
                 }
                 transfers = median(() -> layer.forward(u, b, l));
+                double up = median(() -> gpu.upload(u).close());
+                double down;
+                try (Buf ub = gpu.upload(u)) {
+                    float[] host = new float[u.length];
+                    down = median(() -> gpu.download(ub, host));
+                }
                 double flops = flops(cfg, b, l), bytes = bytes(cfg, b, l);
                 double gflops = flops / resident / 1e6, gbs = bytes / resident / 1e6;
-                table.append(String.format("| %d | %d | %.3f | %.3f | %.2f | %.2f | %.0f | %.1f%% | %.0f | %.1f%% |%n", b, l, resident, transfers,
-                        TRITON_MS[i], resident / TRITON_MS[i], gflops, 100 * gflops / FP32_GFLOPS, gbs, 100 * gbs / COPY_GBS));
+                table.append(String.format("| %d | %d | %.3f | %.3f | %.2f | %.2f | %.0f | %.1f%% | %.0f | %.1f%% | %.2f | %.2f |%n", b, l, resident, transfers,
+                        TRITON_MS[i], resident / TRITON_MS[i], gflops, 100 * gflops / FP32_GFLOPS, gbs, 100 * gbs / COPY_GBS, up, down));
             }
             System.out.println(breakdown(gpu, cfg, 8, 512));
             System.out.println(breakdown(gpu, cfg, 1, 65536));
             System.out.print(table);
+            return table.toString();
         }
     }
 
@@ -126,6 +142,12 @@ public final class GpuBenchmark {
                     gpu.synchronize();
                 })));
             }
+            double[] scan = new double[4];
+            gpu.profileScan(scan);
+            for (int i = 0; i < REPS; i++) ops[3].run();
+            gpu.profileScan(null);
+            s.append(String.format("%n  scan fwd kernels (mean ms): cumsum %.3f; chunk states %.3f; state passing %.3f; chunk output %.3f",
+                    scan[0] / REPS, scan[1] / REPS, scan[2] / REPS, scan[3] / REPS));
             return s.toString();
         }
     }

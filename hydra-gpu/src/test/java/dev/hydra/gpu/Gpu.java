@@ -7,9 +7,13 @@ final class Gpu {
     private Gpu() {}
 
     static CudaBackend backend() {
+        return backend(CudaBackend.Matmul.TF32X3);
+    }
+
+    static CudaBackend backend(CudaBackend.Matmul matmul) {
         String why = CudaDriver.unavailableReason();
         Assumptions.assumeTrue(why == null, () -> "no GPU test: " + why);
-        return new CudaBackend();
+        return new CudaBackend(matmul);
     }
 
     /** max |a - b| / max |b|, the golden README's accuracy measure. */
