@@ -16,7 +16,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm 
     --select-package dev.hydra.gpu --details=tree --disable-banner --disable-ansi-colors 2>&1 | tee "$out/tests.log"
 tests=${PIPESTATUS[0]}
 
-"$java" $flags -cp "$cp" dev.hydra.gpu.GpuBenchmark 2>&1 | tee "$out/bench.log"
+"$java" $flags -cp "$cp" dev.hydra.gpu.GpuBenchmark ${BENCH_MODES:-} 2>&1 | tee "$out/bench.log"
 bench=${PIPESTATUS[0]}
 
 echo "== gpu tests: $(grep -E 'tests (successful|failed|skipped|aborted)' "$out/tests.log" | tr -s ' ' | tr '\n' ' ')"

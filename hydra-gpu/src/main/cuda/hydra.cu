@@ -93,12 +93,15 @@ __global__ void __launch_bounds__(256) linear_kernel(const float* __restrict__ x
 // The same product on the tensor cores: mma.sync m16n8k8 with TF32 operands and fp32 accumulation.
 // split = 1 runs "3xTF32": each operand is split into a TF32 high part and a TF32 remainder and
 // a*b ~ ah*bh + ah*bl + al*bh, which keeps fp32 accuracy; split = 0 runs plain TF32 (10-bit
-// mantissas, relative error ~1e-3). A 128x128 tile per block of 8 warps (2 x 4, 64x32 each), K in
-// steps of 32 through shared memory, the next step's loads held in registers meanwhile.
+// mantissas, relative error ~1e-3). A 128x128 tile per block of 8 warps (2 x 4, 64x32 each); K in
+// steps of 16 through a ring of TSTAGES shared-memory stages filled by cp.async, so that loads run
+// TSTAGES-1 steps ahead of the arithmetic. Needs xStride, xCol and K multiples of 4 (16-byte rows).
 #define TBM 128
 #define TBN 128
-#define TBK 32
-#define TPAD 36  // row pitch in floats: fragment reads (row g, column t) hit 32 distinct banks
+#define TBK 16
+#define TPAD 20  // row pitch in floats: fragment reads (row g, column t) hit 32 distinct banks
+#define TSTAGES 4
+#define TSTAGE_FLOATS ((TBM + TBN) * TPAD)
 
 __device__ __forceinline__ uint32_t tf32(float v) {
     uint32_t r;
@@ -112,25 +115,20 @@ __device__ __forceinline__ void mma_tf32(float* c, const uint32_t* a, const uint
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
-__device__ __forceinline__ float4 load4(const float* p, bool full, int left) {
-    if (full) return *(const float4*)p;
-    float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-    if (left > 0) v.x = p[0];
-    if (left > 1) v.y = p[1];
-    if (left > 2) v.z = p[2];
-    if (left > 3) v.w = p[3];
-    return v;
+// 16 bytes global -> shared without passing through registers; bytes = 0 writes zeros
+__device__ __forceinline__ void cp_async16(float* smem, const float* gmem, int bytes) {
+    unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(bytes));
 }
 
-__global__ void __launch_bounds__(256) linear_tc_kernel(const float* __restrict__ x, int xStride, int xCol, int M, int K,
-                                                        const float* __restrict__ w, const float* __restrict__ bias, int N,
-                                                        float* __restrict__ y, int split) {
-    __shared__ __align__(16) float As[TBM][TPAD];
-    __shared__ __align__(16) float Bs[TBN][TPAD];
+__global__ void __launch_bounds__(256, 2) linear_tc_kernel(const float* __restrict__ x, int xStride, int xCol, int M, int K,
+                                                           const float* __restrict__ w, const float* __restrict__ bias, int N,
+                                                           float* __restrict__ y, int split) {
+    extern __shared__ float4 smem4[];
+    float* sm = (float*)smem4;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
     const int m0 = blockIdx.y * TBM, n0 = blockIdx.x * TBN, wm = (warp >> 2) * 64, wn = (warp & 3) * 32;
-    const bool vec = ((xStride | xCol | K) & 3) == 0;
-    const int lrow = tid >> 3, lk = (tid & 7) * 4;
+    const int lrow = tid >> 2, lk = (tid & 3) * 4, nk = (K + TBK - 1) / TBK;
     float acc[4][4][4];
 #pragma unroll
     for (int i = 0; i < 4; i++)
@@ -138,37 +136,37 @@ __global__ void __launch_bounds__(256) linear_tc_kernel(const float* __restrict_
         for (int j = 0; j < 4; j++)
 #pragma unroll
             for (int e = 0; e < 4; e++) acc[i][j][e] = 0.f;
-    float4 ra[4], rb[4];
-    auto load = [&](int k0) {
-        int k = k0 + lk, left = K - k;
-        bool full = vec && left >= 4;
+
+    auto load = [&](int kt) {
+        if (kt < nk) {
+            float* As = sm + (kt % TSTAGES) * TSTAGE_FLOATS;
+            float* Bs = As + TBM * TPAD;
+            int k = kt * TBK + lk;
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            int m = m0 + lrow + 32 * i, n = n0 + lrow + 32 * i;
-            ra[i] = m < M ? load4(x + (size_t)m * xStride + xCol + k, full, left) : make_float4(0.f, 0.f, 0.f, 0.f);
-            rb[i] = n < N ? load4(w + (size_t)n * K + k, full, left) : make_float4(0.f, 0.f, 0.f, 0.f);
+            for (int i = 0; i < 2; i++) {
+                int r = lrow + 64 * i, m = m0 + r, n = n0 + r;
+                bool am = m < M && k < K, bn = n < N && k < K;
+                cp_async16(As + r * TPAD + lk, am ? x + (size_t)m * xStride + xCol + k : x, am ? 16 : 0);
+                cp_async16(Bs + r * TPAD + lk, bn ? w + (size_t)n * K + k : w, bn ? 16 : 0);
+            }
         }
+        asm volatile("cp.async.commit_group;\n" ::);
     };
-    auto store = [&]() {
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            *(float4*)&As[lrow + 32 * i][lk] = ra[i];
-            *(float4*)&Bs[lrow + 32 * i][lk] = rb[i];
-        }
-    };
-    load(0);
-    store();
-    __syncthreads();
-    for (int k0 = 0; k0 < K; k0 += TBK) {
-        bool more = k0 + TBK < K;
-        if (more) load(k0 + TBK);
+    for (int st = 0; st < TSTAGES - 1; st++) load(st);
+    for (int kt = 0; kt < nk; kt++) {
+        asm volatile("cp.async.wait_group %0;\n" ::"n"(TSTAGES - 2));
+        __syncthreads();
+        load(kt + TSTAGES - 1);
+        const float* As = sm + (kt % TSTAGES) * TSTAGE_FLOATS;
+        const float* Bs = As + TBM * TPAD;
 #pragma unroll
         for (int kk = 0; kk < TBK; kk += 8) {
             uint32_t bh[4][2], bl[4][2];
 #pragma unroll
             for (int nt = 0; nt < 4; nt++) {
-                int c = wn + nt * 8 + g;
-                float v[2] = {Bs[c][kk + t], Bs[c][kk + t + 4]};
+                const float* b = Bs + (wn + nt * 8 + g) * TPAD + kk + t;
+                float v[2] = {b[0], b[4]};
 #pragma unroll
                 for (int e = 0; e < 2; e++) {
                     bh[nt][e] = tf32(v[e]);
@@ -177,8 +175,8 @@ __global__ void __launch_bounds__(256) linear_tc_kernel(const float* __restrict_
             }
 #pragma unroll
             for (int mt = 0; mt < 4; mt++) {
-                int r = wm + mt * 16 + g;
-                float v[4] = {As[r][kk + t], As[r + 8][kk + t], As[r][kk + t + 4], As[r + 8][kk + t + 4]};
+                const float* a = As + (wm + mt * 16 + g) * TPAD + kk + t;
+                float v[4] = {a[0], a[8 * TPAD], a[4], a[8 * TPAD + 4]};
                 uint32_t ah[4], al[4];
 #pragma unroll
                 for (int e = 0; e < 4; e++) {
@@ -195,12 +193,8 @@ __global__ void __launch_bounds__(256) linear_tc_kernel(const float* __restrict_
                 }
             }
         }
-        if (more) {
-            __syncthreads();
-            store();
-            __syncthreads();
-        }
     }
+    asm volatile("cp.async.wait_group 0;\n" ::);
 #pragma unroll
     for (int mt = 0; mt < 4; mt++)
 #pragma unroll
@@ -212,30 +206,49 @@ __global__ void __launch_bounds__(256) linear_tc_kernel(const float* __restrict_
             }
 }
 
-// A product with few outputs (fc_D: out = heads): one warp per row, each lane a strided slice of
-// K for every output, then a warp reduction per output. Requires N <= 32.
-__global__ void linear_skinny_kernel(const float* __restrict__ x, int xStride, int xCol, int M, int K,
-                                     const float* __restrict__ w, const float* __restrict__ bias, int N,
-                                     float* __restrict__ y) {
-    int m = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
-    if (m >= M) return;
-    const float* xr = x + (size_t)m * xStride + xCol;
+// A product with few outputs (fc_D: out = heads <= 32): one thread per row, 128 rows per block, K
+// in chunks of 32 through shared memory; W's chunk is stored [k][out] so that all threads read the
+// same 32 outputs of one k (a broadcast), and x's chunk is padded to 33 so that rows hit distinct banks.
+__global__ void __launch_bounds__(128) linear_skinny_kernel(const float* __restrict__ x, int xStride, int xCol, int M, int K,
+                                                            const float* __restrict__ w, const float* __restrict__ bias, int N,
+                                                            float* __restrict__ y) {
+    __shared__ float Xs[128][33];
+    __shared__ __align__(16) float Ws[32][32];
+    const int tid = threadIdx.x, m0 = blockIdx.x * 128;
     float acc[32];
 #pragma unroll
     for (int o = 0; o < 32; o++) acc[o] = 0.f;
-    for (int k = lane; k < K; k += 32) {
-        float xv = xr[k];
+    for (int k0 = 0; k0 < K; k0 += 32) {
+#pragma unroll 4
+        for (int i = 0; i < 32; i++) {
+            int e = tid + 128 * i, r = e >> 5, kk = e & 31, m = m0 + r, k = k0 + kk;
+            Xs[r][kk] = (m < M && k < K) ? x[(size_t)m * xStride + xCol + k] : 0.f;
+        }
 #pragma unroll
-        for (int o = 0; o < 32; o++)
-            if (o < N) acc[o] = fmaf(xv, w[(size_t)o * K + k], acc[o]);
-    }
+        for (int i = 0; i < 8; i++) {
+            int e = tid + 128 * i, o = e >> 5, kk = e & 31, k = k0 + kk;
+            Ws[kk][o] = (o < N && k < K) ? w[(size_t)o * K + k] : 0.f;
+        }
+        __syncthreads();
+#pragma unroll 4
+        for (int kk = 0; kk < 32; kk++) {
+            float xv = Xs[tid][kk];
 #pragma unroll
-    for (int o = 0; o < 32; o++) {
-        if (o >= N) break;
-        float v = acc[o];
-        for (int d = 16; d > 0; d >>= 1) v += __shfl_xor_sync(0xffffffffu, v, d);
-        if (lane == o) y[(size_t)m * N + o] = bias ? v + bias[o] : v;
+            for (int o4 = 0; o4 < 8; o4++) {
+                float4 wv = *(const float4*)&Ws[kk][o4 * 4];
+                acc[o4 * 4] = fmaf(xv, wv.x, acc[o4 * 4]);
+                acc[o4 * 4 + 1] = fmaf(xv, wv.y, acc[o4 * 4 + 1]);
+                acc[o4 * 4 + 2] = fmaf(xv, wv.z, acc[o4 * 4 + 2]);
+                acc[o4 * 4 + 3] = fmaf(xv, wv.w, acc[o4 * 4 + 3]);
+            }
+        }
+        __syncthreads();
     }
+    int m = m0 + tid;
+    if (m >= M) return;
+#pragma unroll
+    for (int o = 0; o < 32; o++)
+        if (o < N) y[(size_t)m * N + o] = bias ? acc[o] + bias[o] : acc[o];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUfunction;
+import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
@@ -35,11 +36,14 @@ public final class CudaBackend implements Backend {
      * How the projections multiply: plain fp32 FMAs, the tensor cores in "3xTF32" (operands split in
      * two TF32 halves, fp32 accuracy; the default), or the tensor cores in plain TF32 (relative error
      * ~1e-3, as the release's Triton kernels). Chosen per backend, or by {@code -Dhydra.gpu.matmul}.
+     * Operands whose rows are not 16-byte aligned, and products with at most 32 outputs, use FFMA kernels.
      */
     public enum Matmul { FFMA, TF32X3, TF32 }
 
     private static final int THREADS = 256;
     private static final int TILE = 64;
+    /** linear_tc_kernel's ring of 4 stages of (128 + 128) rows x 20 floats. */
+    private static final int TC_SHARED_BYTES = 4 * 256 * 20 * Float.BYTES;
 
     private final CUcontext ctx;
     private final CUmodule module = new CUmodule();
@@ -64,6 +68,8 @@ public final class CudaBackend implements Backend {
         linear = function("linear_kernel");
         linearTc = function("linear_tc_kernel");
         linearSkinny = function("linear_skinny_kernel");
+        check(JCudaDriver.cuFuncSetAttribute(linearTc, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, TC_SHARED_BYTES),
+                "raising linear_tc_kernel's shared memory");
         convSilu = function("conv_silu_kernel");
         softplusDt = function("softplus_dt_kernel");
         cumsum = function("ssd_cumsum_kernel");
@@ -252,9 +258,9 @@ public final class CudaBackend implements Backend {
     public synchronized void linear(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y) {
         current();
         Object b = bias == null ? new CUdeviceptr() : bias;
-        if (out <= 32) launch(linearSkinny, cdiv(rows, THREADS / 32), 1, 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
-        else if (matmul == Matmul.FFMA) launch(linear, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
-        else launch(linearTc, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y, matmul == Matmul.TF32X3 ? 1 : 0);
+        if (out <= 32) launch(linearSkinny, cdiv(rows, 128), 1, 1, 128, 0, x, xStride, xCol, rows, in, w, b, out, y);
+        else if (matmul == Matmul.FFMA || ((xStride | xCol | in) & 3) != 0) launch(linear, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
+        else launch(linearTc, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, TC_SHARED_BYTES, x, xStride, xCol, rows, in, w, b, out, y, matmul == Matmul.TF32X3 ? 1 : 0);
     }
 
     @Override
