@@ -206,49 +206,56 @@ __global__ void __launch_bounds__(256, 2) linear_tc_kernel(const float* __restri
             }
 }
 
-// A product with few outputs (fc_D: out = heads <= 32): one thread per row, 128 rows per block, K
-// in chunks of 32 through shared memory; W's chunk is stored [k][out] so that all threads read the
-// same 32 outputs of one k (a broadcast), and x's chunk is padded to 33 so that rows hit distinct banks.
+// A product with few outputs (fc_D: out = heads <= 32): 32 rows per block of 4 warps, lane = row,
+// warp = a quarter of each 128-wide chunk of K; W's chunk is stored [k][out] so that a warp reads the
+// same 32 outputs of one k (a broadcast), x's is padded to 33 so that rows hit distinct banks. The
+// four warps' partial sums are added through shared memory at the end.
 __global__ void __launch_bounds__(128) linear_skinny_kernel(const float* __restrict__ x, int xStride, int xCol, int M, int K,
                                                             const float* __restrict__ w, const float* __restrict__ bias, int N,
                                                             float* __restrict__ y) {
-    __shared__ float Xs[128][33];
-    __shared__ __align__(16) float Ws[32][32];
-    const int tid = threadIdx.x, m0 = blockIdx.x * 128;
+    __shared__ float Xs[4][32][33];
+    __shared__ __align__(16) float Ws[4][32][36];  // pitch 36: 16-byte rows, 4-way (not 32-way) conflicts on stores
+    const int lane = threadIdx.x & 31, wq = threadIdx.x >> 5, m0 = blockIdx.x * 32;
     float acc[32];
 #pragma unroll
     for (int o = 0; o < 32; o++) acc[o] = 0.f;
-    for (int k0 = 0; k0 < K; k0 += 32) {
-#pragma unroll 4
-        for (int i = 0; i < 32; i++) {
-            int e = tid + 128 * i, r = e >> 5, kk = e & 31, m = m0 + r, k = k0 + kk;
-            Xs[r][kk] = (m < M && k < K) ? x[(size_t)m * xStride + xCol + k] : 0.f;
+    for (int k0 = wq * 32; k0 < K; k0 += 128) {
+        int k = k0 + lane;
+#pragma unroll 8
+        for (int r = 0; r < 32; r++) {
+            int m = m0 + r;
+            Xs[wq][r][lane] = (m < M && k < K) ? x[(size_t)m * xStride + xCol + k] : 0.f;
+            Ws[wq][lane][r] = (r < N && k < K) ? w[(size_t)r * K + k] : 0.f;
         }
-#pragma unroll
-        for (int i = 0; i < 8; i++) {
-            int e = tid + 128 * i, o = e >> 5, kk = e & 31, k = k0 + kk;
-            Ws[kk][o] = (o < N && k < K) ? w[(size_t)o * K + k] : 0.f;
-        }
-        __syncthreads();
+        __syncwarp();
 #pragma unroll 4
         for (int kk = 0; kk < 32; kk++) {
-            float xv = Xs[tid][kk];
+            float xv = Xs[wq][lane][kk];
 #pragma unroll
             for (int o4 = 0; o4 < 8; o4++) {
-                float4 wv = *(const float4*)&Ws[kk][o4 * 4];
+                float4 wv = *(const float4*)&Ws[wq][kk][o4 * 4];
                 acc[o4 * 4] = fmaf(xv, wv.x, acc[o4 * 4]);
                 acc[o4 * 4 + 1] = fmaf(xv, wv.y, acc[o4 * 4 + 1]);
                 acc[o4 * 4 + 2] = fmaf(xv, wv.z, acc[o4 * 4 + 2]);
                 acc[o4 * 4 + 3] = fmaf(xv, wv.w, acc[o4 * 4 + 3]);
             }
         }
-        __syncthreads();
+        __syncwarp();
     }
-    int m = m0 + tid;
+    __syncthreads();
+#pragma unroll
+    for (int o = 0; o < 32; o++) Xs[wq][lane][o] = acc[o];
+    __syncthreads();
+    int m = m0 + lane;
     if (m >= M) return;
 #pragma unroll
-    for (int o = 0; o < 32; o++)
-        if (o < N) y[(size_t)m * N + o] = bias ? acc[o] + bias[o] : acc[o];
+    for (int i = 0; i < 8; i++) {
+        int o = wq * 8 + i;
+        if (o < N) {
+            float v = Xs[0][lane][o] + Xs[1][lane][o] + Xs[2][lane][o] + Xs[3][lane][o];
+            y[(size_t)m * N + o] = bias ? v + bias[o] : v;
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -506,6 +513,148 @@ __global__ void __launch_bounds__(256) ssd_chunk_output_kernel(Scan s, const flo
         for (int d = 0; d < 4; d++)
             if (p0 + tc + d < P) yr[p0 + tc + d] = acc[a][d];
     }
+}
+
+// The same chunk output on the tensor cores (3xTF32 when split = 1, else plain TF32), as three
+// warp-level products per block: the entering state C_i S^T, then for each 64-step tile of j the
+// score tile G = C_i B_j^T (scaled and masked in registers, then kept in shared memory) and G X_j.
+// 8 warps in a 2 x 4 grid, each owning 32 rows (i) x 16 columns (p, or j for G) of the 64 x 64 tile.
+__device__ __forceinline__ void split_tf32(float v, uint32_t& hi, uint32_t& lo) {
+    hi = tf32(v);
+    lo = tf32(v - __uint_as_float(hi));
+}
+
+// acc += A (rows wr.., row-major, pitch lda) * B (k x columns wc..): B stored [column][k] when bNK, else [k][column]
+__device__ __forceinline__ void warp_mma(float (&acc)[2][2][4], const float* A, int lda, const float* B, int ldb, bool bNK, int wr, int wc,
+                                         int K, int split) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll 2
+    for (int kk = 0; kk < K; kk += 8) {
+        uint32_t bh[2][2], bl[2][2];
+#pragma unroll
+        for (int nt = 0; nt < 2; nt++) {
+            int c = wc + nt * 8 + g;
+            split_tf32(bNK ? B[c * ldb + kk + t] : B[(kk + t) * ldb + c], bh[nt][0], bl[nt][0]);
+            split_tf32(bNK ? B[c * ldb + kk + t + 4] : B[(kk + t + 4) * ldb + c], bh[nt][1], bl[nt][1]);
+        }
+#pragma unroll
+        for (int mt = 0; mt < 2; mt++) {
+            const float* a = A + (wr + mt * 16 + g) * lda + kk + t;
+            uint32_t ah[4], al[4];
+            split_tf32(a[0], ah[0], al[0]);
+            split_tf32(a[8 * lda], ah[1], al[1]);
+            split_tf32(a[4], ah[2], al[2]);
+            split_tf32(a[8 * lda + 4], ah[3], al[3]);
+#pragma unroll
+            for (int nt = 0; nt < 2; nt++) {
+                if (split) {
+                    mma_tf32(acc[mt][nt], al, bh[nt]);
+                    mma_tf32(acc[mt][nt], ah, bl[nt]);
+                }
+                mma_tf32(acc[mt][nt], ah, bh[nt]);
+            }
+        }
+    }
+}
+
+__global__ void __launch_bounds__(256) ssd_chunk_output_tc_kernel(Scan s, const float* __restrict__ xbc, const float* __restrict__ dt,
+                                                                  const float* __restrict__ cum, const float* __restrict__ states,
+                                                                  float* __restrict__ y, int nc, int split) {
+    __shared__ __align__(16) float R[ST * 72];  // C_i | (S or B_j) tiles, [row][k] pitch 36; or X_j [j][p] pitch 72
+    __shared__ float Gs[ST * 68];              // scaled G [i][j]
+    float *Cs = R, *Ks = R + ST * 36, *Xs = R;
+    int P = s.headdim, N = s.state, Q = s.chunk, HP = s.heads * P;
+    int iTiles = (Q + ST - 1) / ST;
+    int c = blockIdx.x / iTiles, i0 = (blockIdx.x % iTiles) * ST, p0 = blockIdx.y * ST;
+    int h = blockIdx.z % s.heads, b = blockIdx.z / s.heads, g = h / (s.heads / s.groups);
+    int c0 = c * Q, q = min(Q, s.len - c0);
+    if (i0 >= q) return;
+    const float* cumc = cum + ((size_t)b * s.heads + h) * nc * Q + c0;
+    const float* st = states + (((size_t)b * nc + c) * s.heads + h) * (size_t)P * N;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, lg = lane >> 2, lt = lane & 3;
+    const int wr = (warp >> 2) * 32, wc = (warp & 3) * 16;
+    float acc[2][2][4] = {};
+
+    // entering state: acc[i][p] = sum_n C_i[n] S[p][n]
+    for (int k0 = 0; k0 < N; k0 += SK) {
+        for (int e = tid; e < SK * ST; e += 256) {
+            int kk = e % SK, rr = e / SK, n = k0 + kk;
+            Cs[rr * 36 + kk] = (n < N && i0 + rr < q) ? xbc[scanRow(s, b, c0 + i0 + rr) * s.xbcStride + s.cCol + g * N + n] : 0.f;
+            Ks[rr * 36 + kk] = (n < N && p0 + rr < P) ? st[(size_t)(p0 + rr) * N + n] : 0.f;
+        }
+        __syncthreads();
+        warp_mma(acc, Cs, 36, Ks, 36, true, wr, wc, SK, split);
+        __syncthreads();
+    }
+    float cumi[2][2];
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            int i = i0 + wr + mt * 16 + lg + hh * 8;
+            cumi[mt][hh] = i < q ? cumc[i] : 0.f;
+            float decay = expf(cumi[mt][hh]);
+#pragma unroll
+            for (int nt = 0; nt < 2; nt++) {
+                acc[mt][nt][2 * hh] *= decay;
+                acc[mt][nt][2 * hh + 1] *= decay;
+            }
+        }
+
+    for (int j0 = 0; j0 <= i0 && j0 < q; j0 += ST) {
+        float gacc[2][2][4] = {};
+        for (int k0 = 0; k0 < N; k0 += SK) {
+            for (int e = tid; e < SK * ST; e += 256) {
+                int kk = e % SK, rr = e / SK, n = k0 + kk;
+                Cs[rr * 36 + kk] = (n < N && i0 + rr < q) ? xbc[scanRow(s, b, c0 + i0 + rr) * s.xbcStride + s.cCol + g * N + n] : 0.f;
+                Ks[rr * 36 + kk] = (n < N && j0 + rr < q) ? xbc[scanRow(s, b, c0 + j0 + rr) * s.xbcStride + s.bCol + g * N + n] : 0.f;
+            }
+            __syncthreads();
+            warp_mma(gacc, Cs, 36, Ks, 36, true, wr, wc, SK, split);
+            __syncthreads();
+        }
+        // G[i][j] * exp(cum_i - cum_j) * dt_j on and below the diagonal
+#pragma unroll
+        for (int nt = 0; nt < 2; nt++)
+#pragma unroll
+            for (int cc = 0; cc < 2; cc++) {
+                int jl = wc + nt * 8 + 2 * lt + cc, j = j0 + jl;
+                float cj = 0.f, dtj = 0.f;
+                if (j < q) {
+                    cj = cumc[j];
+                    dtj = dt[scanRow(s, b, c0 + j) * s.dtStride + s.dtCol + h];
+                }
+#pragma unroll
+                for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+                    for (int hh = 0; hh < 2; hh++) {
+                        int il = wr + mt * 16 + lg + hh * 8, i = i0 + il;
+                        Gs[il * 68 + jl] = (j <= i && j < q && i < q) ? gacc[mt][nt][2 * hh + cc] * expf(cumi[mt][hh] - cj) * dtj : 0.f;
+                    }
+            }
+        for (int e = tid; e < ST * ST; e += 256) {
+            int jj = e / ST, pp = e % ST, j = j0 + jj;
+            Xs[jj * 72 + pp] = (j < q && p0 + pp < P) ? xbc[scanRow(s, b, c0 + j) * s.xbcStride + s.xCol + h * P + p0 + pp] : 0.f;
+        }
+        __syncthreads();
+        warp_mma(acc, Gs, 68, Xs, 72, false, wr, wc, ST, split);
+        __syncthreads();
+    }
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            int i = i0 + wr + mt * 16 + lg + hh * 8;
+            if (i >= q) continue;
+            float* yr = y + scanRow(s, b, c0 + i) * HP + h * P;
+#pragma unroll
+            for (int nt = 0; nt < 2; nt++)
+#pragma unroll
+                for (int cc = 0; cc < 2; cc++) {
+                    int p = p0 + wc + nt * 8 + 2 * lt + cc;
+                    if (p < P) yr[p] = acc[mt][nt][2 * hh + cc];
+                }
+        }
 }
 
 // ---------------------------------------------------------------------------------------------

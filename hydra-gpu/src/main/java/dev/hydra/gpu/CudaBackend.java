@@ -37,6 +37,7 @@ public final class CudaBackend implements Backend {
      * two TF32 halves, fp32 accuracy; the default), or the tensor cores in plain TF32 (relative error
      * ~1e-3, as the release's Triton kernels). Chosen per backend, or by {@code -Dhydra.gpu.matmul}.
      * Operands whose rows are not 16-byte aligned, and products with at most 32 outputs, use FFMA kernels.
+     * The scan's chunk-output products run in 3xTF32 in both tensor-core modes, in FFMA otherwise.
      */
     public enum Matmul { FFMA, TF32X3, TF32 }
 
@@ -48,7 +49,7 @@ public final class CudaBackend implements Backend {
     private final CUcontext ctx;
     private final CUmodule module = new CUmodule();
     private final Matmul matmul;
-    private final CUfunction linear, linearTc, linearSkinny, convSilu, softplusDt, cumsum, chunkState, statePass, chunkOutput, shiftAdd, rmsNorm;
+    private final CUfunction linear, linearTc, linearSkinny, convSilu, softplusDt, cumsum, chunkState, statePass, chunkOutput, chunkOutputTc, shiftAdd, rmsNorm;
     private final Map<Long, ArrayDeque<CUdeviceptr>> pool = new HashMap<>();
     private final List<DeviceBuf> live = new ArrayList<>();
     private DeviceBuf cum, states;
@@ -76,6 +77,7 @@ public final class CudaBackend implements Backend {
         chunkState = function("ssd_chunk_state_kernel");
         statePass = function("ssd_state_pass_kernel");
         chunkOutput = function("ssd_chunk_output_kernel");
+        chunkOutputTc = function("ssd_chunk_output_tc_kernel");
         shiftAdd = function("shift_add_diagonal_kernel");
         rmsNorm = function("gated_rms_norm_kernel");
     }
@@ -258,7 +260,7 @@ public final class CudaBackend implements Backend {
     public synchronized void linear(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y) {
         current();
         Object b = bias == null ? new CUdeviceptr() : bias;
-        if (out <= 32) launch(linearSkinny, cdiv(rows, 128), 1, 1, 128, 0, x, xStride, xCol, rows, in, w, b, out, y);
+        if (out <= 32) launch(linearSkinny, cdiv(rows, 32), 1, 1, 128, 0, x, xStride, xCol, rows, in, w, b, out, y);
         else if (matmul == Matmul.FFMA || ((xStride | xCol | in) & 3) != 0) launch(linear, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
         else launch(linearTc, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, TC_SHARED_BYTES, x, xStride, xCol, rows, in, w, b, out, y, matmul == Matmul.TF32X3 ? 1 : 0);
     }
@@ -294,7 +296,8 @@ public final class CudaBackend implements Backend {
         lap(1);
         launch(statePass, cdiv((long) P * N, THREADS), H, B, THREADS, 0, layout, cum, init == null ? new CUdeviceptr() : init, states, nc);
         lap(2);
-        launch(chunkOutput, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, 0, layout, xbc, dt, cum, states, y, nc);
+        if (matmul == Matmul.FFMA) launch(chunkOutput, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, 0, layout, xbc, dt, cum, states, y, nc);
+        else launch(chunkOutputTc, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, 0, layout, xbc, dt, cum, states, y, nc, 1);
         lap(3);
     }
 
