@@ -518,6 +518,7 @@ __global__ void __launch_bounds__(256) ssd_chunk_output_kernel(Scan s, const flo
 // The same chunk output on the tensor cores (3xTF32 when split = 1, else plain TF32), as three
 // warp-level products per block: the entering state C_i S^T, then for each 64-step tile of j the
 // score tile G = C_i B_j^T (scaled and masked in registers, then kept in shared memory) and G X_j.
+// C_i stays in shared memory for the whole block (all N columns at once).
 // 8 warps in a 2 x 4 grid, each owning 32 rows (i) x 16 columns (p, or j for G) of the 64 x 64 tile.
 __device__ __forceinline__ void split_tf32(float v, uint32_t& hi, uint32_t& lo) {
     hi = tf32(v);
@@ -560,10 +561,15 @@ __device__ __forceinline__ void warp_mma(float (&acc)[2][2][4], const float* A, 
 __global__ void __launch_bounds__(256) ssd_chunk_output_tc_kernel(Scan s, const float* __restrict__ xbc, const float* __restrict__ dt,
                                                                   const float* __restrict__ cum, const float* __restrict__ states,
                                                                   float* __restrict__ y, int nc, int split) {
-    __shared__ __align__(16) float R[ST * 72];  // C_i | (S or B_j) tiles, [row][k] pitch 36; or X_j [j][p] pitch 72
-    __shared__ float Gs[ST * 68];              // scaled G [i][j]
-    float *Cs = R, *Ks = R + ST * 36, *Xs = R;
+    // dynamic shared memory: C_i [64][ldn] for the whole block; S or B_j [64][ldn], which X_j [64][68]
+    // reuses once G is formed; G [64][68]. ldn = N + 4 rounded up to 68 at least (see chunkOutputSharedBytes)
+    extern __shared__ float4 smem4[];
     int P = s.headdim, N = s.state, Q = s.chunk, HP = s.heads * P;
+    const int ldn = max(((N + 3) / 4) * 4 + 4, 68);
+    float* Cs = (float*)smem4;
+    float* Ks = Cs + ST * ldn;
+    float* Xs = Ks;
+    float* Gs = Ks + ST * ldn;
     int iTiles = (Q + ST - 1) / ST;
     int c = blockIdx.x / iTiles, i0 = (blockIdx.x % iTiles) * ST, p0 = blockIdx.y * ST;
     int h = blockIdx.z % s.heads, b = blockIdx.z / s.heads, g = h / (s.heads / s.groups);
@@ -572,20 +578,17 @@ __global__ void __launch_bounds__(256) ssd_chunk_output_tc_kernel(Scan s, const 
     const float* cumc = cum + ((size_t)b * s.heads + h) * nc * Q + c0;
     const float* st = states + (((size_t)b * nc + c) * s.heads + h) * (size_t)P * N;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, lg = lane >> 2, lt = lane & 3;
-    const int wr = (warp >> 2) * 32, wc = (warp & 3) * 16;
+    const int wr = (warp >> 2) * 32, wc = (warp & 3) * 16, nK = ((N + 7) / 8) * 8;
     float acc[2][2][4] = {};
 
-    // entering state: acc[i][p] = sum_n C_i[n] S[p][n]
-    for (int k0 = 0; k0 < N; k0 += SK) {
-        for (int e = tid; e < SK * ST; e += 256) {
-            int kk = e % SK, rr = e / SK, n = k0 + kk;
-            Cs[rr * 36 + kk] = (n < N && i0 + rr < q) ? xbc[scanRow(s, b, c0 + i0 + rr) * s.xbcStride + s.cCol + g * N + n] : 0.f;
-            Ks[rr * 36 + kk] = (n < N && p0 + rr < P) ? st[(size_t)(p0 + rr) * N + n] : 0.f;
-        }
-        __syncthreads();
-        warp_mma(acc, Cs, 36, Ks, 36, true, wr, wc, SK, split);
-        __syncthreads();
+    // C_i and the entering state S, zero-padded to a multiple of 8 columns
+    for (int e = tid; e < ST * nK; e += 256) {
+        int rr = e / nK, n = e % nK;
+        Cs[rr * ldn + n] = (n < N && i0 + rr < q) ? xbc[scanRow(s, b, c0 + i0 + rr) * s.xbcStride + s.cCol + g * N + n] : 0.f;
+        Ks[rr * ldn + n] = (n < N && p0 + rr < P) ? st[(size_t)(p0 + rr) * N + n] : 0.f;
     }
+    __syncthreads();
+    warp_mma(acc, Cs, ldn, Ks, ldn, true, wr, wc, nK, split);
     float cumi[2][2];
 #pragma unroll
     for (int mt = 0; mt < 2; mt++)
@@ -602,17 +605,14 @@ __global__ void __launch_bounds__(256) ssd_chunk_output_tc_kernel(Scan s, const 
         }
 
     for (int j0 = 0; j0 <= i0 && j0 < q; j0 += ST) {
-        float gacc[2][2][4] = {};
-        for (int k0 = 0; k0 < N; k0 += SK) {
-            for (int e = tid; e < SK * ST; e += 256) {
-                int kk = e % SK, rr = e / SK, n = k0 + kk;
-                Cs[rr * 36 + kk] = (n < N && i0 + rr < q) ? xbc[scanRow(s, b, c0 + i0 + rr) * s.xbcStride + s.cCol + g * N + n] : 0.f;
-                Ks[rr * 36 + kk] = (n < N && j0 + rr < q) ? xbc[scanRow(s, b, c0 + j0 + rr) * s.xbcStride + s.bCol + g * N + n] : 0.f;
-            }
-            __syncthreads();
-            warp_mma(gacc, Cs, 36, Ks, 36, true, wr, wc, SK, split);
-            __syncthreads();
+        __syncthreads();  // Ks / Xs free again
+        for (int e = tid; e < ST * nK; e += 256) {
+            int rr = e / nK, n = e % nK;
+            Ks[rr * ldn + n] = (n < N && j0 + rr < q) ? xbc[scanRow(s, b, c0 + j0 + rr) * s.xbcStride + s.bCol + g * N + n] : 0.f;
         }
+        __syncthreads();
+        float gacc[2][2][4] = {};
+        warp_mma(gacc, Cs, ldn, Ks, ldn, true, wr, wc, nK, split);
         // G[i][j] * exp(cum_i - cum_j) * dt_j on and below the diagonal
 #pragma unroll
         for (int nt = 0; nt < 2; nt++)
@@ -632,13 +632,13 @@ __global__ void __launch_bounds__(256) ssd_chunk_output_tc_kernel(Scan s, const 
                         Gs[il * 68 + jl] = (j <= i && j < q && i < q) ? gacc[mt][nt][2 * hh + cc] * expf(cumi[mt][hh] - cj) * dtj : 0.f;
                     }
             }
+        __syncthreads();  // every warp is done with B_j
         for (int e = tid; e < ST * ST; e += 256) {
             int jj = e / ST, pp = e % ST, j = j0 + jj;
-            Xs[jj * 72 + pp] = (j < q && p0 + pp < P) ? xbc[scanRow(s, b, c0 + j) * s.xbcStride + s.xCol + h * P + p0 + pp] : 0.f;
+            Xs[jj * 68 + pp] = (j < q && p0 + pp < P) ? xbc[scanRow(s, b, c0 + j) * s.xbcStride + s.xCol + h * P + p0 + pp] : 0.f;
         }
         __syncthreads();
-        warp_mma(acc, Gs, 68, Xs, 72, false, wr, wc, ST, split);
-        __syncthreads();
+        warp_mma(acc, Gs, 68, Xs, 68, false, wr, wc, ST, split);
     }
 #pragma unroll
     for (int mt = 0; mt < 2; mt++)

@@ -12,6 +12,7 @@ import jcuda.driver.CUfunction;
 import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
+import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
 import java.nio.ByteOrder;
@@ -25,8 +26,9 @@ import static dev.hydra.gpu.CudaDriver.check;
 
 /**
  * The fp32 operators on an NVIDIA GPU through JCuda's driver API, running the kernels of
- * {@code src/main/cuda/hydra.cu}. All work goes to the context's default stream, so operations run in
- * call order and a {@link #download} sees every earlier operation. Freed buffers return to a pool keyed
+ * {@code src/main/cuda/hydra.cu}. Work goes to the context's (legacy) default stream, or to streams
+ * that synchronize with it, so operations run in call order and a {@link #download} sees every
+ * earlier operation. Freed buffers return to a pool keyed
  * by size, so that repeated forward passes reuse device memory instead of allocating it; host
  * transfers go through a pinned staging buffer. Methods are synchronized: one backend may be shared by
  * threads, whose calls are serialized.
@@ -45,6 +47,8 @@ public final class CudaBackend implements Backend {
     private static final int TILE = 64;
     /** linear_tc_kernel's ring of 4 stages of (128 + 128) rows x 20 floats. */
     private static final int TC_SHARED_BYTES = 4 * 256 * 20 * Float.BYTES;
+    /** Shared memory a block may have on sm_80 and newer; larger d_state runs the FFMA chunk-output kernel. */
+    private static final int MAX_SHARED_BYTES = 160 * 1024;
 
     private final CUcontext ctx;
     private final CUmodule module = new CUmodule();
@@ -52,7 +56,14 @@ public final class CudaBackend implements Backend {
     private final CUfunction linear, linearTc, linearSkinny, convSilu, softplusDt, cumsum, chunkState, statePass, chunkOutput, chunkOutputTc, shiftAdd, rmsNorm;
     private final Map<Long, ArrayDeque<CUdeviceptr>> pool = new HashMap<>();
     private final List<DeviceBuf> live = new ArrayList<>();
-    private DeviceBuf cum, states;
+    /**
+     * The two scan directions are independent: each runs on its own stream (streams that synchronize
+     * with the default stream, so they start after the operators before them and the operators after
+     * them wait for both), with its own work buffers.
+     */
+    private final CUstream[] scanStream = {new CUstream(), new CUstream()};
+    private final DeviceBuf[] cum = new DeviceBuf[2], states = new DeviceBuf[2];
+    private int chunkOutputTcShared = 48 * 1024;
     private Pointer pinned;
     private long pinnedBytes;
     private boolean closed;
@@ -69,6 +80,7 @@ public final class CudaBackend implements Backend {
         linear = function("linear_kernel");
         linearTc = function("linear_tc_kernel");
         linearSkinny = function("linear_skinny_kernel");
+        for (CUstream st : scanStream) check(JCudaDriver.cuStreamCreate(st, 0), "cuStreamCreate");
         check(JCudaDriver.cuFuncSetAttribute(linearTc, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, TC_SHARED_BYTES),
                 "raising linear_tc_kernel's shared memory");
         convSilu = function("conv_silu_kernel");
@@ -236,6 +248,10 @@ public final class CudaBackend implements Backend {
     }
 
     private void launch(CUfunction f, long gx, long gy, long gz, int threads, int shared, Object... args) {
+        launchOn(null, f, gx, gy, gz, threads, shared, args);
+    }
+
+    private void launchOn(CUstream stream, CUfunction f, long gx, long gy, long gz, int threads, int shared, Object... args) {
         if (gx == 0 || gy == 0 || gz == 0) return;
         if (gx > Integer.MAX_VALUE || gy > 65535 || gz > 65535) throw new HydraException("gpu: tensor too large for one launch (grid " + gx + "x" + gy + "x" + gz + ")");
         Pointer[] p = new Pointer[args.length];
@@ -249,7 +265,7 @@ public final class CudaBackend implements Backend {
                 default -> throw new IllegalArgumentException(String.valueOf(args[i]));
             };
         }
-        check(JCudaDriver.cuLaunchKernel(f, (int) gx, (int) gy, (int) gz, threads, 1, 1, shared, null, Pointer.to(p), null), "cuLaunchKernel");
+        check(JCudaDriver.cuLaunchKernel(f, (int) gx, (int) gy, (int) gz, threads, 1, 1, shared, stream, Pointer.to(p), null), "cuLaunchKernel");
     }
 
     private static long cdiv(long a, long b) {
@@ -285,19 +301,29 @@ public final class CudaBackend implements Backend {
         if (Q > 8192) throw new HydraException("gpu: chunk_size " + Q + " is above the CUDA kernels' limit of 8192");
         int nc = (int) cdiv(s.len(), Q);
         long cumFloats = (long) B * H * nc * Q, stateFloats = (long) B * nc * H * P * N;
-        cum = scratch(cum, cumFloats);
-        states = scratch(states, stateFloats);
+        int d = s.forward() ? 0 : 1;
+        CUstream st = scanStream[d];
+        DeviceBuf cumD = cum[d] = scratch(cum[d], cumFloats), statesD = states[d] = scratch(states[d], stateFloats);
         int[] layout = {B, s.len(), H, P, s.groups(), N, Q, s.xbcStride(), s.xCol(), s.bCol(), s.cCol(), s.dtStride(), s.dtCol(), s.forward() ? 1 : 0};
         long bh = (long) B * H;
         lap(-1);
-        launch(cumsum, nc, H, B, THREADS, Q * Float.BYTES, layout, dt, a, cum);
+        launchOn(st, cumsum, nc, H, B, THREADS, Q * Float.BYTES, layout, dt, a, cumD);
         lap(0);
-        launch(chunkState, nc, cdiv(P, TILE) * cdiv(N, TILE), bh, THREADS, 0, layout, xbc, dt, cum, states);
+        launchOn(st, chunkState, nc, cdiv(P, TILE) * cdiv(N, TILE), bh, THREADS, 0, layout, xbc, dt, cumD, statesD);
         lap(1);
-        launch(statePass, cdiv((long) P * N, THREADS), H, B, THREADS, 0, layout, cum, init == null ? new CUdeviceptr() : init, states, nc);
+        launchOn(st, statePass, cdiv((long) P * N, THREADS), H, B, THREADS, 0, layout, cumD, init == null ? new CUdeviceptr() : init, statesD, nc);
         lap(2);
-        if (matmul == Matmul.FFMA) launch(chunkOutput, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, 0, layout, xbc, dt, cum, states, y, nc);
-        else launch(chunkOutputTc, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, 0, layout, xbc, dt, cum, states, y, nc, 1);
+        int tcShared = chunkOutputSharedBytes(N);
+        if (matmul == Matmul.FFMA || tcShared > MAX_SHARED_BYTES)
+            launchOn(st, chunkOutput, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, 0, layout, xbc, dt, cumD, statesD, y, nc);
+        else {
+            if (tcShared > chunkOutputTcShared) {
+                check(JCudaDriver.cuFuncSetAttribute(chunkOutputTc, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, tcShared),
+                        "raising ssd_chunk_output_tc_kernel's shared memory");
+                chunkOutputTcShared = tcShared;
+            }
+            launchOn(st, chunkOutputTc, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, tcShared, layout, xbc, dt, cumD, statesD, y, nc, 1);
+        }
         lap(3);
     }
 
@@ -316,6 +342,12 @@ public final class CudaBackend implements Backend {
         long now = System.nanoTime();
         if (kernel >= 0) scanProfile[kernel] += (now - lapStart) / 1e6;
         lapStart = now;
+    }
+
+    /** ssd_chunk_output_tc_kernel's shared memory: C_i and S / B_j tiles of 64 rows x ldn, and G (64 x 68). */
+    private static int chunkOutputSharedBytes(int n) {
+        int ldn = Math.max((n + 3) / 4 * 4 + 4, 68);
+        return (2 * TILE * ldn + TILE * 68) * Float.BYTES;
     }
 
     /** A work buffer kept across calls, grown when a larger one is needed. */
@@ -347,6 +379,7 @@ public final class CudaBackend implements Backend {
         for (DeviceBuf b : live) JCudaDriver.cuMemFree(b.ptr);
         live.clear();
         if (pinned != null) JCudaDriver.cuMemFreeHost(pinned);
+        for (CUstream st : scanStream) JCudaDriver.cuStreamDestroy(st);
         JCudaDriver.cuModuleUnload(module);
         closed = true;
     }
