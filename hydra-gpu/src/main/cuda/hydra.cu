@@ -338,15 +338,19 @@ __global__ void __launch_bounds__(256) ssd_chunk_state_kernel(Scan s, const floa
     float cend = cumc[q - 1];
     int tid = threadIdx.x, tp = (tid >> 4) * 4, tn = (tid & 15) * 4;
     float acc[4][4] = {};
+    __shared__ float wjs[SK];
     for (int j0 = 0; j0 < q; j0 += SK) {
+        if (tid < SK) {
+            int j = j0 + tid;
+            wjs[tid] = j < q ? expf(cend - cumc[j]) * dt[scanRow(s, b, c0 + j) * s.dtStride + s.dtCol + h] : 0.f;
+        }
+        __syncthreads();
         for (int e = tid; e < SK * ST; e += 256) {
             int jj = e / ST, cc = e % ST, j = j0 + jj;
             float xv = 0.f, bv = 0.f;
             if (j < q) {
-                size_t r = scanRow(s, b, c0 + j);
-                const float* rowp = xbc + r * s.xbcStride;
-                float wj = expf(cend - cumc[j]) * dt[r * s.dtStride + s.dtCol + h];
-                if (p0 + cc < P) xv = wj * rowp[s.xCol + h * P + p0 + cc];
+                const float* rowp = xbc + scanRow(s, b, c0 + j) * s.xbcStride;
+                if (p0 + cc < P) xv = wjs[jj] * rowp[s.xCol + h * P + p0 + cc];
                 if (n0 + cc < N) bv = rowp[s.bCol + g * N + n0 + cc];
             }
             Xs[jj][cc] = xv;
@@ -580,13 +584,32 @@ __global__ void __launch_bounds__(256) ssd_chunk_output_tc_kernel(Scan s, const 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, lg = lane >> 2, lt = lane & 3;
     const int wr = (warp >> 2) * 32, wc = (warp & 3) * 16, nK = ((N + 7) / 8) * 8;
     float acc[2][2][4] = {};
+    // 16-byte loads where every column range starts on a 16-byte boundary
+    const bool vec = ((s.xbcStride | s.xCol | s.bCol | s.cCol | N | P) & 3) == 0;
+    // dst[rr][0..wpad) = the columns [col, col + width) of 64 rows (rows >= rows are zero): row rr at src + rowOff(rr)
+    auto tile = [&](float* dst, int ld, int wpad, int width, int rows, auto rowPtr) {
+        int w4 = wpad >> 2;
+        for (int e = tid; e < ST * w4; e += 256) {
+            int rr = e / w4, c4 = (e - rr * w4) * 4;
+            float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+            if (rr < rows) {
+                const float* src = rowPtr(rr);
+                if (vec && c4 + 4 <= width) v = *(const float4*)(src + c4);
+                else {
+                    if (c4 < width) v.x = src[c4];
+                    if (c4 + 1 < width) v.y = src[c4 + 1];
+                    if (c4 + 2 < width) v.z = src[c4 + 2];
+                    if (c4 + 3 < width) v.w = src[c4 + 3];
+                }
+            }
+            *(float4*)&dst[rr * ld + c4] = v;
+        }
+    };
+    auto xbcRow = [&](int step, int col) { return xbc + scanRow(s, b, c0 + step) * s.xbcStride + col; };
 
     // C_i and the entering state S, zero-padded to a multiple of 8 columns
-    for (int e = tid; e < ST * nK; e += 256) {
-        int rr = e / nK, n = e % nK;
-        Cs[rr * ldn + n] = (n < N && i0 + rr < q) ? xbc[scanRow(s, b, c0 + i0 + rr) * s.xbcStride + s.cCol + g * N + n] : 0.f;
-        Ks[rr * ldn + n] = (n < N && p0 + rr < P) ? st[(size_t)(p0 + rr) * N + n] : 0.f;
-    }
+    tile(Cs, ldn, nK, N, q - i0, [&](int rr) { return xbcRow(i0 + rr, s.cCol + g * N); });
+    tile(Ks, ldn, nK, N, P - p0, [&](int rr) { return st + (size_t)(p0 + rr) * N; });
     __syncthreads();
     warp_mma(acc, Cs, ldn, Ks, ldn, true, wr, wc, nK, split);
     float cumi[2][2];
@@ -606,10 +629,7 @@ __global__ void __launch_bounds__(256) ssd_chunk_output_tc_kernel(Scan s, const 
 
     for (int j0 = 0; j0 <= i0 && j0 < q; j0 += ST) {
         __syncthreads();  // Ks / Xs free again
-        for (int e = tid; e < ST * nK; e += 256) {
-            int rr = e / nK, n = e % nK;
-            Ks[rr * ldn + n] = (n < N && j0 + rr < q) ? xbc[scanRow(s, b, c0 + j0 + rr) * s.xbcStride + s.bCol + g * N + n] : 0.f;
-        }
+        tile(Ks, ldn, nK, N, q - j0, [&](int rr) { return xbcRow(j0 + rr, s.bCol + g * N); });
         __syncthreads();
         float gacc[2][2][4] = {};
         warp_mma(gacc, Cs, ldn, Ks, ldn, true, wr, wc, nK, split);
@@ -633,10 +653,7 @@ __global__ void __launch_bounds__(256) ssd_chunk_output_tc_kernel(Scan s, const 
                     }
             }
         __syncthreads();  // every warp is done with B_j
-        for (int e = tid; e < ST * ST; e += 256) {
-            int jj = e / ST, pp = e % ST, j = j0 + jj;
-            Xs[jj * 68 + pp] = (j < q && p0 + pp < P) ? xbc[scanRow(s, b, c0 + j) * s.xbcStride + s.xCol + h * P + p0 + pp] : 0.f;
-        }
+        tile(Xs, 68, ST, min(ST, P - p0), q - j0, [&](int rr) { return xbcRow(j0 + rr, s.xCol + h * P + p0); });
         __syncthreads();
         warp_mma(acc, Gs, 68, Xs, 68, false, wr, wc, ST, split);
     }
