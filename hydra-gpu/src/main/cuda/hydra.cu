@@ -259,20 +259,45 @@ __global__ void __launch_bounds__(128) linear_skinny_kernel(const float* __restr
 }
 
 // ---------------------------------------------------------------------------------------------
-// Step 2: depthwise conv (zero padding k/2) + silu; one thread per (row, channel), rows on grid x.
+// Step 2: depthwise conv (zero padding k/2) + silu; one thread per (CONV_T time steps, channel).
 // ---------------------------------------------------------------------------------------------
+#define CONV_T 8   // time steps per thread
+#define CONV_K 16  // kernels up to this width keep weights and input window in registers
 __global__ void conv_silu_kernel(const float* __restrict__ src, int srcStride, int srcCol, int batch, int len, int channels,
                                  const float* __restrict__ w, const float* __restrict__ bias, int k, float* __restrict__ dst) {
     int c = blockIdx.y * blockDim.x + threadIdx.x;
-    int row = blockIdx.x;
+    int tBlocks = (len + CONV_T - 1) / CONV_T;
+    int b = blockIdx.x / tBlocks, t0 = (blockIdx.x - b * tBlocks) * CONV_T, pad = k / 2;
     if (c >= channels) return;
-    int b = row / len, t = row - b * len, pad = k / 2;
-    float s = bias ? bias[c] : 0.f;
-    for (int j = 0; j < k; j++) {
-        int ts = t + j - pad;
-        if (ts >= 0 && ts < len) s += w[c * k + j] * src[((size_t)b * len + ts) * srcStride + srcCol + c];
+    const float* in = src + (size_t)b * len * srcStride + srcCol + c;
+    float* out = dst + (size_t)b * len * channels + c;
+    float bc = bias ? bias[c] : 0.f;
+    if (k <= CONV_K) {
+        float wr[CONV_K], win[CONV_T + CONV_K - 1];
+#pragma unroll
+        for (int j = 0; j < CONV_K; j++) wr[j] = j < k ? w[c * k + j] : 0.f;
+#pragma unroll
+        for (int i = 0; i < CONV_T + CONV_K - 1; i++) {
+            int ts = t0 - pad + i;
+            win[i] = (i < CONV_T + k - 1 && ts >= 0 && ts < len) ? in[(size_t)ts * srcStride] : 0.f;
+        }
+#pragma unroll
+        for (int u = 0; u < CONV_T; u++) {
+            float s = bc;
+#pragma unroll
+            for (int j = 0; j < CONV_K; j++) s = fmaf(wr[j], win[u + j], s);
+            if (t0 + u < len) out[(size_t)(t0 + u) * channels] = silu(s);
+        }
+    } else {
+        for (int t = t0; t < min(t0 + CONV_T, len); t++) {
+            float s = bc;
+            for (int j = 0; j < k; j++) {
+                int ts = t + j - pad;
+                if (ts >= 0 && ts < len) s += w[c * k + j] * in[(size_t)ts * srcStride];
+            }
+            out[(size_t)t * channels] = silu(s);
+        }
     }
-    dst[(size_t)row * channels + c] = silu(s);
 }
 
 // Step 3: dt = clamp(softplus(src + dtBias), lo, hi).
@@ -387,12 +412,27 @@ __global__ void ssd_state_pass_kernel(Scan s, const float* __restrict__ cum, con
     if (e >= PN) return;
     float run = init ? init[(size_t)h * PN + e] : 0.f;
     const float* cumbh = cum + ((size_t)b * s.heads + h) * nc * Q;
-    for (int c = 0; c < nc; c++) {
-        size_t at = (((size_t)b * nc + c) * s.heads + h) * PN + e;
-        float own = states[at];
-        int q = min(Q, s.len - c * Q);
-        states[at] = run;
-        run = expf(cumbh[c * Q + q - 1]) * run + own;
+    const size_t stride = (size_t)s.heads * PN;
+    float* at = states + ((size_t)b * nc * s.heads + h) * PN + e;
+    // four chunks at a time: their loads do not depend on the running state, so they are issued together
+    for (int c0 = 0; c0 < nc; c0 += 4) {
+        float own[4], decay[4];
+#pragma unroll
+        for (int u = 0; u < 4; u++) {
+            int c = c0 + u;
+            if (c < nc) {
+                own[u] = at[c * stride];
+                decay[u] = expf(cumbh[c * Q + min(Q, s.len - c * Q) - 1]);
+            }
+        }
+#pragma unroll
+        for (int u = 0; u < 4; u++) {
+            int c = c0 + u;
+            if (c < nc) {
+                at[c * stride] = run;
+                run = decay[u] * run + own[u];
+            }
+        }
     }
 }
 

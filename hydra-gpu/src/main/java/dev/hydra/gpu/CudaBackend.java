@@ -45,6 +45,8 @@ public final class CudaBackend implements Backend {
 
     private static final int THREADS = 256;
     private static final int TILE = 64;
+    /** conv_silu_kernel's time steps per thread (CONV_T in hydra.cu). */
+    private static final int CONV_T = 8;
     /** linear_tc_kernel's ring of 4 stages of (128 + 128) rows x 20 floats. */
     private static final int TC_SHARED_BYTES = 4 * 256 * 20 * Float.BYTES;
     /** Shared memory a block may have on sm_80 and newer; larger d_state runs the FFMA chunk-output kernel. */
@@ -284,7 +286,7 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void convSilu(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst) {
         current();
-        launch(convSilu, (long) batch * len, cdiv(channels, 128), 1, 128, 0, src, srcStride, srcCol, batch, len, channels, w,
+        launch(convSilu, batch * cdiv(len, CONV_T), cdiv(channels, 128), 1, 128, 0, src, srcStride, srcCol, batch, len, channels, w,
                 bias == null ? new CUdeviceptr() : bias, k, dst);
     }
 

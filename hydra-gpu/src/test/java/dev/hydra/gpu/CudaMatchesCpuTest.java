@@ -32,6 +32,7 @@ class CudaMatchesCpuTest {
                     {160, 80, 7, 80, 2, 100, 0, 1, 2, 130},  // P, N above one 64-wide tile
                     {64, 16, 7, 16, 1, 256, 0, 0, 1, 300},   // chunk 256 (the release's default)
                     {30, 8, 3, 10, 1, 8, 0, 1, 2, 19},       // rows not 16-byte aligned: FFMA projections
+                    {64, 16, 17, 16, 1, 16, 0, 0, 2, 41},    // a conv wider than the kernel's register window
             };
             for (int[] k : cases) {
                 HydraConfig cfg = new HydraConfig(k[0], k[1], k[2], 2, k[3], k[4], 0.0, Double.POSITIVE_INFINITY, k[6] == 1, k[7] == 1, true, k[5]);
