@@ -270,6 +270,12 @@ public final class CudaBackend implements Backend {
         check(JCudaDriver.cuLaunchKernel(f, (int) gx, (int) gy, (int) gz, threads, 1, 1, shared, stream, Pointer.to(p), null), "cuLaunchKernel");
     }
 
+    /** Kernels do not check bounds: every operand must hold what the call's shape reads or writes. */
+    private void fits(String what, Buf b, long floats) {
+        if (b != null && dev(b).floats < floats)
+            throw new HydraException("gpu: " + what + " holds " + dev(b).floats + " floats, the call needs " + floats);
+    }
+
     private static long cdiv(long a, long b) {
         return (a + b - 1) / b;
     }
@@ -277,6 +283,11 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void linear(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y) {
         current();
+        long r = rows;
+        fits("linear x", x, r > 0 ? (r - 1) * xStride + xCol + in : 0);
+        fits("linear w", w, (long) out * in);
+        fits("linear bias", bias, out);
+        fits("linear y", y, r * out);
         Object b = bias == null ? new CUdeviceptr() : bias;
         if (out <= 32) launch(linearSkinny, cdiv(rows, 32), 1, 1, 128, 0, x, xStride, xCol, rows, in, w, b, out, y);
         else if (matmul == Matmul.FFMA || ((xStride | xCol | in) & 3) != 0) launch(linear, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
@@ -286,6 +297,11 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void convSilu(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst) {
         current();
+        long rows = (long) batch * len;
+        fits("convSilu src", src, rows > 0 ? (rows - 1) * srcStride + srcCol + channels : 0);
+        fits("convSilu w", w, (long) channels * k);
+        fits("convSilu bias", bias, channels);
+        fits("convSilu dst", dst, rows * channels);
         launch(convSilu, batch * cdiv(len, CONV_T), cdiv(channels, 128), 1, 128, 0, src, srcStride, srcCol, batch, len, channels, w,
                 bias == null ? new CUdeviceptr() : bias, k, dst);
     }
@@ -293,6 +309,9 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void softplusDt(Buf src, int srcStride, int srcCol, int rows, int heads, Buf dtBias, float lo, float hi, Buf dst) {
         current();
+        fits("softplusDt src", src, rows > 0 ? (rows - 1L) * srcStride + srcCol + heads : 0);
+        fits("softplusDt dtBias", dtBias, heads);
+        fits("softplusDt dst", dst, (long) rows * heads);
         launch(softplusDt, cdiv((long) rows * heads, THREADS), 1, 1, THREADS, 0, src, srcStride, srcCol, rows, heads, dtBias, lo, hi, dst);
     }
 
@@ -301,6 +320,13 @@ public final class CudaBackend implements Backend {
         current();
         int Q = s.chunk(), P = s.headdim(), N = s.state(), H = s.heads(), B = s.batch();
         if (Q > 8192) throw new HydraException("gpu: chunk_size " + Q + " is above the CUDA kernels' limit of 8192");
+        long rows = (long) B * s.len(), GN = (long) s.groups() * N;
+        long xbcWidth = Math.max(s.xCol() + (long) H * P, Math.max(s.bCol(), s.cCol()) + GN);
+        fits("ssdScan xbc", xbc, rows > 0 ? (rows - 1) * s.xbcStride() + xbcWidth : 0);
+        fits("ssdScan dt", dt, rows > 0 ? (rows - 1) * s.dtStride() + s.dtCol() + H : 0);
+        fits("ssdScan a", a, H);
+        fits("ssdScan init", init, (long) H * P * N);
+        fits("ssdScan y", y, rows * H * P);
         int nc = (int) cdiv(s.len(), Q);
         long cumFloats = (long) B * H * nc * Q, stateFloats = (long) B * nc * H * P * N;
         int d = s.forward() ? 0 : 1;
@@ -362,13 +388,22 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void shiftAddDiagonal(int batch, int len, int heads, int headdim, Buf yF, Buf yB, Buf x, int xStride, Buf delta, Buf out) {
         current();
-        long n = (long) batch * len * heads * headdim;
+        long n = (long) batch * len * heads * headdim, rows = (long) batch * len;
+        fits("shiftAddDiagonal yF", yF, n);
+        fits("shiftAddDiagonal yB", yB, n);
+        fits("shiftAddDiagonal x", x, rows > 0 ? (rows - 1) * xStride + (long) heads * headdim : 0);
+        fits("shiftAddDiagonal delta", delta, rows * heads);
+        fits("shiftAddDiagonal out", out, n);
         launch(shiftAdd, cdiv(n, THREADS), 1, 1, THREADS, 0, batch, len, heads, headdim, yF, yB, x, xStride, delta, out);
     }
 
     @Override
     public synchronized void gatedRmsNorm(Buf y, int rows, int dim, Buf z, int zStride, int zCol, Buf weight, float eps, Buf out) {
         current();
+        fits("gatedRmsNorm y", y, (long) rows * dim);
+        fits("gatedRmsNorm z", z, rows > 0 ? (rows - 1L) * zStride + zCol + dim : 0);
+        fits("gatedRmsNorm weight", weight, dim);
+        fits("gatedRmsNorm out", out, (long) rows * dim);
         launch(rmsNorm, rows, 1, 1, THREADS, 0, y, rows, dim, z, zStride, zCol, weight, eps, out);
     }
 

@@ -66,6 +66,18 @@ class CudaResourcesTest {
     }
 
     @Test
+    void anOperandTooSmallForTheCallIsRefusedBeforeAnyKernelRuns() {
+        try (CudaBackend gpu = Gpu.backend(); Buf x = gpu.allocate(4 * 8); Buf w = gpu.allocate(16 * 8); Buf y = gpu.allocate(4 * 16 - 1)) {
+            assertThatThrownBy(() -> gpu.linear(x, 8, 0, 4, 8, w, null, 16, y))
+                    .isInstanceOf(HydraException.class).hasMessageContaining("linear y holds 63 floats, the call needs 64");
+            try (Buf big = gpu.allocate(4 * 16)) {
+                gpu.linear(x, 8, 0, 4, 8, w, null, 16, big);
+                gpu.synchronize();
+            }
+        }
+    }
+
+    @Test
     void selectionByNameFallsBackOrFailsWithOneLineReason() {
         String why = new CudaBackendProvider().unavailableReason();
         if (why == null) {
