@@ -94,13 +94,13 @@ __global__ void __launch_bounds__(256) linear_kernel(const float* __restrict__ x
 // split = 1 runs "3xTF32": each operand is split into a TF32 high part and a TF32 remainder and
 // a*b ~ ah*bh + ah*bl + al*bh, which keeps fp32 accuracy; split = 0 runs plain TF32 (10-bit
 // mantissas, relative error ~1e-3). A 128x128 tile per block of 8 warps (2 x 4, 64x32 each); K in
-// steps of 16 through a ring of TSTAGES shared-memory stages filled by cp.async, so that loads run
+// steps of 32 through a ring of TSTAGES shared-memory stages filled by cp.async, so that loads run
 // TSTAGES-1 steps ahead of the arithmetic. Needs xStride, xCol and K multiples of 4 (16-byte rows).
 #define TBM 128
 #define TBN 128
-#define TBK 16
-#define TPAD 20  // row pitch in floats: fragment reads (row g, column t) hit 32 distinct banks
-#define TSTAGES 4
+#define TBK 32
+#define TPAD 36  // row pitch in floats: fragment reads (row g, column t) hit 32 distinct banks
+#define TSTAGES 3
 #define TSTAGE_FLOATS ((TBM + TBN) * TPAD)
 
 __device__ __forceinline__ uint32_t tf32(float v) {
@@ -128,7 +128,7 @@ __global__ void __launch_bounds__(256, 2) linear_tc_kernel(const float* __restri
     float* sm = (float*)smem4;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
     const int m0 = blockIdx.y * TBM, n0 = blockIdx.x * TBN, wm = (warp >> 2) * 64, wn = (warp & 3) * 32;
-    const int lrow = tid >> 2, lk = (tid & 3) * 4, nk = (K + TBK - 1) / TBK;
+    const int lrow = tid >> 3, lk = (tid & 7) * 4, nk = (K + TBK - 1) / TBK;
     float acc[4][4][4];
 #pragma unroll
     for (int i = 0; i < 4; i++)
@@ -143,8 +143,8 @@ __global__ void __launch_bounds__(256, 2) linear_tc_kernel(const float* __restri
             float* Bs = As + TBM * TPAD;
             int k = kt * TBK + lk;
 #pragma unroll
-            for (int i = 0; i < 2; i++) {
-                int r = lrow + 64 * i, m = m0 + r, n = n0 + r;
+            for (int i = 0; i < 4; i++) {
+                int r = lrow + 32 * i, m = m0 + r, n = n0 + r;
                 bool am = m < M && k < K, bn = n < N && k < K;
                 cp_async16(As + r * TPAD + lk, am ? x + (size_t)m * xStride + xCol + k : x, am ? 16 : 0);
                 cp_async16(Bs + r * TPAD + lk, bn ? w + (size_t)n * K + k : w, bn ? 16 : 0);

@@ -47,8 +47,8 @@ public final class CudaBackend implements Backend {
     private static final int TILE = 64;
     /** conv_silu_kernel's time steps per thread (CONV_T in hydra.cu). */
     private static final int CONV_T = 8;
-    /** linear_tc_kernel's ring of 4 stages of (128 + 128) rows x 20 floats. */
-    private static final int TC_SHARED_BYTES = 4 * 256 * 20 * Float.BYTES;
+    /** linear_tc_kernel's ring of 3 stages of (128 + 128) rows x 36 floats. */
+    private static final int TC_SHARED_BYTES = 3 * 256 * 36 * Float.BYTES;
     /** Shared memory a block may have on sm_80 and newer; larger d_state runs the FFMA chunk-output kernel. */
     private static final int MAX_SHARED_BYTES = 160 * 1024;
 
