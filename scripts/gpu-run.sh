@@ -29,7 +29,7 @@ cp "$jar" "$bundle/$console"
 # only the driver API's library of the JCuda natives (the jar holds every JCuda library)
 natives=$(ls "$bundle"/lib/jcuda-natives-*.jar)
 tmp=$(mktemp -d)
-(cd "$tmp" && unzip -q "$natives" 'lib/libJCudaDriver-*' && rm "$natives" && zip -q -r "$natives" lib)
+(cd "$tmp" && "$JAVA_HOME/bin/jar" xf "$natives" && rm "$natives" && "$JAVA_HOME/bin/jar" cfM "$natives" lib/libJCudaDriver-*)
 rm -rf "$tmp"
 # the runtime travels as an xz archive (half the size of the directory); made once
 if [ ! -f "$bundle/jre.tar.xz" ]; then

@@ -1,5 +1,6 @@
 package dev.hydra.gpu;
 
+import dev.hydra.HydraException;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.ScanLayout;
 import dev.hydra.config.HydraConfig;
@@ -32,7 +33,12 @@ public final class GpuBenchmark {
     public static void main(String[] args) {
         String[] modes = args.length > 0 ? args : new String[] {"TF32X3", "FFMA", "TF32"};
         StringBuilder tables = new StringBuilder();
-        for (String m : modes) tables.append(run(CudaBackend.Matmul.valueOf(m)));
+        try {
+            for (String m : modes) tables.append(run(CudaBackend.Matmul.valueOf(m)));
+        } catch (HydraException e) {
+            System.err.println("hydra-gpu benchmark: " + e.getMessage());
+            System.exit(1);
+        }
         System.out.print(tables);
     }
 
