@@ -1,0 +1,757 @@
+// The Hydra layer's fp32 kernels (SPEC.md steps 1-8) for dev.hydra.gpu.CudaBackend. Each kernel
+// computes what the same-named method of dev.hydra.kernels.ScalarBackend computes; matrices are
+// row-major and operands are read in place (row stride + first column), as in Backend.java.
+// Plain FFMA arithmetic throughout (no tensor cores), so results agree with the CPU to fp32 rounding.
+
+#include <stdint.h>
+
+extern "C" {
+
+__device__ __forceinline__ float silu(float v) { return v / (1.0f + expf(-v)); }
+
+// ---------------------------------------------------------------------------------------------
+// Step 1, 6 (fc_D) and 8: y (rows, out) = x W^T + b. C[M][N] = A[M][K] * W[N][K]^T: a 128x128 tile
+// per block of 256 threads, 8x8 outputs per thread, K in steps of 8 through shared memory (two
+// stages, so that the next tile's loads overlap this tile's arithmetic).
+// ---------------------------------------------------------------------------------------------
+#define GBM 128
+#define GBN 128
+#define GBK 8
+
+__global__ void __launch_bounds__(256) linear_kernel(const float* __restrict__ x, int xStride, int xCol, int M, int K,
+                                                     const float* __restrict__ w, const float* __restrict__ bias, int N,
+                                                     float* __restrict__ y) {
+    __shared__ float As[2][GBK][GBM + 4];
+    __shared__ float Ws[2][GBK][GBN + 4];
+    const int tid = threadIdx.x;
+    const int m0 = blockIdx.y * GBM, n0 = blockIdx.x * GBN;
+    // loader: each thread brings 4 consecutive k of one row of A and of W
+    const int lr = tid >> 1, lk = (tid & 1) * 4;
+    const float* arow = x + (size_t)(m0 + lr) * xStride + xCol;
+    const float* wrow = w + (size_t)(n0 + lr) * K;
+    const bool aok = m0 + lr < M, wok = n0 + lr < N;
+    const int tm = (tid >> 4) * 4, tn = (tid & 15) * 4;  // this thread's rows tm..+3, tm+64..+3 (same for n)
+    float acc[8][8];
+#pragma unroll
+    for (int i = 0; i < 8; i++)
+#pragma unroll
+        for (int j = 0; j < 8; j++) acc[i][j] = 0.f;
+
+    float ra[4], rw[4];
+    auto load = [&](int k0) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            int k = k0 + lk + i;
+            ra[i] = (aok && k < K) ? arow[k] : 0.f;
+            rw[i] = (wok && k < K) ? wrow[k] : 0.f;
+        }
+    };
+    auto store = [&](int s) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            As[s][lk + i][lr] = ra[i];
+            Ws[s][lk + i][lr] = rw[i];
+        }
+    };
+    load(0);
+    store(0);
+    __syncthreads();
+    int s = 0;
+    for (int k0 = 0; k0 < K; k0 += GBK) {
+        bool more = k0 + GBK < K;
+        if (more) load(k0 + GBK);
+#pragma unroll
+        for (int k = 0; k < GBK; k++) {
+            float a[8], b[8];
+            *(float4*)&a[0] = *(const float4*)&As[s][k][tm];
+            *(float4*)&a[4] = *(const float4*)&As[s][k][tm + 64];
+            *(float4*)&b[0] = *(const float4*)&Ws[s][k][tn];
+            *(float4*)&b[4] = *(const float4*)&Ws[s][k][tn + 64];
+#pragma unroll
+            for (int i = 0; i < 8; i++)
+#pragma unroll
+                for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+        }
+        if (more) {
+            store(s ^ 1);
+            __syncthreads();
+            s ^= 1;
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        int m = m0 + tm + (i & 3) + (i >> 2) * 64;
+        if (m >= M) continue;
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            int n = n0 + tn + (j & 3) + (j >> 2) * 64;
+            if (n < N) y[(size_t)m * N + n] = bias ? acc[i][j] + bias[n] : acc[i][j];
+        }
+    }
+}
+
+// The same product on the tensor cores: mma.sync m16n8k8 with TF32 operands and fp32 accumulation.
+// split = 1 runs "3xTF32": each operand is split into a TF32 high part and a TF32 remainder and
+// a*b ~ ah*bh + ah*bl + al*bh, which keeps fp32 accuracy; split = 0 runs plain TF32 (10-bit
+// mantissas, relative error ~1e-3). A 128x128 tile per block of 8 warps (2 x 4, 64x32 each); K in
+// steps of 32 through a ring of TSTAGES shared-memory stages filled by cp.async, so that loads run
+// TSTAGES-1 steps ahead of the arithmetic. Needs xStride, xCol and K multiples of 4 (16-byte rows).
+#define TBM 128
+#define TBN 128
+#define TBK 32
+#define TPAD 36  // row pitch in floats: fragment reads (row g, column t) hit 32 distinct banks
+#define TSTAGES 3
+#define TSTAGE_FLOATS ((TBM + TBN) * TPAD)
+
+__device__ __forceinline__ uint32_t tf32(float v) {
+    uint32_t r;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
+    return r;
+}
+
+__device__ __forceinline__ void mma_tf32(float* c, const uint32_t* a, const uint32_t* b) {
+    asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// 16 bytes global -> shared without passing through registers; bytes = 0 writes zeros
+__device__ __forceinline__ void cp_async16(float* smem, const float* gmem, int bytes) {
+    unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(bytes));
+}
+
+__global__ void __launch_bounds__(256, 2) linear_tc_kernel(const float* __restrict__ x, int xStride, int xCol, int M, int K,
+                                                           const float* __restrict__ w, const float* __restrict__ bias, int N,
+                                                           float* __restrict__ y, int split) {
+    extern __shared__ float4 smem4[];
+    float* sm = (float*)smem4;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
+    const int m0 = blockIdx.y * TBM, n0 = blockIdx.x * TBN, wm = (warp >> 2) * 64, wn = (warp & 3) * 32;
+    const int lrow = tid >> 3, lk = (tid & 7) * 4, nk = (K + TBK - 1) / TBK;
+    float acc[4][4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) acc[i][j][e] = 0.f;
+
+    auto load = [&](int kt) {
+        if (kt < nk) {
+            float* As = sm + (kt % TSTAGES) * TSTAGE_FLOATS;
+            float* Bs = As + TBM * TPAD;
+            int k = kt * TBK + lk;
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                int r = lrow + 32 * i, m = m0 + r, n = n0 + r;
+                bool am = m < M && k < K, bn = n < N && k < K;
+                cp_async16(As + r * TPAD + lk, am ? x + (size_t)m * xStride + xCol + k : x, am ? 16 : 0);
+                cp_async16(Bs + r * TPAD + lk, bn ? w + (size_t)n * K + k : w, bn ? 16 : 0);
+            }
+        }
+        asm volatile("cp.async.commit_group;\n" ::);
+    };
+#pragma unroll
+    for (int st = 0; st < TSTAGES - 1; st++) load(st);
+    for (int kt = 0; kt < nk; kt++) {
+        asm volatile("cp.async.wait_group %0;\n" ::"n"(TSTAGES - 2));
+        __syncthreads();
+        load(kt + TSTAGES - 1);
+        const float* As = sm + (kt % TSTAGES) * TSTAGE_FLOATS;
+        const float* Bs = As + TBM * TPAD;
+#pragma unroll
+        for (int kk = 0; kk < TBK; kk += 8) {
+            uint32_t bh[4][2], bl[4][2];
+#pragma unroll
+            for (int nt = 0; nt < 4; nt++) {
+                const float* b = Bs + (wn + nt * 8 + g) * TPAD + kk + t;
+                float v[2] = {b[0], b[4]};
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    bh[nt][e] = tf32(v[e]);
+                    bl[nt][e] = tf32(v[e] - __uint_as_float(bh[nt][e]));
+                }
+            }
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++) {
+                const float* a = As + (wm + mt * 16 + g) * TPAD + kk + t;
+                float v[4] = {a[0], a[8 * TPAD], a[4], a[8 * TPAD + 4]};
+                uint32_t ah[4], al[4];
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    ah[e] = tf32(v[e]);
+                    al[e] = tf32(v[e] - __uint_as_float(ah[e]));
+                }
+#pragma unroll
+                for (int nt = 0; nt < 4; nt++) {
+                    if (split) {
+                        mma_tf32(acc[mt][nt], al, bh[nt]);
+                        mma_tf32(acc[mt][nt], ah, bl[nt]);
+                    }
+                    mma_tf32(acc[mt][nt], ah, bh[nt]);
+                }
+            }
+        }
+    }
+    asm volatile("cp.async.wait_group 0;\n" ::);
+#pragma unroll
+    for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 4; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                int m = m0 + wm + mt * 16 + g + (e >> 1) * 8, n = n0 + wn + nt * 8 + 2 * t + (e & 1);
+                if (m < M && n < N) y[(size_t)m * N + n] = bias ? acc[mt][nt][e] + bias[n] : acc[mt][nt][e];
+            }
+}
+
+// A product with few outputs (fc_D: out = heads <= 32): 32 rows per block of 4 warps, lane = row,
+// warp = a quarter of each 128-wide chunk of K; W's chunk is stored [k][out] so that a warp reads the
+// same 32 outputs of one k (a broadcast), x's is padded to 33 so that rows hit distinct banks. The
+// four warps' partial sums are added through shared memory at the end.
+__global__ void __launch_bounds__(128) linear_skinny_kernel(const float* __restrict__ x, int xStride, int xCol, int M, int K,
+                                                            const float* __restrict__ w, const float* __restrict__ bias, int N,
+                                                            float* __restrict__ y) {
+    __shared__ float Xs[4][32][33];
+    __shared__ __align__(16) float Ws[4][32][36];  // pitch 36: 16-byte rows, 4-way (not 32-way) conflicts on stores
+    const int lane = threadIdx.x & 31, wq = threadIdx.x >> 5, m0 = blockIdx.x * 32;
+    float acc[32];
+#pragma unroll
+    for (int o = 0; o < 32; o++) acc[o] = 0.f;
+    for (int k0 = wq * 32; k0 < K; k0 += 128) {
+        int k = k0 + lane;
+#pragma unroll 8
+        for (int r = 0; r < 32; r++) {
+            int m = m0 + r;
+            Xs[wq][r][lane] = (m < M && k < K) ? x[(size_t)m * xStride + xCol + k] : 0.f;
+            Ws[wq][lane][r] = (r < N && k < K) ? w[(size_t)r * K + k] : 0.f;
+        }
+        __syncwarp();
+#pragma unroll 4
+        for (int kk = 0; kk < 32; kk++) {
+            float xv = Xs[wq][lane][kk];
+#pragma unroll
+            for (int o4 = 0; o4 < 8; o4++) {
+                float4 wv = *(const float4*)&Ws[wq][kk][o4 * 4];
+                acc[o4 * 4] = fmaf(xv, wv.x, acc[o4 * 4]);
+                acc[o4 * 4 + 1] = fmaf(xv, wv.y, acc[o4 * 4 + 1]);
+                acc[o4 * 4 + 2] = fmaf(xv, wv.z, acc[o4 * 4 + 2]);
+                acc[o4 * 4 + 3] = fmaf(xv, wv.w, acc[o4 * 4 + 3]);
+            }
+        }
+        __syncwarp();
+    }
+    __syncthreads();
+#pragma unroll
+    for (int o = 0; o < 32; o++) Xs[wq][lane][o] = acc[o];
+    __syncthreads();
+    int m = m0 + lane;
+    if (m >= M) return;
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        int o = wq * 8 + i;
+        if (o < N) {
+            float v = Xs[0][lane][o] + Xs[1][lane][o] + Xs[2][lane][o] + Xs[3][lane][o];
+            y[(size_t)m * N + o] = bias ? v + bias[o] : v;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 2: depthwise conv (zero padding k/2) + silu; one thread per (CONV_T time steps, channel).
+// ---------------------------------------------------------------------------------------------
+#define CONV_T 8   // time steps per thread
+#define CONV_K 16  // kernels up to this width keep weights and input window in registers
+__global__ void conv_silu_kernel(const float* __restrict__ src, int srcStride, int srcCol, int batch, int len, int channels,
+                                 const float* __restrict__ w, const float* __restrict__ bias, int k, float* __restrict__ dst) {
+    int c = blockIdx.y * blockDim.x + threadIdx.x;
+    int tBlocks = (len + CONV_T - 1) / CONV_T;
+    int b = blockIdx.x / tBlocks, t0 = (blockIdx.x - b * tBlocks) * CONV_T, pad = k / 2;
+    if (c >= channels) return;
+    const float* in = src + (size_t)b * len * srcStride + srcCol + c;
+    float* out = dst + (size_t)b * len * channels + c;
+    float bc = bias ? bias[c] : 0.f;
+    if (k <= CONV_K) {
+        float wr[CONV_K], win[CONV_T + CONV_K - 1];
+#pragma unroll
+        for (int j = 0; j < CONV_K; j++) wr[j] = j < k ? w[c * k + j] : 0.f;
+#pragma unroll
+        for (int i = 0; i < CONV_T + CONV_K - 1; i++) {
+            int ts = t0 - pad + i;
+            win[i] = (i < CONV_T + k - 1 && ts >= 0 && ts < len) ? in[(size_t)ts * srcStride] : 0.f;
+        }
+#pragma unroll
+        for (int u = 0; u < CONV_T; u++) {
+            float s = bc;
+#pragma unroll
+            for (int j = 0; j < CONV_K; j++) s = fmaf(wr[j], win[u + j], s);
+            if (t0 + u < len) out[(size_t)(t0 + u) * channels] = silu(s);
+        }
+    } else {
+        for (int t = t0; t < min(t0 + CONV_T, len); t++) {
+            float s = bc;
+            for (int j = 0; j < k; j++) {
+                int ts = t + j - pad;
+                if (ts >= 0 && ts < len) s += w[c * k + j] * in[(size_t)ts * srcStride];
+            }
+            out[(size_t)t * channels] = silu(s);
+        }
+    }
+}
+
+// Step 3: dt = clamp(softplus(src + dtBias), lo, hi).
+__global__ void softplus_dt_kernel(const float* __restrict__ src, int srcStride, int srcCol, int rows, int heads,
+                                   const float* __restrict__ dtBias, float lo, float hi, float* __restrict__ dst) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= rows * heads) return;
+    int r = i / heads, h = i - r * heads;
+    float v = src[(size_t)r * srcStride + srcCol + h] + dtBias[h];
+    float sp = v > 20.f ? v : log1pf(expf(v));
+    dst[i] = fminf(fmaxf(sp, lo), hi);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Steps 4-5, the chunked SSD of one direction. Step s of the direction is sequence position
+// pos(s) = forward ? s : len-1-s; chunk c holds steps [c*Q, c*Q+q). Work buffers:
+//   cum    (B, H, nc*Q): within-chunk cumulative sum of dt*A up to and including each step
+//   states (B, nc, H, P, N): first each chunk's own state contribution, then (after state passing)
+//          the state entering each chunk
+// ---------------------------------------------------------------------------------------------
+struct Scan {
+    int batch, len, heads, headdim, groups, state, chunk, xbcStride, xCol, bCol, cCol, dtStride, dtCol, forward;
+};
+
+__device__ __forceinline__ size_t scanRow(const Scan& s, int b, int step) {
+    return (size_t)b * s.len + (s.forward ? step : s.len - 1 - step);
+}
+
+// cum: one block per (chunk, head, batch); sequential sum in double, as ScalarBackend does.
+__global__ void ssd_cumsum_kernel(Scan s, const float* __restrict__ dt, const float* __restrict__ a, float* __restrict__ cum) {
+    extern __shared__ float v[];
+    int c = blockIdx.x, h = blockIdx.y, b = blockIdx.z, Q = s.chunk, c0 = c * Q;
+    int q = min(Q, s.len - c0), nc = gridDim.x;
+    float ah = a[h];
+    for (int i = threadIdx.x; i < q; i += blockDim.x) v[i] = dt[scanRow(s, b, c0 + i) * s.dtStride + s.dtCol + h] * ah;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        double sum = 0;
+        float* out = cum + ((size_t)b * s.heads + h) * nc * Q + c0;
+        for (int i = 0; i < q; i++) {
+            sum += v[i];
+            out[i] = (float)sum;
+        }
+    }
+}
+
+// Tile loops for the scan kernels: 256 threads, a 64x64 output tile, 4x4 outputs per thread.
+#define ST 64
+#define SK 32
+
+// chunk states: S_c[p][n] = sum_j exp(cum_end - cum_j) dt_j x_j[p] B_j[n]; block per
+// (chunk, p-tile * n-tiles, head * batch).
+__global__ void __launch_bounds__(256) ssd_chunk_state_kernel(Scan s, const float* __restrict__ xbc, const float* __restrict__ dt,
+                                                              const float* __restrict__ cum, float* __restrict__ states) {
+    __shared__ float Xs[SK][ST + 4];
+    __shared__ float Bs[SK][ST + 4];
+    int P = s.headdim, N = s.state, Q = s.chunk, nc = gridDim.x;
+    int c = blockIdx.x, nTiles = (N + ST - 1) / ST;
+    int p0 = (blockIdx.y / nTiles) * ST, n0 = (blockIdx.y % nTiles) * ST;
+    int h = blockIdx.z % s.heads, b = blockIdx.z / s.heads, g = h / (s.heads / s.groups);
+    int c0 = c * Q, q = min(Q, s.len - c0);
+    const float* cumc = cum + ((size_t)b * s.heads + h) * nc * Q + c0;
+    float cend = cumc[q - 1];
+    int tid = threadIdx.x, tp = (tid >> 4) * 4, tn = (tid & 15) * 4;
+    float acc[4][4] = {};
+    __shared__ float wjs[SK];
+    for (int j0 = 0; j0 < q; j0 += SK) {
+        if (tid < SK) {
+            int j = j0 + tid;
+            wjs[tid] = j < q ? expf(cend - cumc[j]) * dt[scanRow(s, b, c0 + j) * s.dtStride + s.dtCol + h] : 0.f;
+        }
+        __syncthreads();
+        for (int e = tid; e < SK * ST; e += 256) {
+            int jj = e / ST, cc = e % ST, j = j0 + jj;
+            float xv = 0.f, bv = 0.f;
+            if (j < q) {
+                const float* rowp = xbc + scanRow(s, b, c0 + j) * s.xbcStride;
+                if (p0 + cc < P) xv = wjs[jj] * rowp[s.xCol + h * P + p0 + cc];
+                if (n0 + cc < N) bv = rowp[s.bCol + g * N + n0 + cc];
+            }
+            Xs[jj][cc] = xv;
+            Bs[jj][cc] = bv;
+        }
+        __syncthreads();
+#pragma unroll 8
+        for (int jj = 0; jj < SK; jj++) {
+            float4 xa = *(const float4*)&Xs[jj][tp];
+            float4 ba = *(const float4*)&Bs[jj][tn];
+            float xr[4] = {xa.x, xa.y, xa.z, xa.w}, br[4] = {ba.x, ba.y, ba.z, ba.w};
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+#pragma unroll
+                for (int k = 0; k < 4; k++) acc[i][k] = fmaf(xr[i], br[k], acc[i][k]);
+        }
+        __syncthreads();
+    }
+    float* out = states + (((size_t)b * nc + c) * s.heads + h) * P * N;
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 4; k++) {
+            int p = p0 + tp + i, n = n0 + tn + k;
+            if (p < P && n < N) out[(size_t)p * N + n] = acc[i][k];
+        }
+}
+
+// state passing: running = init; for each chunk: entering[c] = running; running = exp(cum_end_c) running + S_c.
+// One thread per (state element, head, batch); the chunk loop is sequential.
+__global__ void ssd_state_pass_kernel(Scan s, const float* __restrict__ cum, const float* __restrict__ init, float* __restrict__ states,
+                                      int nc) {
+    int PN = s.headdim * s.state;
+    int e = blockIdx.x * blockDim.x + threadIdx.x;
+    int h = blockIdx.y, b = blockIdx.z, Q = s.chunk;
+    if (e >= PN) return;
+    float run = init ? init[(size_t)h * PN + e] : 0.f;
+    const float* cumbh = cum + ((size_t)b * s.heads + h) * nc * Q;
+    const size_t stride = (size_t)s.heads * PN;
+    float* at = states + ((size_t)b * nc * s.heads + h) * PN + e;
+    // four chunks at a time: their loads do not depend on the running state, so they are issued together
+    for (int c0 = 0; c0 < nc; c0 += 4) {
+        float own[4], decay[4];
+#pragma unroll
+        for (int u = 0; u < 4; u++) {
+            int c = c0 + u;
+            if (c < nc) {
+                own[u] = at[c * stride];
+                decay[u] = expf(cumbh[c * Q + min(Q, s.len - c * Q) - 1]);
+            }
+        }
+#pragma unroll
+        for (int u = 0; u < 4; u++) {
+            int c = c0 + u;
+            if (c < nc) {
+                at[c * stride] = run;
+                run = decay[u] * run + own[u];
+            }
+        }
+    }
+}
+
+// chunk output: y_i = sum_{j<=i} (C_i . B_j) exp(cum_i - cum_j) dt_j x_j + exp(cum_i) C_i . S_entering
+// (SPEC chunked steps 1 and 4). Block per (64-row tile of the chunk, 64-column tile of P, head*batch).
+__global__ void __launch_bounds__(256) ssd_chunk_output_kernel(Scan s, const float* __restrict__ xbc, const float* __restrict__ dt,
+                                                               const float* __restrict__ cum, const float* __restrict__ states,
+                                                               float* __restrict__ y, int nc) {
+    __shared__ float Ga[ST][ST + 4];     // G^T tile: [j][i]
+    __shared__ float Ua[SK * 2][ST + 4]; // operand tiles: Cs|Bs ([k][i], [k][j]) or Xs ([j][p]) or Ss ([n][p])
+    int P = s.headdim, N = s.state, Q = s.chunk, HP = s.heads * P;
+    int iTiles = (Q + ST - 1) / ST;
+    int c = blockIdx.x / iTiles, i0 = (blockIdx.x % iTiles) * ST, p0 = blockIdx.y * ST;
+    int h = blockIdx.z % s.heads, b = blockIdx.z / s.heads, g = h / (s.heads / s.groups);
+    int c0 = c * Q, q = min(Q, s.len - c0);
+    if (i0 >= q) return;
+    const float* cumc = cum + ((size_t)b * s.heads + h) * nc * Q + c0;
+    const float* st = states + (((size_t)b * nc + c) * s.heads + h) * (size_t)P * N;
+    int tid = threadIdx.x, ti = (tid >> 4) * 4, tc = (tid & 15) * 4;
+    float acc[4][4] = {};
+
+    // entering state: acc[i][p] = sum_n C_i[n] S[p][n]
+    for (int k0 = 0; k0 < N; k0 += SK) {
+        for (int e = tid; e < SK * ST; e += 256) {
+            int kk = e % SK, rr = e / SK, n = k0 + kk, i = i0 + rr;
+            float cv = 0.f, sv = 0.f;
+            if (n < N) {
+                if (i < q) cv = xbc[scanRow(s, b, c0 + i) * s.xbcStride + s.cCol + g * N + n];
+                if (p0 + rr < P) sv = st[(size_t)(p0 + rr) * N + n];
+            }
+            Ua[kk][rr] = cv;
+            Ua[SK + kk][rr] = sv;
+        }
+        __syncthreads();
+#pragma unroll 8
+        for (int kk = 0; kk < SK; kk++) {
+            float4 ca = *(const float4*)&Ua[kk][ti];
+            float4 sa = *(const float4*)&Ua[SK + kk][tc];
+            float cr[4] = {ca.x, ca.y, ca.z, ca.w}, sr[4] = {sa.x, sa.y, sa.z, sa.w};
+#pragma unroll
+            for (int a = 0; a < 4; a++)
+#pragma unroll
+                for (int d = 0; d < 4; d++) acc[a][d] = fmaf(cr[a], sr[d], acc[a][d]);
+        }
+        __syncthreads();
+    }
+    float cumi[4];
+#pragma unroll
+    for (int a = 0; a < 4; a++) {
+        int i = i0 + ti + a;
+        cumi[a] = i < q ? cumc[i] : 0.f;
+        float decay = expf(cumi[a]);
+#pragma unroll
+        for (int d = 0; d < 4; d++) acc[a][d] *= decay;
+    }
+
+    // intra-chunk: for each 64-step tile of j up to the diagonal
+    for (int j0 = 0; j0 <= i0 && j0 < q; j0 += ST) {
+        float gacc[4][4] = {};  // gacc[a][d]: i = i0+ti+a, j = j0+tc+d
+        for (int k0 = 0; k0 < N; k0 += SK) {
+            for (int e = tid; e < SK * ST; e += 256) {
+                int kk = e % SK, rr = e / SK, n = k0 + kk;
+                float cv = 0.f, bv = 0.f;
+                if (n < N) {
+                    if (i0 + rr < q) cv = xbc[scanRow(s, b, c0 + i0 + rr) * s.xbcStride + s.cCol + g * N + n];
+                    if (j0 + rr < q) bv = xbc[scanRow(s, b, c0 + j0 + rr) * s.xbcStride + s.bCol + g * N + n];
+                }
+                Ua[kk][rr] = cv;
+                Ua[SK + kk][rr] = bv;
+            }
+            __syncthreads();
+#pragma unroll 8
+            for (int kk = 0; kk < SK; kk++) {
+                float4 ca = *(const float4*)&Ua[kk][ti];
+                float4 ba = *(const float4*)&Ua[SK + kk][tc];
+                float cr[4] = {ca.x, ca.y, ca.z, ca.w}, br[4] = {ba.x, ba.y, ba.z, ba.w};
+#pragma unroll
+                for (int a = 0; a < 4; a++)
+#pragma unroll
+                    for (int d = 0; d < 4; d++) gacc[a][d] = fmaf(cr[a], br[d], gacc[a][d]);
+            }
+            __syncthreads();
+        }
+        // scale by exp(cum_i - cum_j) dt_j on and below the diagonal, store transposed; load X_j
+#pragma unroll
+        for (int d = 0; d < 4; d++) {
+            int j = j0 + tc + d;
+            float cj = 0.f, dtj = 0.f;
+            if (j < q) {
+                cj = cumc[j];
+                dtj = dt[scanRow(s, b, c0 + j) * s.dtStride + s.dtCol + h];
+            }
+#pragma unroll
+            for (int a = 0; a < 4; a++) {
+                int i = i0 + ti + a;
+                Ga[tc + d][ti + a] = (j <= i && j < q && i < q) ? gacc[a][d] * expf(cumi[a] - cj) * dtj : 0.f;
+            }
+        }
+        for (int e = tid; e < ST * ST; e += 256) {
+            int jj = e / ST, pp = e % ST, j = j0 + jj;
+            Ua[jj][pp] = (j < q && p0 + pp < P) ? xbc[scanRow(s, b, c0 + j) * s.xbcStride + s.xCol + h * P + p0 + pp] : 0.f;
+        }
+        __syncthreads();
+#pragma unroll 8
+        for (int jj = 0; jj < ST; jj++) {
+            float4 ga = *(const float4*)&Ga[jj][ti];
+            float4 xa = *(const float4*)&Ua[jj][tc];
+            float gr[4] = {ga.x, ga.y, ga.z, ga.w}, xr[4] = {xa.x, xa.y, xa.z, xa.w};
+#pragma unroll
+            for (int a = 0; a < 4; a++)
+#pragma unroll
+                for (int d = 0; d < 4; d++) acc[a][d] = fmaf(gr[a], xr[d], acc[a][d]);
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int a = 0; a < 4; a++) {
+        int i = i0 + ti + a;
+        if (i >= q) continue;
+        float* yr = y + scanRow(s, b, c0 + i) * HP + h * P;
+#pragma unroll
+        for (int d = 0; d < 4; d++)
+            if (p0 + tc + d < P) yr[p0 + tc + d] = acc[a][d];
+    }
+}
+
+// The same chunk output on the tensor cores (3xTF32 when split = 1, else plain TF32), as three
+// warp-level products per block: the entering state C_i S^T, then for each 64-step tile of j the
+// score tile G = C_i B_j^T (scaled and masked in registers, then kept in shared memory) and G X_j.
+// C_i stays in shared memory for the whole block (all N columns at once).
+// 8 warps in a 2 x 4 grid, each owning 32 rows (i) x 16 columns (p, or j for G) of the 64 x 64 tile.
+__device__ __forceinline__ void split_tf32(float v, uint32_t& hi, uint32_t& lo) {
+    hi = tf32(v);
+    lo = tf32(v - __uint_as_float(hi));
+}
+
+// acc += A (rows wr.., row-major, pitch lda) * B (k x columns wc..): B stored [column][k] when bNK, else [k][column]
+__device__ __forceinline__ void warp_mma(float (&acc)[2][2][4], const float* A, int lda, const float* B, int ldb, bool bNK, int wr, int wc,
+                                         int K, int split) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll 2
+    for (int kk = 0; kk < K; kk += 8) {
+        uint32_t bh[2][2], bl[2][2];
+#pragma unroll
+        for (int nt = 0; nt < 2; nt++) {
+            int c = wc + nt * 8 + g;
+            split_tf32(bNK ? B[c * ldb + kk + t] : B[(kk + t) * ldb + c], bh[nt][0], bl[nt][0]);
+            split_tf32(bNK ? B[c * ldb + kk + t + 4] : B[(kk + t + 4) * ldb + c], bh[nt][1], bl[nt][1]);
+        }
+#pragma unroll
+        for (int mt = 0; mt < 2; mt++) {
+            const float* a = A + (wr + mt * 16 + g) * lda + kk + t;
+            uint32_t ah[4], al[4];
+            split_tf32(a[0], ah[0], al[0]);
+            split_tf32(a[8 * lda], ah[1], al[1]);
+            split_tf32(a[4], ah[2], al[2]);
+            split_tf32(a[8 * lda + 4], ah[3], al[3]);
+#pragma unroll
+            for (int nt = 0; nt < 2; nt++) {
+                if (split) {
+                    mma_tf32(acc[mt][nt], al, bh[nt]);
+                    mma_tf32(acc[mt][nt], ah, bl[nt]);
+                }
+                mma_tf32(acc[mt][nt], ah, bh[nt]);
+            }
+        }
+    }
+}
+
+__global__ void __launch_bounds__(256) ssd_chunk_output_tc_kernel(Scan s, const float* __restrict__ xbc, const float* __restrict__ dt,
+                                                                  const float* __restrict__ cum, const float* __restrict__ states,
+                                                                  float* __restrict__ y, int nc, int split) {
+    // dynamic shared memory: C_i [64][ldn] for the whole block; S or B_j [64][ldn], which X_j [64][68]
+    // reuses once G is formed; G [64][68]. ldn = N + 4 rounded up to 68 at least (see chunkOutputSharedBytes)
+    extern __shared__ float4 smem4[];
+    int P = s.headdim, N = s.state, Q = s.chunk, HP = s.heads * P;
+    const int ldn = max(((N + 3) / 4) * 4 + 4, 68);
+    float* Cs = (float*)smem4;
+    float* Ks = Cs + ST * ldn;
+    float* Xs = Ks;
+    float* Gs = Ks + ST * ldn;
+    int iTiles = (Q + ST - 1) / ST;
+    int c = blockIdx.x / iTiles, i0 = (blockIdx.x % iTiles) * ST, p0 = blockIdx.y * ST;
+    int h = blockIdx.z % s.heads, b = blockIdx.z / s.heads, g = h / (s.heads / s.groups);
+    int c0 = c * Q, q = min(Q, s.len - c0);
+    if (i0 >= q) return;
+    const float* cumc = cum + ((size_t)b * s.heads + h) * nc * Q + c0;
+    const float* st = states + (((size_t)b * nc + c) * s.heads + h) * (size_t)P * N;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, lg = lane >> 2, lt = lane & 3;
+    const int wr = (warp >> 2) * 32, wc = (warp & 3) * 16, nK = ((N + 7) / 8) * 8;
+    float acc[2][2][4] = {};
+    // 16-byte loads where every column range starts on a 16-byte boundary
+    const bool vec = ((s.xbcStride | s.xCol | s.bCol | s.cCol | N | P) & 3) == 0;
+    // dst[rr][0..wpad) = the columns [col, col + width) of 64 rows (rows >= rows are zero): row rr at src + rowOff(rr)
+    auto tile = [&](float* dst, int ld, int wpad, int width, int rows, auto rowPtr) {
+        int w4 = wpad >> 2;
+        for (int e = tid; e < ST * w4; e += 256) {
+            int rr = e / w4, c4 = (e - rr * w4) * 4;
+            float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+            if (rr < rows) {
+                const float* src = rowPtr(rr);
+                if (vec && c4 + 4 <= width) v = *(const float4*)(src + c4);
+                else {
+                    if (c4 < width) v.x = src[c4];
+                    if (c4 + 1 < width) v.y = src[c4 + 1];
+                    if (c4 + 2 < width) v.z = src[c4 + 2];
+                    if (c4 + 3 < width) v.w = src[c4 + 3];
+                }
+            }
+            *(float4*)&dst[rr * ld + c4] = v;
+        }
+    };
+    auto xbcRow = [&](int step, int col) { return xbc + scanRow(s, b, c0 + step) * s.xbcStride + col; };
+
+    // C_i and the entering state S, zero-padded to a multiple of 8 columns
+    tile(Cs, ldn, nK, N, q - i0, [&](int rr) { return xbcRow(i0 + rr, s.cCol + g * N); });
+    tile(Ks, ldn, nK, N, P - p0, [&](int rr) { return st + (size_t)(p0 + rr) * N; });
+    __syncthreads();
+    warp_mma(acc, Cs, ldn, Ks, ldn, true, wr, wc, nK, split);
+    float cumi[2][2];
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            int i = i0 + wr + mt * 16 + lg + hh * 8;
+            cumi[mt][hh] = i < q ? cumc[i] : 0.f;
+            float decay = expf(cumi[mt][hh]);
+#pragma unroll
+            for (int nt = 0; nt < 2; nt++) {
+                acc[mt][nt][2 * hh] *= decay;
+                acc[mt][nt][2 * hh + 1] *= decay;
+            }
+        }
+
+    for (int j0 = 0; j0 <= i0 && j0 < q; j0 += ST) {
+        __syncthreads();  // Ks / Xs free again
+        tile(Ks, ldn, nK, N, q - j0, [&](int rr) { return xbcRow(j0 + rr, s.bCol + g * N); });
+        __syncthreads();
+        float gacc[2][2][4] = {};
+        warp_mma(gacc, Cs, ldn, Ks, ldn, true, wr, wc, nK, split);
+        // G[i][j] * exp(cum_i - cum_j) * dt_j on and below the diagonal
+#pragma unroll
+        for (int nt = 0; nt < 2; nt++)
+#pragma unroll
+            for (int cc = 0; cc < 2; cc++) {
+                int jl = wc + nt * 8 + 2 * lt + cc, j = j0 + jl;
+                float cj = 0.f, dtj = 0.f;
+                if (j < q) {
+                    cj = cumc[j];
+                    dtj = dt[scanRow(s, b, c0 + j) * s.dtStride + s.dtCol + h];
+                }
+#pragma unroll
+                for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+                    for (int hh = 0; hh < 2; hh++) {
+                        int il = wr + mt * 16 + lg + hh * 8, i = i0 + il;
+                        Gs[il * 68 + jl] = (j <= i && j < q && i < q) ? gacc[mt][nt][2 * hh + cc] * expf(cumi[mt][hh] - cj) * dtj : 0.f;
+                    }
+            }
+        __syncthreads();  // every warp is done with B_j
+        tile(Xs, 68, ST, min(ST, P - p0), q - j0, [&](int rr) { return xbcRow(j0 + rr, s.xCol + h * P + p0); });
+        __syncthreads();
+        warp_mma(acc, Gs, 68, Xs, 68, false, wr, wc, ST, split);
+    }
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int hh = 0; hh < 2; hh++) {
+            int i = i0 + wr + mt * 16 + lg + hh * 8;
+            if (i >= q) continue;
+            float* yr = y + scanRow(s, b, c0 + i) * HP + h * P;
+#pragma unroll
+            for (int nt = 0; nt < 2; nt++)
+#pragma unroll
+                for (int cc = 0; cc < 2; cc++) {
+                    int p = p0 + wc + nt * 8 + 2 * lt + cc;
+                    if (p < P) yr[p] = acc[mt][nt][2 * hh + cc];
+                }
+        }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 6: out[t] = yF[t-1] + yB[t+1] + x_t * delta[t, h]; one thread per element.
+// ---------------------------------------------------------------------------------------------
+__global__ void shift_add_diagonal_kernel(int batch, int len, int heads, int headdim, const float* __restrict__ yF,
+                                          const float* __restrict__ yB, const float* __restrict__ x, int xStride,
+                                          const float* __restrict__ delta, float* __restrict__ out) {
+    int D = heads * headdim;
+    size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (idx >= (size_t)batch * len * D) return;
+    int i = (int)(idx % D);
+    size_t r = idx / D;
+    int t = (int)(r % len);
+    float v = x[r * xStride + i] * delta[r * heads + i / headdim];
+    if (t > 0) v += yF[idx - D];
+    if (t < len - 1) v += yB[idx + D];
+    out[idx] = v;
+}
+
+// Step 7: out = y / sqrt(mean(y^2) + eps) * weight * silu(z); one block per row.
+__global__ void gated_rms_norm_kernel(const float* __restrict__ y, int rows, int dim, const float* __restrict__ z, int zStride,
+                                      int zCol, const float* __restrict__ w, float eps, float* __restrict__ out) {
+    __shared__ float part[32];
+    int r = blockIdx.x;
+    const float* yr = y + (size_t)r * dim;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) ss += yr[i] * yr[i];
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        ss = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.f;
+        for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+        if (threadIdx.x == 0) part[0] = ss;
+    }
+    __syncthreads();
+    float inv = rsqrtf(part[0] / dim + eps);
+    const float* zr = z + (size_t)r * zStride + zCol;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) out[(size_t)r * dim + i] = yr[i] * inv * w[i] * silu(zr[i]);
+}
+
+}  // extern "C"

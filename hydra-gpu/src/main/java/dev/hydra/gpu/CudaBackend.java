@@ -1,0 +1,423 @@
+package dev.hydra.gpu;
+
+import dev.hydra.HydraException;
+import dev.hydra.backend.Backend;
+import dev.hydra.backend.Buf;
+import dev.hydra.backend.ScanLayout;
+import jcuda.NativePointerObject;
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUfunction_attribute;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUresult;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+
+import java.nio.ByteOrder;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static dev.hydra.gpu.CudaDriver.check;
+
+/**
+ * The fp32 operators on an NVIDIA GPU through JCuda's driver API, running the kernels of
+ * {@code src/main/cuda/hydra.cu}. Work goes to the context's (legacy) default stream, or to streams
+ * that synchronize with it, so operations run in call order and a {@link #download} sees every
+ * earlier operation. Freed buffers return to a pool keyed
+ * by size, so that repeated forward passes reuse device memory instead of allocating it; host
+ * transfers go through a pinned staging buffer. Methods are synchronized: one backend may be shared by
+ * threads, whose calls are serialized.
+ */
+public final class CudaBackend implements Backend {
+    /**
+     * How the projections multiply: plain fp32 FMAs, the tensor cores in "3xTF32" (operands split in
+     * two TF32 halves, fp32 accuracy; the default), or the tensor cores in plain TF32 (relative error
+     * ~1e-3, as the release's Triton kernels). Chosen per backend, or by {@code -Dhydra.gpu.matmul}.
+     * Operands whose rows are not 16-byte aligned, and products with at most 32 outputs, use FFMA kernels.
+     * The scan's chunk-output products run in 3xTF32 in both tensor-core modes, in FFMA otherwise.
+     */
+    public enum Matmul { FFMA, TF32X3, TF32 }
+
+    private static final int THREADS = 256;
+    private static final int TILE = 64;
+    /** conv_silu_kernel's time steps per thread (CONV_T in hydra.cu). */
+    private static final int CONV_T = 8;
+    /** linear_tc_kernel's ring of 3 stages of (128 + 128) rows x 36 floats. */
+    private static final int TC_SHARED_BYTES = 3 * 256 * 36 * Float.BYTES;
+    /** Shared memory a block may have on sm_80 and newer; larger d_state runs the FFMA chunk-output kernel. */
+    private static final int MAX_SHARED_BYTES = 160 * 1024;
+
+    private final CUcontext ctx;
+    private final CUmodule module = new CUmodule();
+    private final Matmul matmul;
+    private final CUfunction linear, linearTc, linearSkinny, convSilu, softplusDt, cumsum, chunkState, statePass, chunkOutput, chunkOutputTc, shiftAdd, rmsNorm;
+    private final Map<Long, ArrayDeque<CUdeviceptr>> pool = new HashMap<>();
+    private final List<DeviceBuf> live = new ArrayList<>();
+    /**
+     * The two scan directions are independent: each runs on its own stream (streams that synchronize
+     * with the default stream, so they start after the operators before them and the operators after
+     * them wait for both), with its own work buffers.
+     */
+    private final CUstream[] scanStream = {new CUstream(), new CUstream()};
+    private final DeviceBuf[] cum = new DeviceBuf[2], states = new DeviceBuf[2];
+    private int chunkOutputTcShared = 48 * 1024;
+    private Pointer pinned;
+    private long pinnedBytes;
+    private boolean closed;
+
+    public CudaBackend() {
+        this(Matmul.valueOf(System.getProperty("hydra.gpu.matmul", "tf32x3").toUpperCase(java.util.Locale.ROOT)));
+    }
+
+    public CudaBackend(Matmul matmul) {
+        this.matmul = matmul;
+        ctx = CudaDriver.context();
+        current();
+        check(JCudaDriver.cuModuleLoadData(module, CudaDriver.fatbin()), "loading the CUDA kernels");
+        linear = function("linear_kernel");
+        linearTc = function("linear_tc_kernel");
+        linearSkinny = function("linear_skinny_kernel");
+        for (CUstream st : scanStream) check(JCudaDriver.cuStreamCreate(st, 0), "cuStreamCreate");
+        check(JCudaDriver.cuFuncSetAttribute(linearTc, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, TC_SHARED_BYTES),
+                "raising linear_tc_kernel's shared memory");
+        convSilu = function("conv_silu_kernel");
+        softplusDt = function("softplus_dt_kernel");
+        cumsum = function("ssd_cumsum_kernel");
+        chunkState = function("ssd_chunk_state_kernel");
+        statePass = function("ssd_state_pass_kernel");
+        chunkOutput = function("ssd_chunk_output_kernel");
+        chunkOutputTc = function("ssd_chunk_output_tc_kernel");
+        shiftAdd = function("shift_add_diagonal_kernel");
+        rmsNorm = function("gated_rms_norm_kernel");
+    }
+
+    private CUfunction function(String name) {
+        CUfunction f = new CUfunction();
+        check(JCudaDriver.cuModuleGetFunction(f, module, name), "loading kernel " + name);
+        return f;
+    }
+
+    @Override
+    public String name() {
+        return "gpu (" + CudaDriver.deviceName() + ", " + matmul.name().toLowerCase(java.util.Locale.ROOT) + ")";
+    }
+
+    private void current() {
+        if (closed) throw new HydraException("gpu: backend used after close()");
+        check(JCudaDriver.cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
+    }
+
+    // ---- memory ---------------------------------------------------------------------------------
+
+    /** A device buffer of this backend; close() returns its memory to the backend's pool. */
+    final class DeviceBuf implements Buf {
+        final CUdeviceptr ptr;
+        final long floats, bytes;
+        private boolean freed;
+
+        DeviceBuf(CUdeviceptr ptr, long floats, long bytes) {
+            this.ptr = ptr;
+            this.floats = floats;
+            this.bytes = bytes;
+        }
+
+        CudaBackend owner() {
+            return CudaBackend.this;
+        }
+
+        @Override
+        public long size() {
+            return floats;
+        }
+
+        @Override
+        public void close() {
+            synchronized (CudaBackend.this) {
+                if (freed || closed) return;
+                freed = true;
+                live.remove(this);
+                pool.computeIfAbsent(bytes, k -> new ArrayDeque<>()).push(ptr);
+            }
+        }
+    }
+
+    @Override
+    public synchronized Buf allocate(long n) {
+        if (n < 0) throw new HydraException("gpu: negative buffer size " + n);
+        current();
+        DeviceBuf b = raw(n);
+        if (n > 0) check(JCudaDriver.cuMemsetD32Async(b.ptr, 0, n, null), "cuMemsetD32Async");
+        return b;
+    }
+
+    private DeviceBuf raw(long n) {
+        long bytes = Math.max(256, (n * Float.BYTES + 255) & ~255L);
+        ArrayDeque<CUdeviceptr> free = pool.get(bytes);
+        CUdeviceptr p = free == null ? null : free.poll();
+        if (p == null) {
+            p = new CUdeviceptr();
+            int rc = JCudaDriver.cuMemAlloc(p, bytes);
+            if (rc == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
+                trimPool();
+                rc = JCudaDriver.cuMemAlloc(p, bytes);
+            }
+            if (rc == CUresult.CUDA_ERROR_OUT_OF_MEMORY) {
+                long[] free1 = new long[1], total = new long[1];
+                JCudaDriver.cuMemGetInfo(free1, total);
+                throw new HydraException(String.format("gpu: out of device memory allocating %.2f GiB (%.2f GiB free of %.2f GiB)",
+                        bytes / 1073741824.0, free1[0] / 1073741824.0, total[0] / 1073741824.0));
+            }
+            check(rc, "cuMemAlloc of " + bytes + " bytes");
+        }
+        DeviceBuf b = new DeviceBuf(p, n, bytes);
+        live.add(b);
+        return b;
+    }
+
+    private void trimPool() {
+        check(JCudaDriver.cuCtxSynchronize(), "cuCtxSynchronize");
+        for (ArrayDeque<CUdeviceptr> q : pool.values())
+            for (CUdeviceptr p : q) JCudaDriver.cuMemFree(p);
+        pool.clear();
+    }
+
+    /** (free, total) device memory in bytes, as the driver reports it. */
+    public synchronized long[] memoryInfo() {
+        current();
+        long[] free = new long[1], total = new long[1];
+        check(JCudaDriver.cuMemGetInfo(free, total), "cuMemGetInfo");
+        return new long[] {free[0], total[0]};
+    }
+
+    /** Waits until all queued work has finished; reports a failed kernel. */
+    public synchronized void synchronize() {
+        current();
+        check(JCudaDriver.cuCtxSynchronize(), "a CUDA kernel");
+    }
+
+    private Pointer staging(long bytes) {
+        if (bytes > pinnedBytes) {
+            if (pinned != null) JCudaDriver.cuMemFreeHost(pinned);
+            pinned = new Pointer();
+            check(JCudaDriver.cuMemAllocHost(pinned, bytes), "cuMemAllocHost of " + bytes + " bytes");
+            pinnedBytes = bytes;
+        }
+        return pinned;
+    }
+
+    @Override
+    public synchronized Buf upload(float[] host) {
+        current();
+        DeviceBuf b = raw(host.length);
+        long bytes = (long) host.length * Float.BYTES;
+        if (bytes > 0) {
+            Pointer stage = staging(bytes);
+            stage.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder()).asFloatBuffer().put(host);
+            check(JCudaDriver.cuMemcpyHtoD(b.ptr, stage, bytes), "cuMemcpyHtoD");
+        }
+        return b;
+    }
+
+    @Override
+    public synchronized void download(Buf src, float[] dst) {
+        current();
+        DeviceBuf b = dev(src);
+        if (dst.length > b.floats) throw new HydraException("gpu: download of " + dst.length + " floats from a buffer of " + b.floats);
+        long bytes = (long) dst.length * Float.BYTES;
+        if (bytes == 0) return;
+        Pointer stage = staging(bytes);
+        check(JCudaDriver.cuMemcpyDtoH(stage, b.ptr, bytes), "cuMemcpyDtoH (or an earlier kernel)");
+        stage.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder()).asFloatBuffer().get(dst);
+    }
+
+    private DeviceBuf dev(Buf b) {
+        if (b instanceof DeviceBuf d && d.owner() == this) {
+            if (d.freed) throw new HydraException("gpu: buffer used after close()");
+            return d;
+        }
+        throw new IllegalArgumentException("buffer of another backend passed to the gpu backend: " + (b == null ? "null" : b.getClass().getName()));
+    }
+
+    // ---- kernels --------------------------------------------------------------------------------
+
+    private NativePointerObject ptr(Buf b) {
+        return b == null ? new CUdeviceptr() : dev(b).ptr;
+    }
+
+    private void launch(CUfunction f, long gx, long gy, long gz, int threads, int shared, Object... args) {
+        launchOn(null, f, gx, gy, gz, threads, shared, args);
+    }
+
+    private void launchOn(CUstream stream, CUfunction f, long gx, long gy, long gz, int threads, int shared, Object... args) {
+        if (gx == 0 || gy == 0 || gz == 0) return;
+        if (gx > Integer.MAX_VALUE || gy > 65535 || gz > 65535) throw new HydraException("gpu: tensor too large for one launch (grid " + gx + "x" + gy + "x" + gz + ")");
+        Pointer[] p = new Pointer[args.length];
+        for (int i = 0; i < args.length; i++) {
+            p[i] = switch (args[i]) {
+                case Buf b -> Pointer.to(ptr(b));
+                case NativePointerObject n -> Pointer.to(n);
+                case Integer v -> Pointer.to(new int[] {v});
+                case Float v -> Pointer.to(new float[] {v});
+                case int[] v -> Pointer.to(v);
+                default -> throw new IllegalArgumentException(String.valueOf(args[i]));
+            };
+        }
+        check(JCudaDriver.cuLaunchKernel(f, (int) gx, (int) gy, (int) gz, threads, 1, 1, shared, stream, Pointer.to(p), null), "cuLaunchKernel");
+    }
+
+    /** Kernels do not check bounds: every operand must hold what the call's shape reads or writes. */
+    private void fits(String what, Buf b, long floats) {
+        if (b != null && dev(b).floats < floats)
+            throw new HydraException("gpu: " + what + " holds " + dev(b).floats + " floats, the call needs " + floats);
+    }
+
+    private static long cdiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    @Override
+    public synchronized void linear(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y) {
+        current();
+        long r = rows;
+        fits("linear x", x, r > 0 ? (r - 1) * xStride + xCol + in : 0);
+        fits("linear w", w, (long) out * in);
+        fits("linear bias", bias, out);
+        fits("linear y", y, r * out);
+        Object b = bias == null ? new CUdeviceptr() : bias;
+        if (out <= 32) launch(linearSkinny, cdiv(rows, 32), 1, 1, 128, 0, x, xStride, xCol, rows, in, w, b, out, y);
+        else if (matmul == Matmul.FFMA || ((xStride | xCol | in) & 3) != 0) launch(linear, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
+        else launch(linearTc, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, TC_SHARED_BYTES, x, xStride, xCol, rows, in, w, b, out, y, matmul == Matmul.TF32X3 ? 1 : 0);
+    }
+
+    @Override
+    public synchronized void convSilu(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst) {
+        current();
+        long rows = (long) batch * len;
+        fits("convSilu src", src, rows > 0 ? (rows - 1) * srcStride + srcCol + channels : 0);
+        fits("convSilu w", w, (long) channels * k);
+        fits("convSilu bias", bias, channels);
+        fits("convSilu dst", dst, rows * channels);
+        launch(convSilu, batch * cdiv(len, CONV_T), cdiv(channels, 128), 1, 128, 0, src, srcStride, srcCol, batch, len, channels, w,
+                bias == null ? new CUdeviceptr() : bias, k, dst);
+    }
+
+    @Override
+    public synchronized void softplusDt(Buf src, int srcStride, int srcCol, int rows, int heads, Buf dtBias, float lo, float hi, Buf dst) {
+        current();
+        fits("softplusDt src", src, rows > 0 ? (rows - 1L) * srcStride + srcCol + heads : 0);
+        fits("softplusDt dtBias", dtBias, heads);
+        fits("softplusDt dst", dst, (long) rows * heads);
+        launch(softplusDt, cdiv((long) rows * heads, THREADS), 1, 1, THREADS, 0, src, srcStride, srcCol, rows, heads, dtBias, lo, hi, dst);
+    }
+
+    @Override
+    public synchronized void ssdScan(ScanLayout s, Buf xbc, Buf dt, Buf a, Buf init, Buf y) {
+        current();
+        int Q = s.chunk(), P = s.headdim(), N = s.state(), H = s.heads(), B = s.batch();
+        if (Q > 8192) throw new HydraException("gpu: chunk_size " + Q + " is above the CUDA kernels' limit of 8192");
+        long rows = (long) B * s.len(), GN = (long) s.groups() * N;
+        long xbcWidth = Math.max(s.xCol() + (long) H * P, Math.max(s.bCol(), s.cCol()) + GN);
+        fits("ssdScan xbc", xbc, rows > 0 ? (rows - 1) * s.xbcStride() + xbcWidth : 0);
+        fits("ssdScan dt", dt, rows > 0 ? (rows - 1) * s.dtStride() + s.dtCol() + H : 0);
+        fits("ssdScan a", a, H);
+        fits("ssdScan init", init, (long) H * P * N);
+        fits("ssdScan y", y, rows * H * P);
+        int nc = (int) cdiv(s.len(), Q);
+        long cumFloats = (long) B * H * nc * Q, stateFloats = (long) B * nc * H * P * N;
+        int d = s.forward() ? 0 : 1;
+        CUstream st = scanStream[d];
+        DeviceBuf cumD = cum[d] = scratch(cum[d], cumFloats), statesD = states[d] = scratch(states[d], stateFloats);
+        int[] layout = {B, s.len(), H, P, s.groups(), N, Q, s.xbcStride(), s.xCol(), s.bCol(), s.cCol(), s.dtStride(), s.dtCol(), s.forward() ? 1 : 0};
+        long bh = (long) B * H;
+        lap(-1);
+        launchOn(st, cumsum, nc, H, B, THREADS, Q * Float.BYTES, layout, dt, a, cumD);
+        lap(0);
+        launchOn(st, chunkState, nc, cdiv(P, TILE) * cdiv(N, TILE), bh, THREADS, 0, layout, xbc, dt, cumD, statesD);
+        lap(1);
+        launchOn(st, statePass, cdiv((long) P * N, THREADS), H, B, THREADS, 0, layout, cumD, init == null ? new CUdeviceptr() : init, statesD, nc);
+        lap(2);
+        int tcShared = chunkOutputSharedBytes(N);
+        if (matmul == Matmul.FFMA || tcShared > MAX_SHARED_BYTES)
+            launchOn(st, chunkOutput, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, 0, layout, xbc, dt, cumD, statesD, y, nc);
+        else {
+            if (tcShared > chunkOutputTcShared) {
+                check(JCudaDriver.cuFuncSetAttribute(chunkOutputTc, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, tcShared),
+                        "raising ssd_chunk_output_tc_kernel's shared memory");
+                chunkOutputTcShared = tcShared;
+            }
+            launchOn(st, chunkOutputTc, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, tcShared, layout, xbc, dt, cumD, statesD, y, nc, 1);
+        }
+        lap(3);
+    }
+
+    /** Wall ms spent in the scan's four kernels (cumsum, chunk states, state passing, chunk output) while profiling. */
+    private double[] scanProfile;
+    private long lapStart;
+
+    /** Starts (non-null) or stops (null) timing the scan's kernels one by one, synchronizing after each. */
+    synchronized void profileScan(double[] msPerKernel) {
+        scanProfile = msPerKernel;
+    }
+
+    private void lap(int kernel) {
+        if (scanProfile == null) return;
+        check(JCudaDriver.cuCtxSynchronize(), "a CUDA kernel");
+        long now = System.nanoTime();
+        if (kernel >= 0) scanProfile[kernel] += (now - lapStart) / 1e6;
+        lapStart = now;
+    }
+
+    /** ssd_chunk_output_tc_kernel's shared memory: C_i and S / B_j tiles of 64 rows x ldn, and G (64 x 68). */
+    private static int chunkOutputSharedBytes(int n) {
+        int ldn = Math.max((n + 3) / 4 * 4 + 4, 68);
+        return (2 * TILE * ldn + TILE * 68) * Float.BYTES;
+    }
+
+    /** A work buffer kept across calls, grown when a larger one is needed. */
+    private DeviceBuf scratch(DeviceBuf old, long floats) {
+        if (old != null && old.floats >= floats) return old;
+        if (old != null) old.close();
+        return raw(floats);
+    }
+
+    @Override
+    public synchronized void shiftAddDiagonal(int batch, int len, int heads, int headdim, Buf yF, Buf yB, Buf x, int xStride, Buf delta, Buf out) {
+        current();
+        long n = (long) batch * len * heads * headdim, rows = (long) batch * len;
+        fits("shiftAddDiagonal yF", yF, n);
+        fits("shiftAddDiagonal yB", yB, n);
+        fits("shiftAddDiagonal x", x, rows > 0 ? (rows - 1) * xStride + (long) heads * headdim : 0);
+        fits("shiftAddDiagonal delta", delta, rows * heads);
+        fits("shiftAddDiagonal out", out, n);
+        launch(shiftAdd, cdiv(n, THREADS), 1, 1, THREADS, 0, batch, len, heads, headdim, yF, yB, x, xStride, delta, out);
+    }
+
+    @Override
+    public synchronized void gatedRmsNorm(Buf y, int rows, int dim, Buf z, int zStride, int zCol, Buf weight, float eps, Buf out) {
+        current();
+        fits("gatedRmsNorm y", y, (long) rows * dim);
+        fits("gatedRmsNorm z", z, rows > 0 ? (rows - 1L) * zStride + zCol + dim : 0);
+        fits("gatedRmsNorm weight", weight, dim);
+        fits("gatedRmsNorm out", out, (long) rows * dim);
+        launch(rmsNorm, rows, 1, 1, THREADS, 0, y, rows, dim, z, zStride, zCol, weight, eps, out);
+    }
+
+    /** Frees every device buffer of this backend (also those not closed yet) and the pinned buffer. */
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        current();
+        trimPool();
+        for (DeviceBuf b : live) JCudaDriver.cuMemFree(b.ptr);
+        live.clear();
+        if (pinned != null) JCudaDriver.cuMemFreeHost(pinned);
+        for (CUstream st : scanStream) JCudaDriver.cuStreamDestroy(st);
+        JCudaDriver.cuModuleUnload(module);
+        closed = true;
+    }
+}

@@ -1,0 +1,166 @@
+package dev.hydra.gpu;
+
+import dev.hydra.HydraException;
+import dev.hydra.backend.Buf;
+import dev.hydra.backend.ScanLayout;
+import dev.hydra.config.HydraConfig;
+import dev.hydra.layer.HydraLayer;
+import dev.hydra.weights.HydraWeights;
+import dev.hydra.weights.Precision;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * The GPU benchmark of the issue: the Hydra layer with d_model 768 and the release's defaults
+ * (d_state 64, headdim 64, expand 2, chunk 256), fp32, for (B, L) in (8, 512), (32, 128), (1, 8192),
+ * (1, 65536); device-resident and with host transfers; median of {@value #REPS} timed calls after
+ * {@value #WARMUP} warm-ups, each call ended by a device synchronize; then a per-operator breakdown;
+ * for each way of running the projections ({@link CudaBackend.Matmul}).
+ * Run: {@code java --add-modules jdk.incubator.vector -cp ... dev.hydra.gpu.GpuBenchmark}.
+ */
+public final class GpuBenchmark {
+    private static final int WARMUP = 5, REPS = 30;
+    private static final int[][] SHAPES = {{8, 512}, {32, 128}, {1, 8192}, {1, 65536}};
+    /** The release's fused Triton kernels on an H100, ms, for the same shapes (from the issue). */
+    private static final double[] TRITON_MS = {1.60, 1.68, 2.83, 21.1};
+    /** Ceilings measured on the H200 here: device-to-device copy, and the datasheet's FFMA rate. */
+    private static final double COPY_GBS = 4300, FP32_GFLOPS = 67000;
+
+    private GpuBenchmark() {}
+
+    /** Arguments: the {@link CudaBackend.Matmul} modes to run (default: all three). */
+    public static void main(String[] args) {
+        String[] modes = args.length > 0 ? args : new String[] {"TF32X3", "FFMA", "TF32"};
+        StringBuilder tables = new StringBuilder();
+        try {
+            for (String m : modes) tables.append(run(CudaBackend.Matmul.valueOf(m)));
+        } catch (HydraException e) {
+            System.err.println("hydra-gpu benchmark: " + e.getMessage());
+            System.exit(1);
+        }
+        System.out.print(tables);
+    }
+
+    private static String run(CudaBackend.Matmul mode) {
+        HydraConfig cfg = HydraConfig.defaults(768);
+        try (CudaBackend gpu = new CudaBackend(mode);
+             HydraLayer layer = new HydraLayer(HydraWeights.load(cfg, HydraWeights.seeded(cfg, 1), "", Precision.FP32), gpu)) {
+            System.out.println("device: " + gpu.name() + ", projections " + mode + ", JDK " + Runtime.version());
+            StringBuilder table = new StringBuilder(String.format("%nprojections: %s%n" +
+                    "| B | L | device-resident ms | with transfers ms | Triton H100 ms | ratio (resident / Triton) | GFLOP/s | %% of FP32 FFMA | est. GB/s | %% of copy BW | upload ms | download ms |%n|---|---|---|---|---|---|---|---|---|---|---|---|%n", mode));
+            for (int i = 0; i < SHAPES.length; i++) {
+                int b = SHAPES[i][0], l = SHAPES[i][1];
+                float[] u = new float[b * l * cfg.dModel()];
+                SplittableRandom r = new SplittableRandom(i);
+                for (int j = 0; j < u.length; j++) u[j] = (float) r.nextGaussian();
+                double resident, transfers;
+                try (Buf ub = gpu.upload(u)) {
+                    resident = median(() -> {
+                        try (HydraLayer.Workspace ws = layer.forward(ub, b, l)) {
+                            gpu.synchronize();
+                        }
+                    });
+                }
+                transfers = median(() -> layer.forward(u, b, l));
+                double up = median(() -> gpu.upload(u).close());
+                double down;
+                try (Buf ub = gpu.upload(u)) {
+                    float[] host = new float[u.length];
+                    down = median(() -> gpu.download(ub, host));
+                }
+                double flops = flops(cfg, b, l), bytes = bytes(cfg, b, l);
+                double gflops = flops / resident / 1e6, gbs = bytes / resident / 1e6;
+                table.append(String.format("| %d | %d | %.3f | %.3f | %.2f | %.2f | %.0f | %.1f%% | %.0f | %.1f%% | %.2f | %.2f |%n", b, l, resident, transfers,
+                        TRITON_MS[i], resident / TRITON_MS[i], gflops, 100 * gflops / FP32_GFLOPS, gbs, 100 * gbs / COPY_GBS, up, down));
+            }
+            System.out.println(breakdown(gpu, cfg, 8, 512));
+            System.out.println(breakdown(gpu, cfg, 1, 65536));
+            System.out.print(table);
+            return table.toString();
+        }
+    }
+
+    /** Median wall time in ms of {@code call}, which ends with the device idle. */
+    private static double median(Runnable call) {
+        for (int i = 0; i < WARMUP; i++) call.run();
+        double[] t = new double[REPS];
+        for (int i = 0; i < REPS; i++) {
+            long t0 = System.nanoTime();
+            call.run();
+            t[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        Arrays.sort(t);
+        return t[REPS / 2];
+    }
+
+    /** Useful FLOPs: the three projections and the chunked SSD in two directions (C.B^T once per group). */
+    static double flops(HydraConfig c, int b, int l) {
+        double rows = (double) b * l, q = Math.min(c.chunkSize(), l), H = c.nheads(), P = c.headdim(), N = c.dState(), G = c.ngroups();
+        double gemm = 2 * rows * ((double) c.dModel() * c.projDim() + (double) c.dInner() * c.dModel() + (double) c.dInner() * H);
+        double ssd = 2 * rows * (q / 2 * N * G + q / 2 * P * H + 2 * P * N * H);
+        return gemm + 2 * ssd;
+    }
+
+    /** Bytes this operator pipeline moves through device memory (each operator's reads and writes, weights once). */
+    static double bytes(HydraConfig c, int b, int l) {
+        double rows = (double) b * l, dm = c.dModel(), proj = c.projDim(), cd = c.convDim(), di = c.dInner(), H = c.nheads();
+        double perRow = dm + proj          // in_proj
+                + cd + cd + 2 * H + 2 * H  // conv, dt
+                + 2 * (cd + di)            // two scans
+                + cd + H                   // fc_D
+                + 3 * di + H + di          // shift + diagonal
+                + 3 * di                   // gated norm
+                + di + dm;                 // out_proj
+        double states = 2 * 3 * (double) b * Math.ceil((double) l / c.chunkSize()) * H * c.headdim() * c.dState();
+        double weights = proj * dm + di * dm + H * di;
+        return 4 * (rows * perRow + states + weights);
+    }
+
+    /** Median ms of each operator of one forward pass on device buffers of the given shape. */
+    private static String breakdown(CudaBackend gpu, HydraConfig c, int b, int l) {
+        int rows = b * l, H = c.nheads(), GN = c.ngroups() * c.dState(), dIn = c.dInner(), proj = c.projDim();
+        try (Buf u = gpu.allocate((long) rows * c.dModel()); Buf inW = gpu.allocate((long) proj * c.dModel());
+             Buf zx = gpu.allocate((long) rows * proj); Buf convW = gpu.allocate((long) c.convDim() * c.dConv());
+             Buf xbc = gpu.allocate((long) rows * c.convDim()); Buf dtB = gpu.allocate(2L * H); Buf dt = gpu.allocate((long) rows * 2 * H);
+             Buf a = gpu.upload(filled(H, -1f)); Buf y = gpu.allocate((long) rows * dIn); Buf fcD = gpu.allocate((long) H * dIn);
+             Buf delta = gpu.allocate((long) rows * H); Buf mix = gpu.allocate((long) rows * dIn); Buf normW = gpu.allocate(dIn);
+             Buf outW = gpu.allocate((long) c.dModel() * dIn); Buf out = gpu.allocate((long) rows * c.dModel())) {
+            ScanLayout fwd = new ScanLayout(b, l, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(), c.convDim(), 0, dIn, dIn + GN, 2 * H, 0, true);
+            ScanLayout bwd = new ScanLayout(b, l, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(), c.convDim(), 0, dIn + 2 * GN, dIn + 3 * GN, 2 * H, H, false);
+            gpu.softplusDt(zx, proj, proj - 2 * H, rows, 2 * H, dtB, 0f, Float.POSITIVE_INFINITY, dt);
+            String[] names = {"in_proj", "conv+silu", "dt", "scan fwd", "scan bwd", "fc_D", "shift+diag", "gated norm", "out_proj"};
+            Runnable[] ops = {
+                    () -> gpu.linear(u, c.dModel(), 0, rows, c.dModel(), inW, null, proj, zx),
+                    () -> gpu.convSilu(zx, proj, dIn, b, l, c.convDim(), convW, null, c.dConv(), xbc),
+                    () -> gpu.softplusDt(zx, proj, proj - 2 * H, rows, 2 * H, dtB, 0f, Float.POSITIVE_INFINITY, dt),
+                    () -> gpu.ssdScan(fwd, xbc, dt, a, null, y),
+                    () -> gpu.ssdScan(bwd, xbc, dt, a, null, y),
+                    () -> gpu.linear(xbc, c.convDim(), 0, rows, dIn, fcD, null, H, delta),
+                    () -> gpu.shiftAddDiagonal(b, l, H, c.headdim(), y, y, xbc, c.convDim(), delta, mix),
+                    () -> gpu.gatedRmsNorm(mix, rows, dIn, zx, proj, 0, normW, 1e-5f, y),
+                    () -> gpu.linear(y, dIn, 0, rows, dIn, outW, null, c.dModel(), out)};
+            StringBuilder s = new StringBuilder("operators, B=" + b + " L=" + l + " (ms):");
+            for (int i = 0; i < ops.length; i++) {
+                Runnable op = ops[i];
+                s.append(String.format(" %s %.3f;", names[i], median(() -> {
+                    op.run();
+                    gpu.synchronize();
+                })));
+            }
+            double[] scan = new double[4];
+            gpu.profileScan(scan);
+            for (int i = 0; i < REPS; i++) ops[3].run();
+            gpu.profileScan(null);
+            s.append(String.format("%n  scan fwd kernels (mean ms): cumsum %.3f; chunk states %.3f; state passing %.3f; chunk output %.3f",
+                    scan[0] / REPS, scan[1] / REPS, scan[2] / REPS, scan[3] / REPS));
+            return s.toString();
+        }
+    }
+
+    private static float[] filled(int n, float v) {
+        float[] f = new float[n];
+        Arrays.fill(f, v);
+        return f;
+    }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine from a bundle made by scripts/gpu-run.sh: the GPU test suite, then the
+# benchmark; logs go to $OUT (default ./out), the benchmark's table is printed last.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${OUT:-$here/out}
+mkdir -p "$out"
+jre=${TMPDIR:-/tmp}/hydra-gpu-jre
+[ -x "$jre/jre/bin/java" ] || { mkdir -p "$jre" && tar -C "$jre" -xJf "$here/jre.tar.xz"; } || exit 1
+java="$jre/jre/bin/java"
+flags="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx32g"
+cp="$(ls "$here"/lib/*.jar | tr '\n' ':')$here/test-classes"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv,noheader | tee "$out/device.txt"
+
+"$java" $flags -jar "$here"/junit-platform-console-standalone-*.jar execute --class-path "$cp" \
+    --select-package dev.hydra.gpu --details=tree --disable-banner --disable-ansi-colors 2>&1 | tee "$out/tests.log"
+tests=${PIPESTATUS[0]}
+
+"$java" $flags -cp "$cp" dev.hydra.gpu.GpuBenchmark ${BENCH_MODES:-} 2>&1 | tee "$out/bench.log"
+bench=${PIPESTATUS[0]}
+
+echo "== gpu tests: $(grep -E 'tests (successful|failed|skipped|aborted)' "$out/tests.log" | tr -s ' ' | tr '\n' ' ')"
+echo "== exit codes: tests $tests, benchmark $bench"
+[ "$tests" = 0 ] && [ "$bench" = 0 ]

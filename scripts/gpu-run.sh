@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds hydra-gpu (with nvcc when present), assembles a bundle that needs nothing on the GPU machine
+# (a jlink-ed Java runtime, the jars, the test classes, scripts/gpu-remote.sh) and runs the GPU tests
+# and benchmark with it:
+#   scripts/gpu-run.sh [BUNDLE_DIR]            build + bundle (default target/gpu-bundle); runs it here if
+#                                              this machine has an NVIDIA GPU
+#   GPU_SSH=user@host scripts/gpu-run.sh       also copies the bundle there and runs it
+# In the development workplace of this repo the bundle is /work/main/.gpu-carry, run on the device
+# machine as `bash .gpu-carry/gpu-remote.sh` (see docs/gpu.md).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bundle=${1:-$root/target/gpu-bundle}
+. "$root/scripts/find-jdk.sh"
+command -v nvcc >/dev/null || echo "gpu-run: nvcc not found: the bundle will have no CUDA kernels" >&2
+
+cd "$root"
+rm -rf "$bundle/lib" "$bundle/test-classes"
+mkdir -p "$bundle/lib"
+mvn -B -q -pl hydra-gpu -am -DskipTests package dependency:copy-dependencies \
+    -DincludeScope=test -DexcludeGroupIds=org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian,net.jqwik \
+    -DoutputDirectory="$bundle/lib"
+cp hydra-gpu/target/hydra-gpu-*.jar "$bundle/lib/"
+rm -f "$bundle"/lib/hydra-vec-*-tests.jar
+cp -r hydra-gpu/target/test-classes "$bundle/test-classes"
+console=junit-platform-console-standalone-1.11.4.jar
+jar="$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone/1.11.4/$console"
+[ -f "$jar" ] || mvn -B -q dependency:get -Dartifact=org.junit.platform:junit-platform-console-standalone:1.11.4 -Dtransitive=false
+cp "$jar" "$bundle/$console"
+# only the driver API's library of the JCuda natives (the jar holds every JCuda library)
+natives=$(ls "$bundle"/lib/jcuda-natives-*.jar)
+tmp=$(mktemp -d)
+(cd "$tmp" && "$JAVA_HOME/bin/jar" xf "$natives" && rm "$natives" && "$JAVA_HOME/bin/jar" cfM "$natives" lib/libJCudaDriver-*)
+rm -rf "$tmp"
+# the runtime travels as an xz archive (half the size of the directory); made once
+if [ ! -f "$bundle/jre.tar.xz" ]; then
+    tmp=$(mktemp -d)
+    "$JAVA_HOME/bin/jlink" --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.management,jdk.zipfs \
+        --strip-debug --no-man-pages --no-header-files --compress=zip-6 --output "$tmp/jre"
+    strip --strip-unneeded "$tmp/jre/lib/server/libjvm.so" || true
+    tar -C "$tmp" -cJf "$bundle/jre.tar.xz" jre
+    rm -rf "$tmp"
+fi
+cp scripts/gpu-remote.sh "$bundle/gpu-remote.sh"
+echo "gpu-run: bundle $bundle ($(du -sh "$bundle" | cut -f1))"
+
+if [ -n "${GPU_SSH:-}" ]; then
+    rsync -a --delete "$bundle/" "$GPU_SSH:hydra-gpu-bundle/"
+    ssh "$GPU_SSH" 'cd hydra-gpu-bundle && OUT=$PWD/out bash gpu-remote.sh'
+elif command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
+    (cd "$bundle" && OUT=$bundle/out bash gpu-remote.sh)
+fi
