@@ -259,12 +259,14 @@ __global__ void __launch_bounds__(128) linear_skinny_kernel(const float* __restr
 }
 
 // ---------------------------------------------------------------------------------------------
-// Step 2: depthwise conv (zero padding k/2) + silu; one thread per (CONV_T time steps, channel).
+// Step 2: depthwise conv (zero padding k/2), then silu when `activate`; one thread per (CONV_T time
+// steps, channel). Without the silu it is the matrix mixers' conv of their q and k channels.
 // ---------------------------------------------------------------------------------------------
 #define CONV_T 8   // time steps per thread
 #define CONV_K 16  // kernels up to this width keep weights and input window in registers
 __global__ void conv_silu_kernel(const float* __restrict__ src, int srcStride, int srcCol, int batch, int len, int channels,
-                                 const float* __restrict__ w, const float* __restrict__ bias, int k, float* __restrict__ dst) {
+                                 const float* __restrict__ w, const float* __restrict__ bias, int k, float* __restrict__ dst,
+                                 int activate) {
     int c = blockIdx.y * blockDim.x + threadIdx.x;
     int tBlocks = (len + CONV_T - 1) / CONV_T;
     int b = blockIdx.x / tBlocks, t0 = (blockIdx.x - b * tBlocks) * CONV_T, pad = k / 2;
@@ -286,7 +288,7 @@ __global__ void conv_silu_kernel(const float* __restrict__ src, int srcStride, i
             float s = bc;
 #pragma unroll
             for (int j = 0; j < CONV_K; j++) s = fmaf(wr[j], win[u + j], s);
-            if (t0 + u < len) out[(size_t)(t0 + u) * channels] = silu(s);
+            if (t0 + u < len) out[(size_t)(t0 + u) * channels] = activate ? silu(s) : s;
         }
     } else {
         for (int t = t0; t < min(t0 + CONV_T, len); t++) {
@@ -295,7 +297,7 @@ __global__ void conv_silu_kernel(const float* __restrict__ src, int srcStride, i
                 int ts = t + j - pad;
                 if (ts >= 0 && ts < len) s += w[c * k + j] * in[(size_t)ts * srcStride];
             }
-            out[(size_t)t * channels] = silu(s);
+            out[(size_t)t * channels] = activate ? silu(s) : s;
         }
     }
 }

@@ -296,14 +296,23 @@ public final class CudaBackend implements Backend {
 
     @Override
     public synchronized void convSilu(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst) {
+        conv(src, srcStride, srcCol, batch, len, channels, w, bias, k, dst, true);
+    }
+
+    @Override
+    public synchronized void depthwiseConv(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst) {
+        conv(src, srcStride, srcCol, batch, len, channels, w, bias, k, dst, false);
+    }
+
+    private void conv(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst, boolean silu) {
         current();
         long rows = (long) batch * len;
-        fits("convSilu src", src, rows > 0 ? (rows - 1) * srcStride + srcCol + channels : 0);
-        fits("convSilu w", w, (long) channels * k);
-        fits("convSilu bias", bias, channels);
-        fits("convSilu dst", dst, rows * channels);
+        fits("conv src", src, rows > 0 ? (rows - 1) * srcStride + srcCol + channels : 0);
+        fits("conv w", w, (long) channels * k);
+        fits("conv bias", bias, channels);
+        fits("conv dst", dst, rows * channels);
         launch(convSilu, batch * cdiv(len, CONV_T), cdiv(channels, 128), 1, 128, 0, src, srcStride, srcCol, batch, len, channels, w,
-                bias == null ? new CUdeviceptr() : bias, k, dst);
+                bias == null ? new CUdeviceptr() : bias, k, dst, silu ? 1 : 0);
     }
 
     @Override
