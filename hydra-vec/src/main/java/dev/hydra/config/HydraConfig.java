@@ -1,6 +1,8 @@
 package dev.hydra.config;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -25,7 +27,9 @@ public record HydraConfig(int dModel, int dState, int dConv, int expand, int hea
     public static final List<String> KEYS = List.of("d_model", "d_state", "d_conv", "expand", "headdim", "ngroups",
             "dt_limit", "learnable_init_states", "bias", "conv_bias", "chunk_size");
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     public HydraConfig {
         positive("d_model", dModel);
