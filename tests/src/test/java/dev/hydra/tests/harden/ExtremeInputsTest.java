@@ -13,6 +13,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.math.BigDecimal;
+import java.math.MathContext;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -25,7 +28,7 @@ class ExtremeInputsTest {
 
     @Test
     void aMillionPositionsWithLongMemoryStayFiniteAndAgree() {
-        HydraConfig c = Fixture.tiny(64);
+        HydraConfig c = Fixture.tiny(16);
         // A = -exp(-10): a step decays the state by about 1 - 5e-6, so it carries across the whole sequence
         InMemoryTensors t = Fixture.fill(Fixture.weights(c, 1), "A_log", -10f);
         int len = 1_000_000;
@@ -101,15 +104,37 @@ class ExtremeInputsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(doubles = {1e30, 1e-30, 1e-300})
+    @ValueSource(doubles = {1e30, 1e50, 1e-30, 1e-300})
     void fp64HandlesInputsOfAnyScaleItCanRepresent(double scale) {
         HydraConfig c = Fixture.tiny(8);
-        ReferenceHydra ref = Fixture.fp64(c, Fixture.weights(c, 9));
+        InMemoryTensors t = Fixture.weights(c, 9);
+        ReferenceHydra ref = Fixture.fp64(c, t);
         double[] u = Fixture.input(10, 2 * 29 * c.dModel(), 1);
         for (int i = 0; i < u.length; i++) u[i] *= scale;
-        double[] chunked = ref.forward(u, 2, 29);
-        assertThat(Fixture.firstNonFinite(chunked)).isEqualTo(-1);
-        assertThat(Fixture.relErr(ref.forwardStages(u, 2, 29, Mixing.RECURRENCE).output(), chunked)).isLessThan(1e-9);
+        Stages<double[]> s = ref.forwardStages(u, 2, 29, Mixing.CHUNKED);
+        assertThat(Fixture.firstNonFinite(s.output())).isEqualTo(-1);
+        assertThat(Fixture.relErr(ref.forwardStages(u, 2, 29, Mixing.RECURRENCE).output(), s.output())).isLessThan(1e-9);
+        // step 7 against an exact oracle: at 1e50 the sum of squares (about 1e400) overflows a double,
+        // which used to zero whole rows of the output
+        assertThat(Fixture.relErr(s.normed(), gatedNormOracle(c, t, u, s.mix()))).isLessThan(1e-12);
+    }
+
+    /** SPEC step 7 with the sum of squares in BigDecimal: y / sqrt(mean(y^2) + 1e-5) * norm.weight * silu(z). */
+    private static double[] gatedNormOracle(HydraConfig c, InMemoryTensors t, double[] u, double[] mix) {
+        int d = c.dInner(), m = c.dModel(), rows = u.length / m;
+        double[] inW = t.doubles("in_proj.weight"), normW = t.doubles("norm.weight"), out = new double[rows * d];
+        for (int r = 0; r < rows; r++) {
+            BigDecimal ss = BigDecimal.ZERO;
+            for (int i = 0; i < d; i++) ss = ss.add(new BigDecimal(mix[r * d + i]).pow(2));
+            double rms = ss.divide(BigDecimal.valueOf(d), MathContext.DECIMAL128).add(new BigDecimal("1e-5"))
+                    .sqrt(MathContext.DECIMAL128).doubleValue();
+            for (int i = 0; i < d; i++) {
+                double z = 0;
+                for (int k = 0; k < m; k++) z += u[r * m + k] * inW[i * m + k];
+                out[r * d + i] = mix[r * d + i] / rms * normW[i] * (z / (1 + Math.exp(-z)));
+            }
+        }
+        return out;
     }
 
     @Test
