@@ -2,9 +2,12 @@ package dev.hydra.tests.harden;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.hydra.HydraException;
+import dev.hydra.backend.Backends;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.SafeTensors;
 import dev.hydra.io.TensorInfo;
+import dev.hydra.layer.HydraLayer;
+import dev.hydra.reference.ReferenceHydra;
 import dev.hydra.weights.HydraWeights;
 import dev.hydra.weights.Precision;
 
@@ -89,12 +92,21 @@ class SafeTensorsFuzzTest {
         }
     }
 
-    /** Loads the file as a Hydra layer in both precisions, with the config it carries or {@link #TINY}. */
+    /**
+     * Loads the file as a Hydra layer in both precisions, with the config it carries or {@link #TINY}, and
+     * runs it on a (2, 3) input: a finite output, or a refusal (weights so large that the pass overflows).
+     */
     static void loadLayer(SafeTensors st) {
         HydraConfig c = st.metadata().containsKey("config")
                 ? HydraConfig.fromJson(st.metadataJson("config"), st.source(), Set.of())
                 : TINY;
-        HydraWeights.load(c, st, "", Precision.FP32);
-        HydraWeights.load(c, st, "", Precision.FP64);
+        HydraWeights<float[]> w32 = HydraWeights.load(c, st, "", Precision.FP32);
+        HydraWeights<double[]> w64 = HydraWeights.load(c, st, "", Precision.FP64);
+        double[] u = new double[2 * 3 * c.dModel()];
+        for (int i = 0; i < u.length; i++) u[i] = Math.sin(i);
+        try (HydraLayer layer = new HydraLayer(w32, Backends.cpu())) {
+            assertThat(Fixture.firstNonFinite(layer.forward(Fixture.floats(u), 2, 3))).isEqualTo(-1);
+        }
+        assertThat(Fixture.firstNonFinite(new ReferenceHydra(w64).forward(u, 2, 3))).isEqualTo(-1);
     }
 }
