@@ -29,6 +29,9 @@ public interface Backend extends AutoCloseable {
      */
     void convSilu(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst);
 
+    /** {@link #convSilu} without the silu (the matrix mixers' q and k channels, SPEC.md section 2). */
+    void depthwiseConv(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst);
+
     /** SPEC step 3: dst (rows, heads) = clamp(softplus(src columns + dtBias), lo, hi). */
     void softplusDt(Buf src, int srcStride, int srcCol, int rows, int heads, Buf dtBias, float lo, float hi, Buf dst);
 

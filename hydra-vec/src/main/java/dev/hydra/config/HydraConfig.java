@@ -140,7 +140,7 @@ public record HydraConfig(int dModel, int dState, int dConv, int expand, int hea
         }
     }
 
-    static int intKey(ObjectNode o, String key, Integer dflt, String source) {
+    public static int intKey(ObjectNode o, String key, Integer dflt, String source) {
         JsonNode v = o.get(key);
         if (v == null || v.isNull()) {
             if (dflt == null) throw new HydraException(source + ": missing required config key '" + key + "'");
@@ -151,7 +151,7 @@ public record HydraConfig(int dModel, int dState, int dConv, int expand, int hea
         return v.intValue();
     }
 
-    static boolean boolKey(ObjectNode o, String key, boolean dflt, String source) {
+    public static boolean boolKey(ObjectNode o, String key, boolean dflt, String source) {
         JsonNode v = o.get(key);
         if (v == null || v.isNull()) return dflt;
         if (!v.isBoolean()) throw new HydraException(source + ": config key '" + key + "' must be true or false, got " + v);

@@ -5,16 +5,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.HydraException;
 
-import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -104,38 +98,9 @@ public final class SafeTensorsWriter {
         return out;
     }
 
-    /**
-     * Writes to {@code target} atomically. Refuses to replace an existing file unless {@code overwrite}.
-     */
+    /** Writes to {@code target} atomically; refuses to replace an existing file unless {@code overwrite}. */
     public void write(Path target, boolean overwrite) {
-        Path abs = target.toAbsolutePath();
-        if (!overwrite && Files.exists(abs))
-            throw new HydraException(target + ": already exists (use --force to overwrite)");
-        Path dir = abs.getParent();
-        Path tmp = null;
-        try {
-            if (dir != null) Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
-            try (OutputStream os = Files.newOutputStream(tmp)) {
-                os.write(toBytes());
-            }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } catch (FileAlreadyExistsException e) {
-            throw new HydraException(target + ": already exists (use --force to overwrite)");
-        } catch (IOException e) {
-            throw new HydraException(target + ": cannot write (" + e.getMessage() + ")");
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // the temp file is gone or unreachable; nothing more to do
-                }
-            }
-        }
+        AtomicFiles.refuseExisting(target, overwrite);
+        AtomicFiles.write(target, toBytes(), overwrite);
     }
 }

@@ -48,7 +48,17 @@ public class ScalarBackend implements Backend {
     }
 
     @Override
-    public void convSilu(Buf srcb, int srcStride, int srcCol, int batch, int len, int channels, Buf wb, Buf biasb, int k, Buf dstb) {
+    public void convSilu(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst) {
+        conv(src, srcStride, srcCol, batch, len, channels, w, bias, k, dst, true);
+    }
+
+    @Override
+    public void depthwiseConv(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst) {
+        conv(src, srcStride, srcCol, batch, len, channels, w, bias, k, dst, false);
+    }
+
+    private static void conv(Buf srcb, int srcStride, int srcCol, int batch, int len, int channels, Buf wb, Buf biasb, int k,
+                             Buf dstb, boolean activate) {
         float[] src = HeapBuf.of(srcb), w = HeapBuf.of(wb), bias = HeapBuf.of(biasb), dst = HeapBuf.of(dstb);
         int pad = k / 2;
         for (int b = 0; b < batch; b++)
@@ -60,7 +70,7 @@ public class ScalarBackend implements Backend {
                         int ts = t + j - pad;
                         if (ts >= 0 && ts < len) s += w[c * k + j] * src[(b * len + ts) * srcStride + srcCol + c];
                     }
-                    dst[row * channels + c] = silu(s);
+                    dst[row * channels + c] = activate ? silu(s) : s;
                 }
             }
     }

@@ -30,7 +30,7 @@ public final class HydraLayer implements AutoCloseable {
         System.arraycopy(w.dtBias(), 0, dtBiasTwice, c.nheads(), c.nheads());
         dtBias = backend.upload(dtBiasTwice);
         float[] aHost = new float[c.nheads()];
-        for (int h = 0; h < aHost.length; h++) aHost[h] = HydraWeights.a(w.aLog()[h]);
+        for (int h = 0; h < aHost.length; h++) aHost[h] = HydraWeights.aFloat(w.aLog()[h]);
         a = backend.upload(aHost);
         fcD = backend.upload(w.fcDW());
         d = backend.upload(w.d());

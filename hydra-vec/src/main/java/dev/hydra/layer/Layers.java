@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.backend.Backend;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.TensorSource;
+import dev.hydra.mixer.MixerConfig;
+import dev.hydra.mixer.MixerLayers;
 import dev.hydra.reference.ReferenceHydra;
 import dev.hydra.weights.HydraWeights;
 import dev.hydra.weights.Precision;
@@ -12,7 +14,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 
-/** Loads the layer a JSON config describes (SPEC.md section 1 keys: Hydra) from a tensor source. */
+/**
+ * Loads the layer a JSON config describes from a tensor source: a matrix mixer (SPEC.md section 2) when the
+ * config has {@code matrix_mixer_type}, else Hydra (section 1).
+ */
 public final class Layers {
     private Layers() {}
 
@@ -23,6 +28,7 @@ public final class Layers {
      */
     public static SequenceLayer load(ObjectNode config, String configSource, Set<String> ignored, TensorSource src,
                                      String prefix, Precision<?> precision, Backend backend) {
+        if (MixerConfig.describes(config)) return MixerLayers.load(config, configSource, ignored, src, prefix, precision, backend);
         HydraConfig c = HydraConfig.fromJson(config, configSource, ignored);
         return precision == Precision.FP64
                 ? hydra64(new ReferenceHydra(HydraWeights.load(c, src, prefix, Precision.FP64)))

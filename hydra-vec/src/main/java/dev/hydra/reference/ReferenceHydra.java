@@ -8,6 +8,12 @@ import dev.hydra.materialize.QuasiseparableMatrix;
 import dev.hydra.reference.ScanInputs.Direction;
 import dev.hydra.weights.HydraWeights;
 
+import static dev.hydra.reference.Fp64Ops.columns;
+import static dev.hydra.reference.Fp64Ops.depthwiseConv;
+import static dev.hydra.reference.Fp64Ops.gatedRmsNorm;
+import static dev.hydra.reference.Fp64Ops.linear;
+import static dev.hydra.reference.Fp64Ops.softplus;
+
 /**
  * The Hydra layer in fp64, written to read like SPEC.md section 1: each numbered step is one method.
  * Steps 4-6 run by one of three {@link Mixing} algorithms, which must agree to rounding. Stateless
@@ -33,7 +39,7 @@ public final class ReferenceHydra {
         this.c = weights.config();
         this.w = weights;
         this.a = new double[c.nheads()];
-        // Step 3's A in float32 like the release (golden README), so that we agree with its outputs to ~1e-12
+        // Step 3's A = -exp(A_log), in fp64: with it the goldens' mixer_matrix and mixer_output agree to 1e-15.
         for (int h = 0; h < a.length; h++) a[h] = HydraWeights.a(w.aLog()[h]);
     }
 
@@ -72,7 +78,7 @@ public final class ReferenceHydra {
             yB = mixing == Mixing.RECURRENCE ? Recurrence.scan(in, Direction.BACKWARD) : ChunkedScan.scan(in, Direction.BACKWARD, c.chunkSize());
             mix = shiftAndAddDiagonal(in, yF, yB, delta);
         }
-        double[] normed = gatedNorm(mix, zxbcdt, batch * len);
+        double[] normed = gatedRmsNorm(mix, batch * len, c.dInner(), zxbcdt, c.projDim(), 0, w.normW());    // step 7
         double[] out = linear(normed, batch * len, c.dInner(), w.outProjW(), w.outProjB(), c.dModel());
         Inputs.checkOverflow(out, len, c.dModel(), "fp64");
         return new Stages<>(convOut, in.dtF(), in.dtB(), yF, yB, delta, mix, normed, out);
@@ -95,7 +101,8 @@ public final class ReferenceHydra {
     /** Steps 2-3 from the in_proj output: everything the scans read. */
     private ScanInputs prepare(double[] zxbcdt, int batch, int len) {
         int rows = batch * len, H = c.nheads(), GN = c.ngroups() * c.dState(), dIn = c.dInner();
-        double[] xbc = convSilu(zxbcdt, batch, len);                                           // step 2
+        double[] xbc = depthwiseConv(zxbcdt, c.projDim(), dIn, batch, len, c.convDim(), w.convW(), w.convB(), c.dConv(),
+                c.convDim());                                                                          // step 2
         double[] x = columns(xbc, rows, c.convDim(), 0, dIn);
         double[] bF = columns(xbc, rows, c.convDim(), dIn, GN);
         double[] cF = columns(xbc, rows, c.convDim(), dIn + GN, GN);
@@ -110,35 +117,6 @@ public final class ReferenceHydra {
     private void checkInput(double[] u, int batch, int len) {
         Inputs.checkShape(u.length, batch, len, c.dModel(), "input");
         Inputs.checkFinite(u, len, c.dModel(), "input");
-    }
-
-    /** y = x W^T + b, W stored (out, in) like nn.Linear. */
-    static double[] linear(double[] x, int rows, int in, double[] wt, double[] bias, int out) {
-        double[] y = new double[rows * out];
-        for (int r = 0; r < rows; r++)
-            for (int o = 0; o < out; o++) {
-                double s = bias == null ? 0 : bias[o];
-                for (int i = 0; i < in; i++) s += x[r * in + i] * wt[o * in + i];
-                y[r * out + o] = s;
-            }
-        return y;
-    }
-
-    /** Step 2: depthwise cross-correlation with zero padding d_conv/2, then silu, over the xBC columns. */
-    private double[] convSilu(double[] zxbcdt, int batch, int len) {
-        int C = c.convDim(), K = c.dConv(), pad = K / 2, proj = c.projDim(), col0 = c.dInner();
-        double[] out = new double[batch * len * C];
-        for (int b = 0; b < batch; b++)
-            for (int t = 0; t < len; t++)
-                for (int ch = 0; ch < C; ch++) {
-                    double s = w.convB() == null ? 0 : w.convB()[ch];
-                    for (int k = 0; k < K; k++) {
-                        int src = t + k - pad;
-                        if (src >= 0 && src < len) s += w.convW()[ch * K + k] * zxbcdt[(b * len + src) * proj + col0 + ch];
-                    }
-                    out[(b * len + t) * C + ch] = silu(s);
-                }
-        return out;
     }
 
     private double[] convOutOf(ScanInputs in) {
@@ -188,45 +166,5 @@ public final class ReferenceHydra {
                         y[i] = v;
                     }
         return y;
-    }
-
-    /** Step 7: y / sqrt(mean(y^2) + 1e-5) * norm.weight * silu(z), z = the first d_inner columns of in_proj. */
-    private double[] gatedNorm(double[] y, double[] zxbcdt, int rows) {
-        int D = c.dInner(), proj = c.projDim();
-        double[] out = new double[rows * D];
-        for (int r = 0; r < rows; r++) {
-            double ss = 0;
-            for (int i = 0; i < D; i++) ss += y[r * D + i] * y[r * D + i];
-            double inv = Double.isInfinite(ss) ? 1 / rescaledRms(y, r * D, D) : 1 / Math.sqrt(ss / D + 1e-5);
-            for (int i = 0; i < D; i++) out[r * D + i] = y[r * D + i] * inv * w.normW()[i] * silu(zxbcdt[r * proj + i]);
-        }
-        return out;
-    }
-
-    /**
-     * sqrt(mean(y^2) + 1e-5) for a row whose squares overflow (|y| above ~1e154): the same value, computed
-     * on y / max|y| so that a finite result is not turned into zeros by an infinite sum of squares.
-     */
-    private static double rescaledRms(double[] y, int from, int n) {
-        double max = 0;
-        for (int i = 0; i < n; i++) max = Math.max(max, Math.abs(y[from + i]));
-        double ss = 0;
-        for (int i = 0; i < n; i++) ss += (y[from + i] / max) * (y[from + i] / max);
-        return max * Math.sqrt(ss / n + 1e-5 / max / max);
-    }
-
-    private static double[] columns(double[] m, int rows, int stride, int from, int n) {
-        double[] out = new double[rows * n];
-        for (int r = 0; r < rows; r++) System.arraycopy(m, r * stride + from, out, r * n, n);
-        return out;
-    }
-
-    static double silu(double v) {
-        return v / (1 + Math.exp(-v));
-    }
-
-    /** PyTorch's softplus: log(1 + e^x), and x itself above the threshold 20. */
-    static double softplus(double v) {
-        return v > 20 ? v : Math.log1p(Math.exp(v));
     }
 }

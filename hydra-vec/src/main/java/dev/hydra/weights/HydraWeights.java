@@ -31,13 +31,20 @@ public record HydraWeights<A>(HydraConfig config, A inProjW, A inProjB, A convW,
     }
 
     /**
-     * SPEC step 3's {@code A = -exp(A_log)}, evaluated in float32 as the release does even in a float64
-     * model. Where that overflows (A_log above about 88.7) the release gets -inf, and {@code dt A} is then
-     * NaN at dt = 0; we keep the most negative finite float instead, which decays every step with
-     * dt above 3e-36 to exactly 0, as -inf does, and leaves dt = 0 steps undecayed, as the exact A does.
+     * SPEC step 3's {@code A = -exp(A_log)}, kept finite: where exp overflows (A_log above about 709.8) it
+     * is the most negative finite double, which decays every step with dt above 4e-306 to exactly 0, as
+     * -inf would, while {@code dt A} stays 0 (not NaN) at dt = 0, as with the exact A.
      */
-    public static float a(double aLog) {
-        return Math.max(-(float) Math.exp((float) aLog), -Float.MAX_VALUE);
+    public static double a(double aLog) {
+        return Math.max(-Math.exp(aLog), -Double.MAX_VALUE);
+    }
+
+    /**
+     * {@link #a} in float32 for the fp32 engines, kept finite the same way: above A_log of about 88.7 it is
+     * the most negative finite float, which decays every step with dt above 3e-36 to exactly 0.
+     */
+    public static float aFloat(double aLog) {
+        return Math.max((float) a(aLog), -Float.MAX_VALUE);
     }
 
     /**

@@ -82,7 +82,7 @@ class ExtremeInputsTest {
         }
     }
 
-    /** exp(A_log) overflows float32 above 88.7; before the fix A was -inf and every scan gave NaN. */
+    /** exp(A_log) overflows float32 above 88.7 and double above 709.8; A was then -inf and every scan gave NaN. */
     @ParameterizedTest
     @ValueSource(floats = {20f, 80f, 100f, 1e30f})
     void largeALogStaysFiniteAndTheAlgorithmsAgree(float aLog) {

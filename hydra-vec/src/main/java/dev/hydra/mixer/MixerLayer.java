@@ -1,0 +1,172 @@
+package dev.hydra.mixer;
+
+import dev.hydra.backend.Backend;
+import dev.hydra.backend.Buf;
+import dev.hydra.backend.ScanLayout;
+import dev.hydra.layer.Inputs;
+import dev.hydra.layer.Layers;
+import dev.hydra.weights.HydraWeights;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The matrix mixer layer in fp32 on a {@link Backend}. in_proj, the conv and its activation, gated
+ * RMSNorm and out_proj are backend operations; the quasiseparable mixing runs the backend's chunked SSD
+ * scan (one group of state size H*qk_dim, the same B and C columns in both directions). The other six
+ * types mix on the host, by the fp64 mixing step applied to the fp32 activations (their structured
+ * algorithms have no backend operation yet). Safe to share between threads; close it to free weights.
+ */
+public final class MixerLayer implements AutoCloseable {
+    private final MixerConfig c;
+    private final Backend be;
+    private final List<Buf> owned = new ArrayList<>();
+    private final Buf inW, convW, convB, convWv, convBv, convWqk, convBqk, normW, outW;
+    private final Buf dtBias, a, fcD, d;
+    private final float[] bcHost;
+    private final MixingStep hostStep;
+
+    public MixerLayer(MixerWeights<float[]> w, Backend backend) {
+        this.c = w.config();
+        this.be = backend;
+        int dIn = c.dInner(), K = c.dConv(), H = c.nheads();
+        inW = up(w.inProjW());
+        normW = up(w.normW());
+        outW = up(w.outProjW());
+        if (c.siluChannels() == c.convDim()) {
+            convW = up(w.convW());
+            convB = up(w.convB());
+            convWv = convBv = convWqk = convBqk = null;
+        } else {
+            convW = convB = null;
+            convWv = up(Arrays.copyOfRange(w.convW(), 0, dIn * K));
+            convBv = up(Arrays.copyOfRange(w.convB(), 0, dIn));
+            convWqk = up(Arrays.copyOfRange(w.convW(), dIn * K, c.convDim() * K));
+            convBqk = up(Arrays.copyOfRange(w.convB(), dIn, c.convDim()));
+        }
+        if (c.type() == MixerType.QUASISEPARABLE) {
+            float[] bias = w.mixer("dt_bias"), twice = new float[2 * H], aHost = new float[H];
+            System.arraycopy(bias, 0, twice, 0, H);
+            System.arraycopy(bias, 0, twice, H, H);
+            for (int h = 0; h < H; h++) aHost[h] = HydraWeights.aFloat(w.mixer("A_log")[h]);
+            dtBias = up(twice);
+            a = up(aHost);
+            fcD = up(w.mixer("fc_D.weight"));
+            d = up(w.mixer("D"));
+            bcHost = w.mixer("BC");
+            hostStep = null;
+        } else {
+            dtBias = a = fcD = d = null;
+            bcHost = null;
+            Map<String, double[]> wide = new LinkedHashMap<>();
+            w.mixer().forEach((k, v) -> wide.put(k, Layers.widen(v)));
+            hostStep = new MixingStep(c, wide);
+        }
+    }
+
+    private Buf up(float[] host) {
+        Buf b = be.upload(host);
+        owned.add(b);
+        return b;
+    }
+
+    public MixerConfig config() {
+        return c;
+    }
+
+    /** u (B, L, d_model) to the layer output (B, L, d_model). */
+    public float[] forward(float[] u, int batch, int len) {
+        Inputs.checkShape(u.length, batch, len, c.dModel(), "input");
+        Inputs.checkFinite(u, len, c.dModel(), "input");
+        c.checkLength(len);
+        int rows = batch * len, dIn = c.dInner(), proj = c.projDim();
+        List<Buf> tmp = new ArrayList<>();
+        try {
+            Buf ub = keep(tmp, be.upload(u));
+            Buf zx = keep(tmp, be.allocate((long) rows * proj));
+            be.linear(ub, c.dModel(), 0, rows, c.dModel(), inW, null, proj, zx);
+            Buf mix = c.type() == MixerType.QUASISEPARABLE ? scan(zx, batch, len, tmp) : hostMix(zx, batch, len, tmp);
+            Buf normed = keep(tmp, be.allocate((long) rows * dIn));
+            be.gatedRmsNorm(mix, rows, dIn, zx, proj, 0, normW, 1e-5f, normed);
+            Buf out = keep(tmp, be.allocate((long) rows * c.dModel()));
+            be.linear(normed, dIn, 0, rows, dIn, outW, null, c.dModel(), out);
+            float[] host = new float[rows * c.dModel()];
+            be.download(out, host);
+            return host;
+        } finally {
+            for (Buf b : tmp) b.close();
+        }
+    }
+
+    /** Quasiseparable: Hydra's steps 3-6 on the backend, one group of state ds, B and C shared by both directions. */
+    private Buf scan(Buf zx, int batch, int len, List<Buf> tmp) {
+        int rows = batch * len, dIn = c.dInner(), H = c.nheads(), ds = c.dState(), proj = c.projDim(), P = c.headdim();
+        int width = dIn + 2 * ds;
+        Buf xbc, dt = keep(tmp, be.allocate((long) rows * 2 * H));
+        if (c.dataDependent()) {
+            xbc = keep(tmp, be.allocate((long) rows * width));
+            be.convSilu(zx, proj, dIn, batch, len, width, convW, convB, c.dConv(), xbc);
+            be.softplusDt(zx, proj, proj - 2 * H, rows, 2 * H, dtBias, 0f, Float.POSITIVE_INFINITY, dt);
+        } else {
+            Buf x = keep(tmp, be.allocate((long) rows * dIn));
+            be.convSilu(zx, proj, dIn, batch, len, dIn, convW, convB, c.dConv(), x);
+            // x beside the parameter BC (L, 2 ds), repeated over the batch, so that the scan reads one buffer
+            float[] xh = new float[rows * dIn], host = new float[rows * width];
+            be.download(x, xh);
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(xh, r * dIn, host, r * width, dIn);
+                System.arraycopy(bcHost, (r % len) * 2 * ds, host, r * width + dIn, 2 * ds);
+            }
+            xbc = keep(tmp, be.upload(host));
+            // dt_raw is dt_bias at every position: softplus of zeros plus the bias
+            Buf zeros = keep(tmp, be.allocate((long) rows * 2 * H));
+            be.softplusDt(zeros, 2 * H, 0, rows, 2 * H, dtBias, 0f, Float.POSITIVE_INFINITY, dt);
+        }
+        Buf yF = keep(tmp, be.allocate((long) rows * dIn)), yB = keep(tmp, be.allocate((long) rows * dIn));
+        be.ssdScan(new ScanLayout(batch, len, H, P, 1, ds, c.chunkSize(), width, 0, dIn, dIn + ds, 2 * H, 0, true), xbc, dt, a, null, yF);
+        be.ssdScan(new ScanLayout(batch, len, H, P, 1, ds, c.chunkSize(), width, 0, dIn, dIn + ds, 2 * H, H, false), xbc, dt, a, null, yB);
+        Buf delta = keep(tmp, be.allocate((long) rows * H));
+        be.linear(xbc, width, 0, rows, dIn, fcD, d, H, delta);
+        Buf mix = keep(tmp, be.allocate((long) rows * dIn));
+        be.shiftAddDiagonal(batch, len, H, P, yF, yB, xbc, width, delta, mix);
+        return mix;
+    }
+
+    /** The other types: conv and activation on the backend, the mixing step on the host. */
+    private Buf hostMix(Buf zx, int batch, int len, List<Buf> tmp) {
+        int rows = batch * len, dIn = c.dInner(), C = c.convDim(), proj = c.projDim();
+        float[] conv = new float[rows * C];
+        if (c.siluChannels() == C) {
+            Buf all = keep(tmp, be.allocate((long) rows * C));
+            be.convSilu(zx, proj, dIn, batch, len, C, convW, convB, c.dConv(), all);
+            be.download(all, conv);
+        } else {
+            Buf v = keep(tmp, be.allocate((long) rows * dIn)), qk = keep(tmp, be.allocate((long) rows * (C - dIn)));
+            be.convSilu(zx, proj, dIn, batch, len, dIn, convWv, convBv, c.dConv(), v);
+            be.depthwiseConv(zx, proj, 2 * dIn, batch, len, C - dIn, convWqk, convBqk, c.dConv(), qk);
+            float[] vh = new float[rows * dIn], qkh = new float[rows * (C - dIn)];
+            be.download(v, vh);
+            be.download(qk, qkh);
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(vh, r * dIn, conv, r * C, dIn);
+                System.arraycopy(qkh, r * (C - dIn), conv, r * C + dIn, C - dIn);
+            }
+        }
+        double[] y = hostStep.mix(hostStep.operands(Layers.widen(conv), null, batch, len), false);
+        return keep(tmp, be.upload(Layers.narrow(y)));
+    }
+
+    private static Buf keep(List<Buf> tmp, Buf b) {
+        tmp.add(b);
+        return b;
+    }
+
+    @Override
+    public void close() {
+        for (Buf b : owned) b.close();
+        owned.clear();
+    }
+}

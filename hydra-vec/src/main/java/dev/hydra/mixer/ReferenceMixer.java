@@ -1,0 +1,82 @@
+package dev.hydra.mixer;
+
+import dev.hydra.HydraException;
+import dev.hydra.layer.Inputs;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import static dev.hydra.reference.Fp64Ops.depthwiseConv;
+import static dev.hydra.reference.Fp64Ops.gatedRmsNorm;
+import static dev.hydra.reference.Fp64Ops.linear;
+
+/**
+ * The matrix mixer layer in fp64 (SPEC.md section 2): in_proj, depthwise conv with the type's
+ * activation, the mixing step, gated RMSNorm and out_proj. Stateless after construction.
+ */
+public final class ReferenceMixer {
+
+    /** How the mixing step runs: the type's structured algorithm, or its materialized matrix. */
+    public enum Path { STRUCTURED, DENSE }
+
+    private final MixerConfig c;
+    private final MixerWeights<double[]> w;
+    private final MixingStep step;
+
+    public ReferenceMixer(MixerWeights<double[]> weights) {
+        this.c = weights.config();
+        this.w = weights;
+        this.step = new MixingStep(c, weights.mixer());
+    }
+
+    public MixerConfig config() {
+        return c;
+    }
+
+    public double[] forward(double[] u, int batch, int len) {
+        return forward(u, batch, len, Path.STRUCTURED);
+    }
+
+    public double[] forward(double[] u, int batch, int len, Path path) {
+        return forwardStages(u, batch, len, path).get("output");
+    }
+
+    /**
+     * The forward pass with its intermediates (row-major): {@code stage.conv} (B, L, conv_dim) after the
+     * conv's activation, {@code stage.mix} (B, L, d_inner) the mixing with its residual,
+     * {@code stage.normed} (B, L, d_inner) after the gated RMSNorm, and {@code output} (B, L, d_model).
+     */
+    public Map<String, double[]> forwardStages(double[] u, int batch, int len, Path path) {
+        double[] zx = projectIn(u, batch, len), conv = conv(zx, batch, len);
+        double[] y = step.mix(step.operands(conv, zx, batch, len), path == Path.DENSE);
+        int rows = batch * len;
+        double[] normed = gatedRmsNorm(y, rows, c.dInner(), zx, c.projDim(), 0, w.normW());
+        Map<String, double[]> m = new LinkedHashMap<>();
+        m.put("stage.conv", conv);
+        m.put("stage.mix", y);
+        m.put("stage.normed", normed);
+        m.put("output", linear(normed, rows, c.dInner(), w.outProjW(), null, c.dModel()));
+        return m;
+    }
+
+    /** s M (B, H, L, L): the matrix the mixing step applies to v for this input (before the residual). */
+    public double[] materialize(double[] u, int batch, int len) {
+        if ((long) batch * c.nheads() * len * len > Integer.MAX_VALUE - 8)
+            throw new HydraException("materialize: a (" + batch + ", " + c.nheads() + ", " + len + ", " + len
+                    + ") matrix has more elements than a Java array holds; use a smaller batch or length");
+        double[] zx = projectIn(u, batch, len);
+        return step.materialize(step.operands(conv(zx, batch, len), zx, batch, len));
+    }
+
+    private double[] projectIn(double[] u, int batch, int len) {
+        Inputs.checkShape(u.length, batch, len, c.dModel(), "input");
+        Inputs.checkFinite(u, len, c.dModel(), "input");
+        c.checkLength(len);
+        return linear(u, batch * len, c.dModel(), w.inProjW(), null, c.projDim());
+    }
+
+    private double[] conv(double[] zx, int batch, int len) {
+        return depthwiseConv(zx, c.projDim(), c.dInner(), batch, len, c.convDim(), w.convW(), w.convB(), c.dConv(),
+                c.siluChannels());
+    }
+}
