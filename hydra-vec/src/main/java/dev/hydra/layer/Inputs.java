@@ -2,8 +2,13 @@ package dev.hydra.layer;
 
 import dev.hydra.HydraException;
 
-/** Shape and finiteness checks for layer inputs, with messages that name the offending element. */
+/**
+ * The checks around a forward pass, with messages that name the offending element: the input's shape and
+ * finiteness, the memory its activations need, and the output's finiteness (overflow).
+ */
 public final class Inputs {
+    private static final double GIB = 1L << 30;
+
     private Inputs() {}
 
     public static void checkShape(long length, int batch, int len, int width, String what) {
@@ -42,8 +47,6 @@ public final class Inputs {
             throw new HydraException(String.format("%s needs about %.2f GiB of activations but the heap has %.2f GiB free;"
                     + " raise -Xmx or split the batch", pass, bytes / GIB, free / GIB));
     }
-
-    private static final double GIB = 1L << 30;
 
     private static long heapFree(Runtime rt) {
         return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
