@@ -2,8 +2,10 @@ package dev.hydra.tests.harden;
 
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.InMemoryTensors;
+import dev.hydra.io.SafeTensors;
 import dev.hydra.layer.HydraLayer;
 import dev.hydra.reference.ReferenceHydra;
+import dev.hydra.tests.Golden;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -20,12 +22,36 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The thread-safety contract (docs/harden.md): one loaded layer, fp32 on the CPU backend or fp64
  * reference, called from many threads at once, gives every caller the bit-identical result that a
- * single-threaded call gives for the same input.
+ * single-threaded call gives for the same input; one mapped weight file read from many threads gives
+ * every reader the same tensors.
  */
 class ConcurrencyTest {
     static final int THREADS = 16, CALLS = 1_000;
 
     record Case(int batch, int len, double[] u, float[] fp32, double[] fp64) {}
+
+    @Test
+    void sixteenThreadsReadingOneMappedFileGetTheSameTensors() throws Exception {
+        try (SafeTensors st = Golden.open("hydra_p2.safetensors")) {
+            List<String> names = List.copyOf(st.names());
+            List<double[]> expected = names.stream().map(st::doubles).toList();
+            ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+            try {
+                List<Future<Integer>> mismatches = new ArrayList<>();
+                for (int thread = 0; thread < THREADS; thread++)
+                    mismatches.add(pool.submit(() -> {
+                        int bad = 0;
+                        for (int round = 0; round < 50; round++)
+                            for (int i = 0; i < names.size(); i++)
+                                if (!Arrays.equals(st.doubles(names.get(i)), expected.get(i))) bad++;
+                        return bad;
+                    }));
+                for (Future<Integer> f : mismatches) assertThat(f.get(60, TimeUnit.SECONDS)).isZero();
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
 
     @Test
     void sixteenThreadsSharingOneLayerGetBitIdenticalResults() throws Exception {
