@@ -12,7 +12,8 @@ import java.io.PrintWriter;
         description = "Hydra bidirectional state-space layers on the JVM.",
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:bad input or a failed check (one line on stderr: hydra: ...)", "2:bad usage"},
-        subcommands = {LayerCommand.class, MatrixCommand.class, DemoCommand.class, PlotCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {LayerCommand.class, MatrixCommand.class, DemoCommand.class, PlotCommand.class, EncodeCommand.class,
+                ClassifyCommand.class, FillMaskCommand.class, CommandLine.HelpCommand.class})
 public final class HydraCli {
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Print the stack trace of an error.")

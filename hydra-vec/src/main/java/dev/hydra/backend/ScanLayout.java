@@ -5,10 +5,15 @@ package dev.hydra.backend;
  * place: {@code x}, {@code B} and {@code C} are column ranges of the conv output (rows of
  * {@code xbcStride} floats; x is H*P wide, B and C G*N wide); {@code dt} is column range
  * [{@code dtCol}, {@code dtCol} + H) of a (B*L, {@code dtStride}) buffer; the output y is (B*L, H*P).
- * {@code forward == false} runs the recurrence from t = L-1 down to 0.
+ * {@code forward == false} runs the recurrence from t = L-1 down to 0. A {@code chunk} longer than the
+ * sequence is the same single chunk, so it is stored as {@code len}: backends size scratch by it.
  */
 public record ScanLayout(int batch, int len, int heads, int headdim, int groups, int state, int chunk,
                          int xbcStride, int xCol, int bCol, int cCol, int dtStride, int dtCol, boolean forward) {
+
+    public ScanLayout {
+        chunk = Math.min(chunk, len);
+    }
 
     public int group(int head) {
         return head / (heads / groups);

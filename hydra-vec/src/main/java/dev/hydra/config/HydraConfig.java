@@ -46,8 +46,8 @@ public record HydraConfig(int dModel, int dState, int dConv, int expand, int hea
         long heads = dInner / headdim;
         if (heads % ngroups != 0)
             throw new HydraException("config: nheads = " + heads + " is not divisible by ngroups " + ngroups);
-        if (Double.isNaN(dtMin) || Double.isNaN(dtMax) || dtMin < 0 || dtMin > dtMax)
-            throw new HydraException("config: dt_limit must be [min, max] with 0 <= min <= max, got [" + dtMin + ", " + dtMax + "]");
+        if (Double.isNaN(dtMin) || Double.isNaN(dtMax) || dtMin < 0 || dtMin > dtMax || Double.isInfinite(dtMin))
+            throw new HydraException("config: dt_limit must be [min, max] with 0 <= min <= max and min finite, got [" + dtMin + ", " + dtMax + "]");
         long proj = 2 * dInner + 4L * ngroups * dState + 2 * heads;
         if (proj * dModel > Integer.MAX_VALUE - 8 || (dInner + 4L * ngroups * dState) * dConv > Integer.MAX_VALUE - 8)
             throw new HydraException("config: in_proj of " + proj + " x " + dModel + " is too large for one array");

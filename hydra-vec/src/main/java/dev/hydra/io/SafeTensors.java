@@ -186,6 +186,7 @@ public final class SafeTensors implements TensorSource, AutoCloseable {
         return new TensorInfo(name, dtype, shape, begin, end);
     }
 
+    /** The tensors' bytes must cover the data section exactly: no overlap and, as the format requires, no hole. */
     private static void checkTiling(String src, Map<String, TensorInfo> tensors, long dataSize) {
         List<TensorInfo> sorted = new ArrayList<>(tensors.values());
         sorted.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
@@ -195,9 +196,14 @@ public final class SafeTensors implements TensorSource, AutoCloseable {
             if (t.end() == t.begin()) continue; // empty tensors occupy no bytes
             if (t.begin() < previousEnd)
                 throw new HydraException(src + ": tensor '" + t.name() + "' overlaps tensor '" + previous + "' in the data section");
+            if (t.begin() > previousEnd)
+                throw new HydraException(src + ": tensor '" + t.name() + "' starts at byte " + t.begin()
+                        + " of the data section, leaving a hole after byte " + previousEnd);
             previousEnd = t.end();
             previous = t.name();
         }
+        if (previousEnd != dataSize)
+            throw new HydraException(src + ": the data section has " + dataSize + " bytes but its tensors end at byte " + previousEnd);
     }
 
     private static String firstLine(String s) {

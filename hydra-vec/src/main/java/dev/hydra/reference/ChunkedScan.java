@@ -12,6 +12,7 @@ public final class ChunkedScan {
     private ChunkedScan() {}
 
     public static double[] scan(ScanInputs in, Direction dir, int chunkSize) {
+        chunkSize = Math.min(chunkSize, in.len()); // a chunk past the end is the same one chunk; scratch is sized by it
         int L = in.len(), H = in.heads(), P = in.headdim(), N = in.state(), GN = in.groups() * N;
         int chunks = (L + chunkSize - 1) / chunkSize;
         double[] B = in.b(dir), C = in.c(dir), dt = in.dt(dir), x = in.x();

@@ -1,0 +1,98 @@
+package dev.hydra.tests;
+
+import dev.hydra.HydraException;
+import dev.hydra.config.HydraConfig;
+import dev.hydra.kernels.ScalarBackend;
+import dev.hydra.layer.HydraLayer;
+import dev.hydra.reference.ReferenceHydra;
+import dev.hydra.reference.ReferenceHydra.Mixing;
+import dev.hydra.weights.HydraWeights;
+import dev.hydra.weights.Precision;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Bad input arrays, refused with the same message by the fp32 layer and the fp64 reference. */
+class InputValidationTest {
+    static final HydraConfig CONFIG = new HydraConfig(6, 4, 3, 2, 4, 1, 0, Double.POSITIVE_INFINITY, false, false, true, 4);
+    static final int D = CONFIG.dModel();
+
+    private final HydraLayer fp32 = new HydraLayer(HydraWeights.load(CONFIG, HydraWeights.seeded(CONFIG, 5), "", Precision.FP32), new ScalarBackend());
+    private final ReferenceHydra fp64 = new ReferenceHydra(HydraWeights.load(CONFIG, HydraWeights.seeded(CONFIG, 5), "", Precision.FP64));
+
+    @AfterEach
+    void close() {
+        fp32.close();
+    }
+
+    /** Every entry point given (u, batch, len): fp32 forward and stages, fp64 forward, stages (each mixing) and materialize. */
+    private List<ThrowingCallable> calls(double[] u, int batch, int len) {
+        float[] f = new float[u.length];
+        for (int i = 0; i < u.length; i++) f[i] = (float) u[i];
+        List<ThrowingCallable> calls = new ArrayList<>();
+        calls.add(() -> fp32.forward(f, batch, len));
+        calls.add(() -> fp32.forwardStages(f, batch, len));
+        calls.add(() -> fp64.forward(u, batch, len));
+        for (Mixing m : Mixing.values()) calls.add(() -> fp64.forwardStages(u, batch, len, m));
+        calls.add(() -> fp64.materialize(u, batch, len));
+        return calls;
+    }
+
+    private void refusedEverywhere(double[] u, int batch, int len, String message) {
+        List<ThrowingCallable> calls = calls(u, batch, len);
+        for (int i = 0; i < calls.size(); i++)
+            assertThatThrownBy(calls.get(i)).as("entry point %d", i).isInstanceOf(HydraException.class).hasMessage(message);
+    }
+
+    @Test
+    void wrongLength() {
+        refusedEverywhere(new double[2 * 3 * D - 1], 2, 3, "input: 35 values do not match shape (2, 3, 6)");
+        refusedEverywhere(new double[2 * 3 * D + D], 2, 3, "input: 42 values do not match shape (2, 3, 6)");
+        refusedEverywhere(new double[0], 1, 1, "input: 0 values do not match shape (1, 1, 6)");
+    }
+
+    @Test
+    void nonPositiveBatchOrLength() {
+        refusedEverywhere(new double[0], 0, 3, "input: batch and length must be positive, got (0, 3)");
+        refusedEverywhere(new double[0], 2, 0, "input: batch and length must be positive, got (2, 0)");
+        refusedEverywhere(new double[D], -1, -1, "input: batch and length must be positive, got (-1, -1)");
+    }
+
+    @Test
+    void lengthTimesWidthBeyondAnInt() {
+        refusedEverywhere(new double[D], 1 << 20, 1 << 20, "input: 6 values do not match shape (1048576, 1048576, 6)");
+    }
+
+    @Test
+    void nonFiniteElementsAreNamedByPosition() {
+        int batch = 2, len = 3;
+        Function<Double, double[]> at = v -> {
+            double[] u = new double[batch * len * D];
+            u[(1 * len + 2) * D + 5] = v; // element (1, 2, 5)
+            return u;
+        };
+        refusedEverywhere(at.apply(Double.NaN), batch, len, "input: element (1, 2, 5) is NaN; inputs must be finite");
+        refusedEverywhere(at.apply(Double.POSITIVE_INFINITY), batch, len, "input: element (1, 2, 5) is Infinity; inputs must be finite");
+        refusedEverywhere(at.apply(Double.NEGATIVE_INFINITY), batch, len, "input: element (1, 2, 5) is -Infinity; inputs must be finite");
+        double[] first = new double[batch * len * D];
+        first[0] = Double.NaN;
+        first[first.length - 1] = Double.NaN;
+        refusedEverywhere(first, batch, len, "input: element (0, 0, 0) is NaN; inputs must be finite");
+    }
+
+    @Test
+    void materializingALayerWithInitialStates() {
+        HydraConfig c = new HydraConfig(6, 4, 3, 2, 4, 1, 0, Double.POSITIVE_INFINITY, true, false, true, 4);
+        ReferenceHydra ref = new ReferenceHydra(HydraWeights.load(c, HydraWeights.seeded(c, 5), "", Precision.FP64));
+        assertThatThrownBy(() -> ref.materialize(new double[2 * D], 1, 2)).isInstanceOf(HydraException.class)
+                .hasMessage("materialize: this layer has learnable initial states, so its mixer is affine, not a matrix");
+        assertThatThrownBy(() -> ref.forwardStages(new double[2 * D], 1, 2, Mixing.DENSE)).isInstanceOf(HydraException.class)
+                .hasMessage("materialize: this layer has learnable initial states, so its mixer is affine, not a matrix");
+    }
+}
