@@ -32,7 +32,8 @@ import java.util.Set;
  * A read-only, memory-mapped safetensors file. The header is validated completely when the file is
  * opened (sizes, dtypes, shapes, offsets that must tile the data section without overlap), so that
  * reading a tensor afterwards cannot fail or read out of bounds. Reads copy into heap arrays,
- * converting any float dtype to float or double. Close it to unmap the file.
+ * converting any float dtype to float or double. Close it to unmap the file. Reads may come from many
+ * threads at once; closing must not race with them.
  */
 public final class SafeTensors implements TensorSource, AutoCloseable {
     /** Headers above this size are refused rather than parsed (the format's own reference uses 100 MB). */

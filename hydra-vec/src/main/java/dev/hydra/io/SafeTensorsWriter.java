@@ -14,7 +14,8 @@ import java.util.Map;
 
 /**
  * Builds a safetensors file from heap arrays and writes it atomically: to a temporary file beside the
- * target, then renamed over it, so that a crash never leaves a half-written output.
+ * target, then renamed over it, so that a crash never leaves a half-written output. A writer is built
+ * by one thread; several writes racing on one path leave one writer's whole file.
  */
 public final class SafeTensorsWriter {
     private record Entry(DType dtype, long[] shape, byte[] bytes) {}

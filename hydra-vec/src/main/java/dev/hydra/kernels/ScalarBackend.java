@@ -92,7 +92,7 @@ public class ScalarBackend implements Backend {
     public void ssdScan(ScanLayout s, Buf xbcb, Buf dtb, Buf ab, Buf initb, Buf yb) {
         float[] xbc = HeapBuf.of(xbcb), dt = HeapBuf.of(dtb), a = HeapBuf.of(ab), init = HeapBuf.of(initb), y = HeapBuf.of(yb);
         int L = s.len(), H = s.heads(), P = s.headdim(), N = s.state(), Q = s.chunk(), S = s.xbcStride(), HP = H * P;
-        double[] cum = new double[Q];
+        double[] dA = new double[Q];
         int[] row = new int[Q];
         float[] state = new float[P * N];
         float[] cb = new float[Q];
@@ -103,22 +103,26 @@ public class ScalarBackend implements Backend {
                 else System.arraycopy(init, h * P * N, state, 0, P * N);
                 for (int c0 = 0; c0 < L; c0 += Q) {
                     int q = Math.min(Q, L - c0);
-                    double sum = 0;
                     for (int i = 0; i < q; i++) {
                         row[i] = b * L + s.position(c0 + i);
-                        sum += (double) dt[row[i] * s.dtStride() + s.dtCol() + h] * a[h];
-                        cum[i] = sum;
+                        dA[i] = (double) dt[row[i] * s.dtStride() + s.dtCol() + h] * a[h];
                     }
+                    // Decay exponents are summed over the segment they span (never as a difference of two
+                    // cumulative sums, which cancels catastrophically once the sums are large).
+                    double fromStart = 0;
                     for (int i = 0; i < q; i++) {
                         int ri = row[i];
-                        // (1) intra-chunk: sum_{j<=i} (C_i . B_j) exp(cum_i - cum_j) dt_j x_j
-                        for (int j = 0; j <= i; j++) {
+                        fromStart += dA[i];
+                        // (1) intra-chunk: sum_{j<=i} (C_i . B_j) exp(dA_{j+1} + ... + dA_i) dt_j x_j
+                        double segment = 0;
+                        for (int j = i; j >= 0; j--) {
                             int rj = row[j];
                             float dot = 0;
                             for (int n = 0; n < N; n++) dot += xbc[ri * S + co + n] * xbc[rj * S + bo + n];
-                            cb[j] = dot * (float) Math.exp(cum[i] - cum[j]) * dt[rj * s.dtStride() + s.dtCol() + h];
+                            cb[j] = dot * (float) Math.exp(segment) * dt[rj * s.dtStride() + s.dtCol() + h];
+                            segment += dA[j];
                         }
-                        float decay = (float) Math.exp(cum[i]);
+                        float decay = (float) Math.exp(fromStart);
                         for (int p = 0; p < P; p++) {
                             float acc = 0;
                             for (int j = 0; j <= i; j++) acc += cb[j] * xbc[row[j] * S + xo + p];
@@ -128,12 +132,14 @@ public class ScalarBackend implements Backend {
                             y[ri * HP + h * P + p] = acc + decay * st;
                         }
                     }
-                    // (2) + (3): S <- exp(cum_end) S + sum_j exp(cum_end - cum_j) dt_j x_j B_j^T
-                    float chunkDecay = (float) Math.exp(cum[q - 1]);
+                    // (2) + (3): S <- exp(dA_0 + ... + dA_end) S + sum_j exp(dA_{j+1} + ... + dA_end) dt_j x_j B_j^T
+                    float chunkDecay = (float) Math.exp(fromStart);
                     for (int i = 0; i < P * N; i++) state[i] *= chunkDecay;
-                    for (int j = 0; j < q; j++) {
+                    double segment = 0;
+                    for (int j = q - 1; j >= 0; j--) {
                         int rj = row[j];
-                        float wj = (float) Math.exp(cum[q - 1] - cum[j]) * dt[rj * s.dtStride() + s.dtCol() + h];
+                        float wj = (float) Math.exp(segment) * dt[rj * s.dtStride() + s.dtCol() + h];
+                        segment += dA[j];
                         for (int p = 0; p < P; p++) {
                             float wx = wj * xbc[rj * S + xo + p];
                             for (int n = 0; n < N; n++) state[p * N + n] += wx * xbc[rj * S + bo + n];

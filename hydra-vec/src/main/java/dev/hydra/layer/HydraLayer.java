@@ -2,6 +2,7 @@ package dev.hydra.layer;
 
 import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
+import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.weights.HydraWeights;
@@ -29,7 +30,7 @@ public final class HydraLayer implements AutoCloseable {
         System.arraycopy(w.dtBias(), 0, dtBiasTwice, c.nheads(), c.nheads());
         dtBias = backend.upload(dtBiasTwice);
         float[] aHost = new float[c.nheads()];
-        for (int h = 0; h < aHost.length; h++) aHost[h] = -(float) Math.exp(w.aLog()[h]);
+        for (int h = 0; h < aHost.length; h++) aHost[h] = HydraWeights.aFloat(w.aLog()[h]);
         a = backend.upload(aHost);
         fcD = backend.upload(w.fcDW());
         d = backend.upload(w.d());
@@ -57,14 +58,27 @@ public final class HydraLayer implements AutoCloseable {
         return run(u, batch, len, true);
     }
 
+    /**
+     * Heap bytes a forward pass of (batch, len) on a CPU backend allocates: the {@link Workspace}, the
+     * uploaded input and the output (and, with {@code stages}, their downloaded copies).
+     */
+    public static long activationBytes(HydraConfig c, int batch, int len, boolean stages) {
+        long rows = (long) batch * len;
+        long workspace = rows * (c.projDim() + c.convDim() + 3L * c.nheads() + 4L * c.dInner() + c.dModel());
+        return Float.BYTES * ((stages ? 2 : 1) * workspace + 2 * rows * c.dModel());
+    }
+
     private Stages<float[]> run(float[] u, int batch, int len, boolean keepStages) {
         Inputs.checkShape(u.length, batch, len, c.dModel(), "input");
         Inputs.checkFinite(u, len, c.dModel(), "input");
+        Inputs.checkActivations(inW instanceof HeapBuf ? activationBytes(c, batch, len, keepStages) : 0,
+                (long) batch * len * c.projDim(), batch, len);
         try (Workspace ws = new Workspace(batch, len); Buf ub = be.upload(u)) {
             forward(ub, batch, len, ws);
             int rows = batch * len;
             float[] out = new float[rows * c.dModel()];
             be.download(ws.out, out);
+            Inputs.checkOverflow(out, len, c.dModel(), "fp32");
             if (!keepStages) return new Stages<>(null, null, null, null, null, null, null, null, out);
             return new Stages<>(get(ws.xbc, rows * c.convDim()), columns(get(ws.dt, rows * 2 * c.nheads()), rows, 2 * c.nheads(), 0, c.nheads()),
                     columns(get(ws.dt, rows * 2 * c.nheads()), rows, 2 * c.nheads(), c.nheads(), c.nheads()),

@@ -2,8 +2,13 @@ package dev.hydra.layer;
 
 import dev.hydra.HydraException;
 
-/** Shape and finiteness checks for layer inputs, with messages that name the offending element. */
+/**
+ * The checks around a forward pass, with messages that name the offending element: the input's shape and
+ * finiteness, the memory its activations need, and the output's finiteness (overflow).
+ */
 public final class Inputs {
+    private static final double GIB = 1L << 30;
+
     private Inputs() {}
 
     public static void checkShape(long length, int batch, int len, int width, String what) {
@@ -21,6 +26,51 @@ public final class Inputs {
     public static void checkFinite(double[] u, int len, int width, String what) {
         for (int i = 0; i < u.length; i++)
             if (!Double.isFinite(u[i])) throw notFinite(what, u[i], i, len, width);
+    }
+
+    /**
+     * Refuses, before anything is allocated, a forward pass of (batch, len) that cannot be held: one whose
+     * largest activation tensor has more elements than a Java array holds, or whose activations need more
+     * bytes than the heap can still give. Garbage counts as used until collected, so near the limit this
+     * asks for one collection before refusing; other threads' concurrent requests are not reserved for.
+     */
+    public static void checkActivations(long bytes, long largestTensor, int batch, int len) {
+        String pass = "input: a forward pass of (" + batch + ", " + len + ")";
+        if (largestTensor > Integer.MAX_VALUE - 8)
+            throw new HydraException(pass + " needs an activation tensor of " + largestTensor
+                    + " elements, more than a Java array holds; split the batch");
+        Runtime rt = Runtime.getRuntime();
+        if (bytes <= heapFree(rt)) return;
+        if (bytes <= rt.maxMemory()) System.gc();
+        long free = heapFree(rt);
+        if (bytes > free)
+            throw new HydraException(String.format("%s needs about %.2f GiB of activations but the heap has %.2f GiB free;"
+                    + " raise -Xmx or split the batch", pass, bytes / GIB, free / GIB));
+    }
+
+    private static long heapFree(Runtime rt) {
+        return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    }
+
+    /**
+     * A non-finite output from finite input and finite weights means an intermediate overflowed the
+     * precision's range (the scans' products grow like the fourth power of the input's scale).
+     */
+    public static void checkOverflow(float[] out, int len, int width, String precision) {
+        for (int i = 0; i < out.length; i++)
+            if (!Float.isFinite(out[i])) throw overflow(precision, out[i], i, len, width);
+    }
+
+    public static void checkOverflow(double[] out, int len, int width, String precision) {
+        for (int i = 0; i < out.length; i++)
+            if (!Double.isFinite(out[i])) throw overflow(precision, out[i], i, len, width);
+    }
+
+    private static HydraException overflow(String precision, double v, int i, int len, int width) {
+        int b = i / (len * width), t = (i / width) % len, c = i % width;
+        return new HydraException("input: the forward pass overflowed the " + precision + " range (output element ("
+                + b + ", " + t + ", " + c + ") is " + v + " from finite input); scale the input down"
+                + (precision.equals("fp32") ? " or run in fp64" : ""));
     }
 
     private static HydraException notFinite(String what, double v, int i, int len, int width) {

@@ -5,6 +5,7 @@ import dev.hydra.backend.Buf;
 import dev.hydra.backend.ScanLayout;
 import dev.hydra.layer.Inputs;
 import dev.hydra.layer.Layers;
+import dev.hydra.weights.HydraWeights;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -50,7 +51,7 @@ public final class MixerLayer implements AutoCloseable {
             float[] bias = w.mixer("dt_bias"), twice = new float[2 * H], aHost = new float[H];
             System.arraycopy(bias, 0, twice, 0, H);
             System.arraycopy(bias, 0, twice, H, H);
-            for (int h = 0; h < H; h++) aHost[h] = -(float) Math.exp(w.mixer("A_log")[h]);
+            for (int h = 0; h < H; h++) aHost[h] = HydraWeights.aFloat(w.mixer("A_log")[h]);
             dtBias = up(twice);
             a = up(aHost);
             fcD = up(w.mixer("fc_D.weight"));

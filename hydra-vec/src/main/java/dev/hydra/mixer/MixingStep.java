@@ -2,6 +2,7 @@ package dev.hydra.mixer;
 
 import dev.hydra.materialize.QuasiseparableMatrix;
 import dev.hydra.reference.ScanInputs;
+import dev.hydra.weights.HydraWeights;
 
 import java.util.Map;
 
@@ -36,7 +37,7 @@ final class MixingStep {
         if (c.type() == MixerType.QUASISEPARABLE) {
             // A = -exp(A_log), in fp64 as ReferenceHydra computes it
             a = new double[c.nheads()];
-            for (int h = 0; h < a.length; h++) a[h] = -Math.exp(param("A_log")[h]);
+            for (int h = 0; h < a.length; h++) a[h] = HydraWeights.a(param("A_log")[h]);
         } else {
             a = null;
         }

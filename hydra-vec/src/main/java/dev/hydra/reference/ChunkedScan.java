@@ -17,7 +17,7 @@ public final class ChunkedScan {
         int chunks = (L + chunkSize - 1) / chunkSize;
         double[] B = in.b(dir), C = in.c(dir), dt = in.dt(dir), x = in.x();
         double[] y = new double[in.batch() * L * H * P];
-        double[] cum = new double[chunkSize];           // cumulative log-decay inside the chunk, inclusive
+        double[] dA = new double[chunkSize];            // log-decay dt_i A of each position in the chunk
         double[][] chunkState = new double[chunks][P * N];
         double[][] stateIn = new double[chunks][P * N];
         double[] chunkDecay = new double[chunks];
@@ -27,25 +27,33 @@ public final class ChunkedScan {
                 double a = in.a()[h];
                 for (int c = 0; c < chunks; c++) {
                     int c0 = c * chunkSize, q = Math.min(chunkSize, L - c0);
-                    cumulativeDecay(in, dir, dt, b, h, c0, q, a, cum);
-                    chunkDecay[c] = Math.exp(cum[q - 1]);
-                    // Step 1: intra-chunk, y_i = sum_{j<=i} (C_i . B_j) exp(cum_i - cum_j) dt_j x_j
+                    logDecays(in, dir, dt, b, h, c0, q, a, dA);
+                    double total = 0;
+                    for (int i = 0; i < q; i++) total += dA[i];
+                    chunkDecay[c] = Math.exp(total);
+                    // Step 1: intra-chunk, y_i = sum_{j<=i} (C_i . B_j) exp(dA_{j+1} + ... + dA_i) dt_j x_j.
+                    // Exponents are summed over the segment they span, not taken as a difference of
+                    // cumulative sums, which cancels catastrophically once those sums are large.
                     for (int i = 0; i < q; i++) {
                         int ri = b * L + in.position(dir, c0 + i);
-                        for (int j = 0; j <= i; j++) {
+                        double segment = 0;
+                        for (int j = i; j >= 0; j--) {
                             int rj = b * L + in.position(dir, c0 + j);
                             double cb = 0;
                             for (int n = 0; n < N; n++) cb += C[ri * GN + g * N + n] * B[rj * GN + g * N + n];
-                            double w = cb * Math.exp(cum[i] - cum[j]) * dt[rj * H + h];
+                            double w = cb * Math.exp(segment) * dt[rj * H + h];
                             for (int p = 0; p < P; p++) y[ri * H * P + h * P + p] += w * x[rj * H * P + h * P + p];
+                            segment += dA[j];
                         }
                     }
-                    // Step 2: the chunk's own final state, sum_j exp(cum_end - cum_j) dt_j x_j B_j^T
+                    // Step 2: the chunk's own final state, sum_j exp(dA_{j+1} + ... + dA_end) dt_j x_j B_j^T
                     double[] s = chunkState[c];
                     java.util.Arrays.fill(s, 0);
-                    for (int j = 0; j < q; j++) {
+                    double segment = 0;
+                    for (int j = q - 1; j >= 0; j--) {
                         int rj = b * L + in.position(dir, c0 + j);
-                        double w = Math.exp(cum[q - 1] - cum[j]) * dt[rj * H + h];
+                        double w = Math.exp(segment) * dt[rj * H + h];
+                        segment += dA[j];
                         for (int p = 0; p < P; p++) {
                             double wx = w * x[rj * H * P + h * P + p];
                             for (int n = 0; n < N; n++) s[p * N + n] += wx * B[rj * GN + g * N + n];
@@ -56,14 +64,16 @@ public final class ChunkedScan {
                 for (int i = 0; i < P * N; i++) stateIn[0][i] = in.init() == null ? 0 : in.init()[h * P * N + i];
                 for (int c = 0; c + 1 < chunks; c++)
                     for (int i = 0; i < P * N; i++) stateIn[c + 1][i] = chunkDecay[c] * stateIn[c][i] + chunkState[c][i];
-                // Step 4: state to output, y_i += exp(cum_i) S_in C_i
+                // Step 4: state to output, y_i += exp(dA_0 + ... + dA_i) S_in C_i
                 for (int c = 0; c < chunks; c++) {
                     int c0 = c * chunkSize, q = Math.min(chunkSize, L - c0);
-                    cumulativeDecay(in, dir, dt, b, h, c0, q, a, cum);
+                    logDecays(in, dir, dt, b, h, c0, q, a, dA);
                     double[] s = stateIn[c];
+                    double fromStart = 0;
                     for (int i = 0; i < q; i++) {
                         int ri = b * L + in.position(dir, c0 + i);
-                        double decay = Math.exp(cum[i]);
+                        fromStart += dA[i];
+                        double decay = Math.exp(fromStart);
                         for (int p = 0; p < P; p++) {
                             double acc = 0;
                             for (int n = 0; n < N; n++) acc += s[p * N + n] * C[ri * GN + g * N + n];
@@ -76,12 +86,8 @@ public final class ChunkedScan {
         return y;
     }
 
-    private static void cumulativeDecay(ScanInputs in, Direction dir, double[] dt, int b, int h, int c0, int q,
-                                        double a, double[] cum) {
-        double sum = 0;
-        for (int i = 0; i < q; i++) {
-            sum += dt[(b * in.len() + in.position(dir, c0 + i)) * in.heads() + h] * a;
-            cum[i] = sum;
-        }
+    private static void logDecays(ScanInputs in, Direction dir, double[] dt, int b, int h, int c0, int q,
+                                  double a, double[] dA) {
+        for (int i = 0; i < q; i++) dA[i] = dt[(b * in.len() + in.position(dir, c0 + i)) * in.heads() + h] * a;
     }
 }

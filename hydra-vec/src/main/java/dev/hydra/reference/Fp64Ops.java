@@ -51,10 +51,22 @@ public final class Fp64Ops {
         for (int r = 0; r < rows; r++) {
             double ss = 0;
             for (int i = 0; i < dim; i++) ss += y[r * dim + i] * y[r * dim + i];
-            double inv = 1 / Math.sqrt(ss / dim + 1e-5);
+            double inv = Double.isInfinite(ss) ? 1 / rescaledRms(y, r * dim, dim) : 1 / Math.sqrt(ss / dim + 1e-5);
             for (int i = 0; i < dim; i++) out[r * dim + i] = y[r * dim + i] * inv * weight[i] * silu(z[r * zStride + zCol + i]);
         }
         return out;
+    }
+
+    /**
+     * sqrt(mean(y^2) + 1e-5) for a row whose squares overflow (|y| above ~1e154): the same value, computed
+     * on y / max|y| so that a finite result is not turned into zeros by an infinite sum of squares.
+     */
+    private static double rescaledRms(double[] y, int from, int n) {
+        double max = 0;
+        for (int i = 0; i < n; i++) max = Math.max(max, Math.abs(y[from + i]));
+        double ss = 0;
+        for (int i = 0; i < n; i++) ss += (y[from + i] / max) * (y[from + i] / max);
+        return max * Math.sqrt(ss / n + 1e-5 / max / max);
     }
 
     /** Columns [from, from + n) of a (rows, stride) matrix, contiguous. */

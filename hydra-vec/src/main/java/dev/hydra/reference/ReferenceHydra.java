@@ -40,7 +40,7 @@ public final class ReferenceHydra {
         this.w = weights;
         this.a = new double[c.nheads()];
         // Step 3's A = -exp(A_log), in fp64: with it the goldens' mixer_matrix and mixer_output agree to 1e-15.
-        for (int h = 0; h < a.length; h++) a[h] = -Math.exp(w.aLog()[h]);
+        for (int h = 0; h < a.length; h++) a[h] = HydraWeights.a(w.aLog()[h]);
     }
 
     public HydraConfig config() {
@@ -51,8 +51,21 @@ public final class ReferenceHydra {
         return forwardStages(u, batch, len, Mixing.CHUNKED).output();
     }
 
+    /** Heap bytes a forward pass of (batch, len) allocates: every step's fp64 arrays and the scans' states. */
+    public static long activationBytes(HydraConfig c, int batch, int len, Mixing mixing) {
+        long rows = (long) batch * len;
+        long doubles = rows * (c.projDim() + 3L * c.convDim() + 3L * c.nheads() + 4L * c.dInner() + c.dModel());
+        doubles += switch (mixing) {
+            case CHUNKED -> 2L * ((len + c.chunkSize() - 1) / c.chunkSize()) * c.headdim() * c.dState();
+            case DENSE -> (long) batch * c.nheads() * len * len;
+            case RECURRENCE -> 0;
+        };
+        return Double.BYTES * doubles;
+    }
+
     public Stages<double[]> forwardStages(double[] u, int batch, int len, Mixing mixing) {
         checkInput(u, batch, len);
+        Inputs.checkActivations(activationBytes(c, batch, len, mixing), (long) batch * len * c.projDim(), batch, len);
         double[] zxbcdt = linear(u, batch * len, c.dModel(), w.inProjW(), w.inProjB(), c.projDim());   // step 1
         ScanInputs in = prepare(zxbcdt, batch, len);
         double[] convOut = convOutOf(in);
@@ -67,12 +80,14 @@ public final class ReferenceHydra {
         }
         double[] normed = gatedRmsNorm(mix, batch * len, c.dInner(), zxbcdt, c.projDim(), 0, w.normW());    // step 7
         double[] out = linear(normed, batch * len, c.dInner(), w.outProjW(), w.outProjB(), c.dModel());
+        Inputs.checkOverflow(out, len, c.dModel(), "fp64");
         return new Stages<>(convOut, in.dtF(), in.dtB(), yF, yB, delta, mix, normed, out);
     }
 
     /** The mixer matrix (B, H, L, L) of steps 4-6 for this input. */
     public double[] materialize(double[] u, int batch, int len) {
         checkInput(u, batch, len);
+        Inputs.checkActivations(activationBytes(c, batch, len, Mixing.DENSE), (long) batch * len * c.projDim(), batch, len);
         ScanInputs in = prepare(linear(u, batch * len, c.dModel(), w.inProjW(), w.inProjB(), c.projDim()), batch, len);
         return materialize(in, delta(in));
     }

@@ -1,5 +1,6 @@
 package dev.hydra.weights;
 
+import dev.hydra.HydraException;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.InMemoryTensors;
 import dev.hydra.io.TensorSource;
@@ -30,24 +31,49 @@ public record HydraWeights<A>(HydraConfig config, A inProjW, A inProjB, A convW,
     }
 
     /**
+     * SPEC step 3's {@code A = -exp(A_log)}, kept finite: where exp overflows (A_log above about 709.8) it
+     * is the most negative finite double, which decays every step with dt above 4e-306 to exactly 0, as
+     * -inf would, while {@code dt A} stays 0 (not NaN) at dt = 0, as with the exact A.
+     */
+    public static double a(double aLog) {
+        return Math.max(-Math.exp(aLog), -Double.MAX_VALUE);
+    }
+
+    /**
+     * {@link #a} in float32 for the fp32 engines, kept finite the same way: above A_log of about 88.7 it is
+     * the most negative finite float, which decays every step with dt above 3e-36 to exactly 0.
+     */
+    public static float aFloat(double aLog) {
+        return Math.max((float) a(aLog), -Float.MAX_VALUE);
+    }
+
+    /**
      * Loads the layer's parameters under {@code prefix} (for example {@code "encoder.layer.0.layer.mixer."}),
      * checking that each is present with its shape and that nothing else sits under the prefix.
      */
     public static <A> HydraWeights<A> load(HydraConfig c, TensorSource src, String prefix, Precision<A> p) {
         spec(c).check(src, prefix);
         return new HydraWeights<>(c,
-                p.read(src, prefix + "in_proj.weight"),
-                c.bias() ? p.read(src, prefix + "in_proj.bias") : null,
-                p.read(src, prefix + "conv1d.weight"),
-                c.convBias() ? p.read(src, prefix + "conv1d.bias") : null,
-                p.read(src, prefix + "dt_bias"),
-                p.read(src, prefix + "A_log"),
-                p.read(src, prefix + "D"),
-                p.read(src, prefix + "fc_D.weight"),
-                p.read(src, prefix + "norm.weight"),
-                p.read(src, prefix + "out_proj.weight"),
-                c.bias() ? p.read(src, prefix + "out_proj.bias") : null,
-                c.learnableInitStates() ? p.read(src, prefix + "init_states") : null);
+                read(src, p, prefix + "in_proj.weight"),
+                c.bias() ? read(src, p, prefix + "in_proj.bias") : null,
+                read(src, p, prefix + "conv1d.weight"),
+                c.convBias() ? read(src, p, prefix + "conv1d.bias") : null,
+                read(src, p, prefix + "dt_bias"),
+                read(src, p, prefix + "A_log"),
+                read(src, p, prefix + "D"),
+                read(src, p, prefix + "fc_D.weight"),
+                read(src, p, prefix + "norm.weight"),
+                read(src, p, prefix + "out_proj.weight"),
+                c.bias() ? read(src, p, prefix + "out_proj.bias") : null,
+                c.learnableInitStates() ? read(src, p, prefix + "init_states") : null);
+    }
+
+    /** A parameter, refused if it holds NaN or an infinity: no trained layer has one, and it would poison every output. */
+    private static <A> A read(TensorSource src, Precision<A> p, String name) {
+        A values = p.read(src, name);
+        int bad = p.firstNonFinite(values);
+        if (bad >= 0) throw new HydraException(src.source() + ": tensor '" + name + "' holds a non-finite value at flat index " + bad);
+        return values;
     }
 
     /**

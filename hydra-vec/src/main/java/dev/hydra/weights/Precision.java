@@ -3,25 +3,43 @@ package dev.hydra.weights;
 import dev.hydra.io.TensorSource;
 
 import java.util.function.BiFunction;
+import java.util.function.ToIntFunction;
 
 /**
  * The two numeric precisions of the engine, typed by the array that holds their values, so that one
  * loader fills either {@code float[]} (fp32 engines) or {@code double[]} (fp64 reference) parameters.
  */
 public final class Precision<A> {
-    public static final Precision<float[]> FP32 = new Precision<>("fp32", TensorSource::floats);
-    public static final Precision<double[]> FP64 = new Precision<>("fp64", TensorSource::doubles);
+    public static final Precision<float[]> FP32 = new Precision<>("fp32", TensorSource::floats, Precision::firstNonFinite);
+    public static final Precision<double[]> FP64 = new Precision<>("fp64", TensorSource::doubles, Precision::firstNonFinite);
 
     private final String name;
     private final BiFunction<TensorSource, String, A> reader;
+    private final ToIntFunction<A> firstNonFinite;
 
-    private Precision(String name, BiFunction<TensorSource, String, A> reader) {
+    private Precision(String name, BiFunction<TensorSource, String, A> reader, ToIntFunction<A> firstNonFinite) {
         this.name = name;
         this.reader = reader;
+        this.firstNonFinite = firstNonFinite;
     }
 
     public A read(TensorSource source, String tensor) {
         return reader.apply(source, tensor);
+    }
+
+    /** The flat index of the first NaN or infinity in {@code values}, or -1. */
+    public int firstNonFinite(A values) {
+        return firstNonFinite.applyAsInt(values);
+    }
+
+    private static int firstNonFinite(float[] v) {
+        for (int i = 0; i < v.length; i++) if (!Float.isFinite(v[i])) return i;
+        return -1;
+    }
+
+    private static int firstNonFinite(double[] v) {
+        for (int i = 0; i < v.length; i++) if (!Double.isFinite(v[i])) return i;
+        return -1;
     }
 
     public String name() {
