@@ -1,0 +1,45 @@
+package dev.hydra.bench;
+
+import dev.hydra.layer.HydraLayer;
+import org.openjdk.jmh.annotations.*;
+
+import java.util.concurrent.TimeUnit;
+
+/** One forward pass of the 768-wide layer on the Vector API backend. */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx10g", "-XX:+UseParallelGC"})
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class LayerBench {
+    @Param({"1x512", "8x512", "1x8192", "1x65536"})
+    public String shape;
+
+    /** 0: one per available processor. */
+    @Param({"0"})
+    public int threads;
+
+    private HydraLayer layer;
+    private float[] u;
+    private int batch, len;
+
+    @Setup
+    public void setup() {
+        int[] bl = BenchLayer.shape(shape);
+        batch = bl[0];
+        len = bl[1];
+        layer = BenchLayer.create(threads);
+        u = BenchLayer.input(batch * len * BenchLayer.CONFIG.dModel());
+    }
+
+    @Benchmark
+    public float[] forward() {
+        return layer.forward(u, batch, len);
+    }
+
+    @TearDown
+    public void tearDown() {
+        layer.close();
+    }
+}
