@@ -31,6 +31,11 @@ public class LayerBench {
         len = bl[1];
         layer = BenchLayer.create(threads);
         u = BenchLayer.input(batch * len * BenchLayer.CONFIG.dModel());
+        // compile the kernels on a short sequence first (they do not depend on the shape), so that the
+        // few warm-up iterations of a long sequence do not run interpreted code
+        float[] shortInput = BenchLayer.input(256 * BenchLayer.CONFIG.dModel());
+        long end = System.nanoTime() + 5_000_000_000L;
+        for (int i = 0; i < 10 || System.nanoTime() < end; i++) layer.forward(shortInput, 1, 256);
     }
 
     @Benchmark

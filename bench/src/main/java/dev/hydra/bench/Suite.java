@@ -21,9 +21,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The whole measurement in one run (docs/vector.md): agreement with ONNX Runtime, peak heap at
- * (1, 65536), then JMH: our layer at every shape on all cores and on one, the FMA peak on all cores
- * and on one, ONNX Runtime at every shape; then one table. Options: {@code --peer PATH} (the .onnx
+ * The whole measurement in one run (docs/vector.md): agreement with ONNX Runtime, then JMH: our layer
+ * at every shape on all cores and on one, the FMA peak on all cores and on one, ONNX Runtime at every
+ * shape; then one table, and the peak heap at (1, 65536). Options: {@code --peer PATH} (the .onnx
  * file; the peer is skipped, saying so, when absent), {@code --quick} (fewer iterations, for a smoke run).
  */
 public final class Suite {
@@ -48,7 +48,6 @@ public final class Suite {
         boolean havePeer = Files.isRegularFile(peerPath);
         if (havePeer) System.out.println(Peer.agreement(peerPath));
         else System.out.println("peer: " + peer + " is absent; ONNX Runtime skipped");
-        peakHeap(c, 1, 65536);
 
         Map<String, Double> ours = medians(run(LayerBench.class, quick, b -> b.param("shape", SHAPES.toArray(String[]::new)).param("threads", "0")));
         Map<String, Double> oursOne = medians(run(LayerBench.class, quick, b -> b.param("shape", "8x512", "1x8192").param("threads", "1")));
@@ -61,7 +60,7 @@ public final class Suite {
         }
 
         System.out.printf("%nFMA peak (Vector API, 12 accumulators): %.1f GFLOP/s on %d threads, %.1f GFLOP/s on 1%n", peak, cores, peakOne);
-        System.out.println("| B x L | ours ms (median) | ours tokens/s | GFLOP/s | % of FMA peak | ns/token | ORT ms | ORT tokens/s | ours / ORT |");
+        System.out.println("| B x L | ours ms (median) | ours tokens/s | GFLOP/s | % of FMA peak | µs/token | ORT ms | ORT tokens/s | ours / ORT |");
         System.out.println("|---|---|---|---|---|---|---|---|---|");
         for (String s : SHAPES) {
             Double ms = ours.get(s);
@@ -69,8 +68,8 @@ public final class Suite {
             int[] bl = BenchLayer.shape(s);
             double tokens = (double) bl[0] * bl[1], gflops = LayerFlops.forward(c, bl[0], bl[1]) / (ms * 1e6);
             Double ortMs = ort.get(s);
-            System.out.printf("| %d x %d | %.2f | %.0f | %.1f | %.0f%% | %.0f | %s | %s | %s |%n", bl[0], bl[1], ms, tokens / ms * 1e3, gflops,
-                    100 * gflops / peak, ms * 1e6 / tokens, ortMs == null ? "-" : String.format("%.1f", ortMs),
+            System.out.printf("| %d x %d | %.2f | %.0f | %.1f | %.0f%% | %.1f | %s | %s | %s |%n", bl[0], bl[1], ms, tokens / ms * 1e3, gflops,
+                    100 * gflops / peak, ms * 1e3 / tokens, ortMs == null ? "-" : String.format("%.1f", ortMs),
                     ortMs == null ? "-" : String.format("%.0f", tokens / ortMs * 1e3), ortMs == null ? "-" : String.format("%.1fx", ortMs / ms));
         }
         for (String s : oursOne.keySet()) {
@@ -80,6 +79,7 @@ public final class Suite {
         }
         if (ours.containsKey("1x512") && ours.containsKey("1x65536"))
             System.out.printf("per-token time L=65536 / L=512: %.2f%n", (ours.get("1x65536") / 65536) / (ours.get("1x512") / 512));
+        peakHeap(c, 1, 65536);
     }
 
     private interface Params {

@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 /** The {@code hydra} command: subcommands, and one-line errors (with {@code --verbose}, the trace). */
 @Command(name = "hydra", mixinStandardHelpOptions = true, version = "hydra 0.1.0",
         description = "Hydra bidirectional state-space layers on the JVM.",
-        subcommands = {CommandLine.HelpCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, BenchCommand.class})
 public final class HydraCli {
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Print the stack trace of an error.")
