@@ -46,7 +46,9 @@ public final class Suite {
         System.out.printf("FLOPs per token (formula in docs/vector.md): %.3f MFLOP%n", LayerFlops.perToken(c) / 1e6);
         Path peerPath = Path.of(peer);
         boolean havePeer = Files.isRegularFile(peerPath);
-        if (havePeer) System.out.println(Peer.agreement(peerPath));
+        if (havePeer && Files.isRegularFile(peerPath.resolveSibling("peer_hydra768.weights.safetensors"))
+                && Files.isRegularFile(peerPath.resolveSibling("peer_hydra768.sample.safetensors"))) System.out.println(Peer.agreement(peerPath));
+        else if (havePeer) System.out.println("agreement: peer_hydra768.weights/sample.safetensors are not next to " + peer + "; check skipped");
         else System.out.println("peer: " + peer + " is absent; ONNX Runtime skipped");
 
         Map<String, Double> ours = medians(run(LayerBench.class, quick, b -> b.param("shape", SHAPES.toArray(String[]::new)).param("threads", "0")));
