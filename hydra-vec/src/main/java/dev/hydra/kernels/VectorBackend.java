@@ -25,6 +25,8 @@ public final class VectorBackend extends ScalarBackend {
     private static final int VL = F.length();
     /** GEMM register tile: MR rows by NR = two vectors of outputs; cache tiles: MC rows, NC outputs, KC depth. */
     private static final int MR = 6, NR = 2 * VL, MC = 96, NC = 4 * NR, KC = 256;
+    /** Heads of one group per scan task: they share the chunk's C B^T (a fixed count, so results do not depend on the threads). */
+    private static final int HEADS_PER_TASK = 4;
     /** Rows per task of the row-wise kernels (conv, shift, norm). */
     private static final int ROWS_PER_TASK = 64;
     private static final FloatVector IOTA = FloatVector.fromArray(F, iota(), 0);
@@ -207,59 +209,74 @@ public final class VectorBackend extends ScalarBackend {
     @Override
     public void ssdScan(ScanLayout s, Buf xbcb, Buf dtb, Buf ab, Buf initb, Buf yb) {
         float[] xbc = HeapBuf.of(xbcb), dt = HeapBuf.of(dtb), a = HeapBuf.of(ab), init = HeapBuf.of(initb), y = HeapBuf.of(yb);
-        int heads = s.heads();
-        pool.forEach(s.batch() * heads, t -> scanHead(s, xbc, dt, a[t % heads], init, y, t / heads, t % heads));
+        int perGroup = s.heads() / s.groups(), blocks = ceilDiv(perGroup, HEADS_PER_TASK), groups = s.groups();
+        pool.forEach(s.batch() * groups * blocks, t -> {
+            int h0 = (t % (groups * blocks)) / blocks * perGroup + (t % blocks) * HEADS_PER_TASK;
+            scanHeads(s, xbc, dt, a, init, y, t / (groups * blocks), h0, Math.min(h0 + HEADS_PER_TASK, ((h0 / perGroup) + 1) * perGroup));
+        });
     }
 
-    private static void scanHead(ScanLayout s, float[] xbc, float[] dt, float a, float[] init, float[] y, int b, int h) {
+    /** Heads [h0, h1) of one group and one sequence: the chunk's C B^T is computed once and shared by the heads. */
+    private static void scanHeads(ScanLayout s, float[] xbc, float[] dt, float[] a, float[] init, float[] y, int b, int h0, int h1) {
         int L = s.len(), P = s.headdim(), N = s.state(), Q = s.chunk(), S = s.xbcStride(), HP = s.heads() * P;
-        int Qp = ceilDiv(Q, VL) * VL, g = s.group(h), xo = s.xCol() + h * P, bo = s.bCol() + g * N, co = s.cCol() + g * N;
+        int Qp = ceilDiv(Q, VL) * VL, g = s.group(h0), bo = s.bCol() + g * N, co = s.cCol() + g * N;
         Scratch sc = SCRATCH.get();
-        sc.ssd(Q, Qp, P, N);
-        float[] xs = sc.x, bt = sc.bt, cs = sc.c, m = sc.m, st = sc.state, cum = sc.cum, dts = sc.dts;
+        sc.ssd(Q, Qp, P, N, h1 - h0);
+        float[] xs = sc.x, bt = sc.bt, btw = sc.btw, cs = sc.c, ce = sc.ce, scores = sc.scores, m = sc.m, cum = sc.cum, dts = sc.dts;
         double[] cumD = sc.cumD;
-        int[] yRow = sc.yRow, mRow = sc.mRow, stRow = sc.stRow;
-        for (int n = 0; n < N; n++)
-            for (int p = 0; p < P; p++) st[n * P + p] = init == null ? 0 : init[(h * P + p) * N + n];
+        int[] rows = sc.rows, yRow = sc.yRow, mRow = sc.mRow, stRow = sc.stRow;
+        for (int h = h0; h < h1; h++) {
+            float[] st = sc.states[h - h0];
+            for (int n = 0; n < N; n++)
+                for (int p = 0; p < P; p++) st[n * P + p] = init == null ? 0 : init[(h * P + p) * N + n];
+        }
         for (int c0 = 0; c0 < L; c0 += Q) {
             int q = Math.min(Q, L - c0);
-            double sum = 0;
             for (int i = 0; i < q; i++) {
                 int ri = b * L + s.position(c0 + i);
-                float dti = dt[ri * s.dtStride() + s.dtCol() + h];
-                sum += (double) dti * a;
-                cumD[i] = sum;
-                cum[i] = (float) sum;
-                dts[i] = dti;
-                yRow[i] = ri * HP + h * P;
-                System.arraycopy(xbc, ri * S + xo, xs, i * P, P);
+                rows[i] = ri;
                 System.arraycopy(xbc, ri * S + co, cs, i * N, N);
                 for (int n = 0; n < N; n++) bt[n * Qp + i] = xbc[ri * S + bo + n];
             }
             // C B^T, only the column vectors that reach the diagonal
-            smallGemm(q, N, false, true, cs, N, bt, Qp, Qp, m, mRow, false, 1f);
-            for (int i = 0; i < q; i++) decayMask(m, i * Qp, i, cum, dts, sc.e);
-            smallGemm(q, q, true, false, m, Qp, xs, P, P, y, yRow, false, 1f);
-            for (int i = 0; i < q; i++) {
-                float e = (float) Math.exp(cumD[i]);
-                for (int n = 0; n < N; n++) cs[i * N + n] *= e;
+            smallGemm(q, N, false, true, cs, N, bt, Qp, Qp, scores, mRow, false, 1f);
+            for (int h = h0; h < h1; h++) {
+                float[] st = sc.states[h - h0];
+                float ah = a[h];
+                double sum = 0;
+                for (int i = 0; i < q; i++) {
+                    int ri = rows[i];
+                    float dti = dt[ri * s.dtStride() + s.dtCol() + h];
+                    sum += (double) dti * ah;
+                    cumD[i] = sum;
+                    cum[i] = (float) sum;
+                    dts[i] = dti;
+                    yRow[i] = ri * HP + h * P;
+                    System.arraycopy(xbc, ri * S + s.xCol() + h * P, xs, i * P, P);
+                }
+                for (int i = 0; i < q; i++) decayMask(scores, m, i * Qp, i, cum, dts, sc.e);
+                smallGemm(q, q, true, false, m, Qp, xs, P, P, y, yRow, false, 1f);
+                for (int i = 0; i < q; i++) {
+                    float e = (float) Math.exp(cumD[i]);
+                    for (int n = 0; n < N; n++) ce[i * N + n] = cs[i * N + n] * e;
+                }
+                smallGemm(q, N, false, false, ce, N, st, P, P, y, yRow, true, 1f);
+                for (int j = 0; j < q; j++) {
+                    float wj = (float) Math.exp(cumD[q - 1] - cumD[j]) * dts[j];
+                    for (int n = 0; n < N; n++) btw[n * Qp + j] = bt[n * Qp + j] * wj;
+                }
+                smallGemm(N, q, false, false, btw, Qp, xs, P, P, st, stRow, true, (float) Math.exp(cumD[q - 1]));
             }
-            smallGemm(q, N, false, false, cs, N, st, P, P, y, yRow, true, 1f);
-            for (int j = 0; j < q; j++) {
-                float wj = (float) Math.exp(cumD[q - 1] - cumD[j]) * dts[j];
-                for (int n = 0; n < N; n++) bt[n * Qp + j] *= wj;
-            }
-            smallGemm(N, q, false, false, bt, Qp, xs, P, P, st, stRow, true, (float) Math.exp(cumD[q - 1]));
         }
     }
 
-    /** Row i of the scores: M[i][j] = (C_i . B_j) exp(cum_i - cum_j) dt_j for j <= i, 0 beyond; e is scratch. */
-    private static void decayMask(float[] m, int off, int i, float[] cum, float[] dts, float[] e) {
+    /** Row i of M from row i of the scores: M[i][j] = (C_i . B_j) exp(cum_i - cum_j) dt_j for j <= i, 0 beyond; e is scratch. */
+    private static void decayMask(float[] scores, float[] m, int off, int i, float[] cum, float[] dts, float[] e) {
         FloatVector ci = FloatVector.broadcast(F, cum[i]);
         for (int j0 = 0; j0 <= i; j0 += VL) ci.sub(FloatVector.fromArray(F, cum, j0)).intoArray(e, j0);
         expInPlace(e, i + 1);
         for (int j0 = 0; j0 <= i; j0 += VL) {
-            FloatVector v = FloatVector.fromArray(F, m, off + j0).mul(FloatVector.fromArray(F, e, j0)).mul(FloatVector.fromArray(F, dts, j0));
+            FloatVector v = FloatVector.fromArray(F, scores, off + j0).mul(FloatVector.fromArray(F, e, j0)).mul(FloatVector.fromArray(F, dts, j0));
             VectorMask<Float> keep = IOTA.compare(VectorOperators.LE, (float) (i - j0));
             FloatVector.zero(F).blend(v, keep).intoArray(m, off + j0);
         }
@@ -462,9 +479,10 @@ public final class VectorBackend extends ScalarBackend {
         final float[] lanes = new float[VL];
         private float[] pack = new float[0], convTaps = new float[0], edge = new float[0];
         private int lastQ = -1, lastP = -1, lastN = -1;
-        float[] e = new float[0], x = new float[0], bt = new float[0], c = new float[0], m = new float[0], state = new float[0], cum = new float[0], dts = new float[0];
+        float[] e = new float[0], x = new float[0], bt = new float[0], btw = new float[0], c = new float[0], ce = new float[0], scores = new float[0], m = new float[0], cum = new float[0], dts = new float[0];
+        float[][] states = new float[0][];
         double[] cumD = new double[0];
-        int[] yRow = new int[0], mRow = new int[0], stRow = new int[0];
+        int[] rows = new int[0], yRow = new int[0], mRow = new int[0], stRow = new int[0];
 
         float[] pack(int n) {
             if (pack.length < n) pack = new float[n];
@@ -481,26 +499,35 @@ public final class VectorBackend extends ScalarBackend {
             return edge;
         }
 
-        /** Sizes the scan's tiles for chunk Q (padded to Qp), headdim P and state N. */
-        void ssd(int Q, int Qp, int P, int N) {
-            if (Q == lastQ && P == lastP && N == lastN) return;
-            x = new float[Q * P];
-            c = new float[Q * N];
-            bt = new float[N * Qp];
-            m = new float[Q * Qp];
-            state = new float[N * P];
-            cum = new float[Qp];
-            dts = new float[Qp];
-            e = new float[Qp];
-            cumD = new double[Qp];
-            yRow = new int[Qp];
-            mRow = new int[Q];
-            for (int i = 0; i < Q; i++) mRow[i] = i * Qp;
-            stRow = new int[N];
-            for (int n = 0; n < N; n++) stRow[n] = n * P;
-            lastQ = Q;
-            lastP = P;
-            lastN = N;
+        /** Sizes the scan's tiles for chunk Q (padded to Qp), headdim P, state N and {@code heads} states. */
+        void ssd(int Q, int Qp, int P, int N, int heads) {
+            if (Q != lastQ || P != lastP || N != lastN) {
+                x = new float[Q * P];
+                c = new float[Q * N];
+                ce = new float[Q * N];
+                bt = new float[N * Qp];
+                btw = new float[N * Qp];
+                scores = new float[Q * Qp];
+                m = new float[Q * Qp];
+                cum = new float[Qp];
+                dts = new float[Qp];
+                e = new float[Qp];
+                cumD = new double[Qp];
+                rows = new int[Qp];
+                yRow = new int[Qp];
+                mRow = new int[Q];
+                for (int i = 0; i < Q; i++) mRow[i] = i * Qp;
+                stRow = new int[N];
+                for (int n = 0; n < N; n++) stRow[n] = n * P;
+                states = new float[0][];
+                lastQ = Q;
+                lastP = P;
+                lastN = N;
+            }
+            if (states.length < heads) {
+                states = new float[heads][];
+                for (int h = 0; h < heads; h++) states[h] = new float[N * P];
+            }
         }
     }
 }
