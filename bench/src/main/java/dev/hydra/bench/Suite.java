@@ -34,9 +34,18 @@ public final class Suite {
         boolean quick = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
-                case "--peer" -> peer = args[++i];
+                case "--peer" -> {
+                    if (i + 1 == args.length) {
+                        System.err.println("bench: --peer needs the path of peer_hydra768.onnx");
+                        System.exit(2);
+                    }
+                    peer = args[++i];
+                }
                 case "--quick" -> quick = true;
-                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (known: --peer PATH, --quick)");
+                default -> {
+                    System.err.println("bench: unknown option " + args[i] + " (known: --peer PATH, --quick)");
+                    System.exit(2);
+                }
             }
         }
         int cores = Runtime.getRuntime().availableProcessors();
