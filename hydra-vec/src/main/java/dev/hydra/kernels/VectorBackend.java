@@ -24,7 +24,7 @@ public final class VectorBackend extends ScalarBackend {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int VL = F.length();
     /** GEMM register tile: MR rows by NR = two vectors of outputs; cache tiles: MC rows, NC outputs, KC depth. */
-    private static final int MR = 6, NR = 2 * VL, MC = 96, NC = 4 * NR, KC = 256;
+    private static final int MR = 6, NR = 2 * VL, MC = 384, NC = 2 * NR, KC = 256;
     /** Heads of one group per scan task: they share the chunk's C B^T (a fixed count, so results do not depend on the threads). */
     private static final int HEADS_PER_TASK = 4;
     /** Rows per task of the row-wise kernels (conv, shift, norm). */
