@@ -27,7 +27,7 @@ class VectorBackendTest {
         Random rnd = new Random(1);
         int[] sizes = {1, 3, 5, VL - 1, VL, VL + 1, 2 * VL + 3, 4 * VL * 2 + 7, 300};
         for (int trial = 0; trial < 40; trial++) {
-            int rows = pick(rnd, 1, 2, 6, 7, 13, 97, 100), in = pick(rnd, sizes), out = pick(rnd, sizes);
+            int rows = pick(rnd, 1, 2, 6, 7, 13, 97, 100, 800), in = pick(rnd, sizes), out = pick(rnd, sizes);
             int xCol = rnd.nextInt(3), xStride = in + xCol + rnd.nextInt(3);
             float[] x = random(rnd, rows * xStride), w = random(rnd, out * in), bias = rnd.nextBoolean() ? random(rnd, out) : null;
             String what = "linear rows=" + rows + " in=" + in + " out=" + out;
@@ -58,7 +58,7 @@ class VectorBackendTest {
     void ssdScanMatchesScalarInBothDirections() {
         Random rnd = new Random(3);
         for (int trial = 0; trial < 40; trial++) {
-            int batch = pick(rnd, 1, 2), len = pick(rnd, 1, 2, 5, 37, 100, 129), heads = pick(rnd, 1, 2, 4), groups = heads % 2 == 0 ? pick(rnd, 1, 2) : 1;
+            int batch = pick(rnd, 1, 2), len = pick(rnd, 1, 2, 5, 37, 100, 129), heads = pick(rnd, 1, 2, 4, 6, 10), groups = heads % 2 == 0 ? pick(rnd, 1, 2) : 1;
             int P = pick(rnd, 1, 5, 8, VL, VL + 1, 64), N = pick(rnd, 1, 3, 8, 16, VL + 1, 64), Q = pick(rnd, 1, 3, 4, 7, 16, 17, 64);
             boolean forward = rnd.nextBoolean();
             int HP = heads * P, GN = groups * N, S = HP + 2 * GN + 1 + rnd.nextInt(2), dtStride = heads + 2;
