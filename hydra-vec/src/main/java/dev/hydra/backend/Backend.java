@@ -17,6 +17,11 @@ public interface Backend extends AutoCloseable {
     /** A new buffer holding a copy of {@code host}. */
     Buf upload(float[] host);
 
+    /** A buffer this backend can read {@code host} through: the array itself on the heap, else a copy. */
+    default Buf wrap(float[] host) {
+        return upload(host);
+    }
+
     /** Copies the first {@code dst.length} floats of {@code src} into {@code dst}. */
     void download(Buf src, float[] dst);
 

@@ -29,6 +29,11 @@ public class ScalarBackend implements Backend {
     }
 
     @Override
+    public Buf wrap(float[] host) {
+        return new HeapBuf(host);
+    }
+
+    @Override
     public void download(Buf src, float[] dst) {
         System.arraycopy(HeapBuf.of(src), 0, dst, 0, dst.length);
     }

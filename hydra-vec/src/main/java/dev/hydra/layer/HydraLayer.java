@@ -7,6 +7,8 @@ import dev.hydra.backend.ScanLayout;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.weights.HydraWeights;
 
+import java.util.concurrent.ConcurrentHashMap;
+
 /**
  * The Hydra layer in fp32 on any {@link Backend}: weights are uploaded once, and each forward pass
  * runs SPEC.md steps 1-8 as backend operations. Safe to share between threads: a call owns its
@@ -16,6 +18,9 @@ public final class HydraLayer implements AutoCloseable {
     private final HydraConfig c;
     private final Backend be;
     private final Buf inW, inB, convW, convB, dtBias, a, fcD, d, normW, outW, outB, init;
+    /** Idle workspaces by (batch, len), at most one per shape and {@link #IDLE_SHAPES} shapes, reused by {@link #forward(float[], int, int)}. */
+    private final ConcurrentHashMap<Long, Workspace> idle = new ConcurrentHashMap<>();
+    private static final int IDLE_SHAPES = 4;
 
     public HydraLayer(HydraWeights<float[]> w, Backend backend) {
         this.c = w.config();
@@ -73,7 +78,10 @@ public final class HydraLayer implements AutoCloseable {
         Inputs.checkFinite(u, len, c.dModel(), "input");
         Inputs.checkActivations(inW instanceof HeapBuf ? activationBytes(c, batch, len, keepStages) : 0,
                 (long) batch * len * c.projDim(), batch, len);
-        try (Workspace ws = new Workspace(batch, len); Buf ub = be.upload(u)) {
+        Long shape = ((long) batch << 32) | len;
+        Workspace pooled = idle.remove(shape);
+        Workspace ws = pooled != null ? pooled : new Workspace(batch, len);
+        try (Buf ub = be.wrap(u)) {
             forward(ub, batch, len, ws);
             int rows = batch * len;
             float[] out = new float[rows * c.dModel()];
@@ -84,6 +92,8 @@ public final class HydraLayer implements AutoCloseable {
                     columns(get(ws.dt, rows * 2 * c.nheads()), rows, 2 * c.nheads(), c.nheads(), c.nheads()),
                     get(ws.yF, rows * c.dInner()), get(ws.yB, rows * c.dInner()), get(ws.delta, rows * c.nheads()),
                     get(ws.mix, rows * c.dInner()), get(ws.normed, rows * c.dInner()), out);
+        } finally {
+            if (idle.size() >= IDLE_SHAPES || idle.putIfAbsent(shape, ws) != null) ws.close();
         }
     }
 
@@ -156,6 +166,8 @@ public final class HydraLayer implements AutoCloseable {
 
     @Override
     public void close() {
+        idle.values().forEach(Workspace::close);
+        idle.clear();
         for (Buf b : new Buf[] {inW, inB, convW, convB, dtBias, a, fcD, d, normW, outW, outB, init})
             if (b != null) b.close();
     }

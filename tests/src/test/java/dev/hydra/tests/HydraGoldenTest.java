@@ -1,5 +1,7 @@
 package dev.hydra.tests;
 
+import dev.hydra.backend.Backend;
+import dev.hydra.backend.Backends;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.SafeTensors;
 import dev.hydra.kernels.ScalarBackend;
@@ -10,6 +12,7 @@ import dev.hydra.reference.ReferenceHydra.Mixing;
 import dev.hydra.weights.HydraWeights;
 import dev.hydra.weights.Precision;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -37,13 +40,22 @@ class HydraGoldenTest {
         }
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"hydra_p1.safetensors", "hydra_p2.safetensors", "hydra_p3.safetensors"})
-    void fp32ScalarMatchesTheRelease(String file) {
+    /**
+     * fp32 on the scalar kernels and on {@link Backends#cpu}: the Vector API backend, or the scalar
+     * fallback in the surefire execution that runs without jdk.incubator.vector and sets
+     * {@code hydra.expectScalar} (tests/pom.xml), where this also checks that the fallback happened.
+     */
+    @ParameterizedTest(name = "{0} on {1}")
+    @CsvSource({"hydra_p1.safetensors, scalar", "hydra_p2.safetensors, scalar", "hydra_p3.safetensors, scalar",
+                "hydra_p1.safetensors, cpu", "hydra_p2.safetensors, cpu", "hydra_p3.safetensors, cpu"})
+    void fp32MatchesTheRelease(String file, String backend) {
+        Backend be = backend.equals("scalar") ? new ScalarBackend() : Backends.cpu(2);
+        if (backend.equals("cpu"))
+            assertThat(be.name()).as("Backends.cpu() in this JVM").isEqualTo(Boolean.getBoolean("hydra.expectScalar") ? "scalar" : "vector");
         try (SafeTensors st = Golden.open(file)) {
             HydraConfig cfg = HydraConfig.fromJson(Golden.config(st), file, Golden.ANNOTATIONS);
             long[] shape = st.info("input").shape();
-            try (HydraLayer layer = new HydraLayer(HydraWeights.load(cfg, st, "param.", Precision.FP32), new ScalarBackend())) {
+            try (HydraLayer layer = new HydraLayer(HydraWeights.load(cfg, st, "param.", Precision.FP32), be)) {
                 Stages<float[]> s = layer.forwardStages(st.floats("input"), (int) shape[0], (int) shape[1]);
                 assertThat(Golden.relErr(s.output(), st.doubles("output"))).as(file).isLessThanOrEqualTo(1e-4);
                 assertThat(Golden.relErr(s.mix(), st.doubles("mixer_output"))).as(file).isLessThanOrEqualTo(1e-4);

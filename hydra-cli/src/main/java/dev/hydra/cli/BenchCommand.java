@@ -1,0 +1,80 @@
+package dev.hydra.cli;
+
+import dev.hydra.HydraException;
+import dev.hydra.backend.Backends;
+import dev.hydra.config.HydraConfig;
+import dev.hydra.kernels.FmaPeak;
+import dev.hydra.layer.HydraLayer;
+import dev.hydra.perf.LayerFlops;
+import dev.hydra.weights.HydraWeights;
+import dev.hydra.weights.Precision;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/** {@code hydra bench}: the layer's forward pass on the CPU backend, timed; the JMH suite (bench module) is the full measurement. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Time the fp32 layer of a JSON config (seeded weights) on the CPU backend: tokens/s, GFLOP/s "
+                + "(formula: docs/vector.md) and the fraction of the machine's measured FMA peak.")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--config", required = true, description = "Layer config JSON (the release's keys).")
+    Path config;
+
+    @Option(names = "--batch", defaultValue = "1", description = "Batch size (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--seqlen", required = true, description = "Sequence length.")
+    int seqlen;
+
+    @Option(names = "--threads", description = "Worker threads (default: available processors).")
+    Integer threads;
+
+    @Option(names = "--seconds", defaultValue = "3", description = "Measurement time after warm-up (default ${DEFAULT-VALUE}).")
+    double seconds;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        HydraConfig c = HydraConfig.read(config, Set.of());
+        if (batch < 1 || seqlen < 1) throw new HydraException("--batch and --seqlen must be positive, got " + batch + " and " + seqlen);
+        if ((long) batch * seqlen * c.projDim() > Integer.MAX_VALUE - 8)
+            throw new HydraException("--batch x --seqlen = " + (long) batch * seqlen + " tokens is too many for one forward pass of this config");
+        if (!(seconds > 0)) throw new HydraException("--seconds must be positive, got " + seconds);
+        int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        float[] u = new float[batch * seqlen * c.dModel()];
+        SplittableRandom r = new SplittableRandom(1);
+        for (int i = 0; i < u.length; i++) u[i] = (float) (2 * r.nextDouble() - 1);
+        double[] ms = new double[1000];
+        int runs = 0;
+        String backend;
+        try (HydraLayer layer = new HydraLayer(HydraWeights.load(c, HydraWeights.seeded(c, 1), "", Precision.FP32), Backends.cpu(t))) {
+            backend = layer.backend().name();
+            long warmEnd = System.nanoTime() + 2_000_000_000L;
+            for (int i = 0; i < 3 || System.nanoTime() < warmEnd; i++) layer.forward(u, batch, seqlen);
+            long end = System.nanoTime() + (long) (seconds * 1e9);
+            while (runs < ms.length && (runs < 3 || System.nanoTime() < end)) {
+                long t0 = System.nanoTime();
+                layer.forward(u, batch, seqlen);
+                ms[runs++] = (System.nanoTime() - t0) / 1e6;
+            }
+        }
+        Arrays.sort(ms, 0, runs);
+        double median = ms[runs / 2], tokens = (double) batch * seqlen, gflops = LayerFlops.forward(c, batch, seqlen) / (median * 1e6);
+        System.out.printf("layer d_model=%d d_state=%d headdim=%d expand=%d chunk=%d, B=%d L=%d, %s backend, %d threads%n",
+                c.dModel(), c.dState(), c.headdim(), c.expand(), c.chunkSize(), batch, seqlen, backend, t);
+        System.out.printf("forward: median %.3f ms of %d runs (min %.3f, max %.3f)%n", median, runs, ms[0], ms[runs - 1]);
+        System.out.printf("tokens/s: %.0f%n", tokens / median * 1e3);
+        System.out.printf("GFLOP/s: %.2f (%.3f MFLOP per token)%n", gflops, LayerFlops.perToken(c) / 1e6);
+        if (Backends.vectorized()) {
+            double peak = FmaPeak.measure(t, 1000);
+            System.out.printf("FMA peak on %d threads: %.1f GFLOP/s; fraction of peak: %.1f%%%n", t, peak, 100 * gflops / peak);
+        } else {
+            System.out.println("FMA peak: not measured (needs --add-modules jdk.incubator.vector)");
+        }
+        return 0;
+    }
+}

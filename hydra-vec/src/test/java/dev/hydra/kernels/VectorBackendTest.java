@@ -1,0 +1,170 @@
+package dev.hydra.kernels;
+
+import dev.hydra.backend.Backend;
+import dev.hydra.backend.Buf;
+import dev.hydra.backend.HeapBuf;
+import dev.hydra.backend.ScanLayout;
+import dev.hydra.config.HydraConfig;
+import dev.hydra.layer.HydraLayer;
+import dev.hydra.weights.HydraWeights;
+import dev.hydra.weights.Precision;
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+import java.util.function.Function;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Every VectorBackend kernel against ScalarBackend on random shapes (tails of the species included), and thread-count determinism. */
+class VectorBackendTest {
+    private static final ScalarBackend SCALAR = new ScalarBackend();
+    private static final VectorBackend VECTOR = new VectorBackend(2);
+    private static final int VL = VectorBackend.lanes();
+
+    @Test
+    void linearMatchesScalar() {
+        Random rnd = new Random(1);
+        int[] sizes = {1, 3, 5, VL - 1, VL, VL + 1, 2 * VL + 3, 4 * VL * 2 + 7, 300};
+        for (int trial = 0; trial < 40; trial++) {
+            int rows = pick(rnd, 1, 2, 6, 7, 13, 97, 100, 800), in = pick(rnd, sizes), out = pick(rnd, sizes);
+            int xCol = rnd.nextInt(3), xStride = in + xCol + rnd.nextInt(3);
+            float[] x = random(rnd, rows * xStride), w = random(rnd, out * in), bias = rnd.nextBoolean() ? random(rnd, out) : null;
+            String what = "linear rows=" + rows + " in=" + in + " out=" + out;
+            compare(what, rows * out, be -> {
+                Buf y = be.allocate(rows * out);
+                be.linear(be.upload(x), xStride, xCol, rows, in, be.upload(w), bias == null ? null : be.upload(bias), out, y);
+                return y;
+            }, 1e-5);
+        }
+    }
+
+    @Test
+    void convSiluMatchesScalar() {
+        Random rnd = new Random(2);
+        for (int trial = 0; trial < 30; trial++) {
+            int batch = pick(rnd, 1, 2), len = pick(rnd, 1, 2, 5, 70, 130), ch = pick(rnd, 1, 7, VL, VL + 3, 3 * VL + 5), k = pick(rnd, 1, 2, 3, 4, 7);
+            int col = rnd.nextInt(4), stride = ch + col + rnd.nextInt(3);
+            float[] src = random(rnd, batch * len * stride), w = random(rnd, ch * k), bias = rnd.nextBoolean() ? random(rnd, ch) : null;
+            compare("conv batch=" + batch + " len=" + len + " ch=" + ch + " k=" + k, batch * len * ch, be -> {
+                Buf d = be.allocate(batch * len * ch);
+                be.convSilu(be.upload(src), stride, col, batch, len, ch, be.upload(w), bias == null ? null : be.upload(bias), k, d);
+                return d;
+            }, 1e-5);
+        }
+    }
+
+    @Test
+    void ssdScanMatchesScalarInBothDirections() {
+        Random rnd = new Random(3);
+        for (int trial = 0; trial < 40; trial++) {
+            int batch = pick(rnd, 1, 2), len = pick(rnd, 1, 2, 5, 37, 100, 129), heads = pick(rnd, 1, 2, 4, 6, 10), groups = heads % 2 == 0 ? pick(rnd, 1, 2) : 1;
+            int P = pick(rnd, 1, 5, 8, VL, VL + 1, 64), N = pick(rnd, 1, 3, 8, 16, VL + 1, 64), Q = pick(rnd, 1, 3, 4, 7, 16, 17, 64);
+            boolean forward = rnd.nextBoolean();
+            int HP = heads * P, GN = groups * N, S = HP + 2 * GN + 1 + rnd.nextInt(2), dtStride = heads + 2;
+            ScanLayout s = new ScanLayout(batch, len, heads, P, groups, N, Q, S, 0, HP, HP + GN, dtStride, 1, forward);
+            float[] xbc = random(rnd, batch * len * S), dt = new float[batch * len * dtStride], a = new float[heads];
+            for (int i = 0; i < dt.length; i++) dt[i] = 0.01f + 0.2f * rnd.nextFloat();
+            for (int h = 0; h < heads; h++) a[h] = -(0.5f + 4 * rnd.nextFloat());
+            float[] init = rnd.nextBoolean() ? random(rnd, heads * P * N) : null;
+            compare("scan " + s, batch * len * HP, be -> {
+                Buf y = be.allocate(batch * len * HP);
+                be.ssdScan(s, be.upload(xbc), be.upload(dt), be.upload(a), init == null ? null : be.upload(init), y);
+                return y;
+            }, 2e-5);
+        }
+    }
+
+    @Test
+    void shiftAddDiagonalAndGatedNormMatchScalar() {
+        Random rnd = new Random(4);
+        for (int trial = 0; trial < 20; trial++) {
+            int batch = pick(rnd, 1, 3), len = pick(rnd, 1, 2, 9, 70), heads = pick(rnd, 1, 3), P = pick(rnd, 1, 7, VL, VL + 5), D = heads * P;
+            int xStride = D + rnd.nextInt(3), rows = batch * len;
+            float[] yF = random(rnd, rows * D), yB = random(rnd, rows * D), x = random(rnd, rows * xStride), delta = random(rnd, rows * heads);
+            compare("shift batch=" + batch + " len=" + len + " D=" + D, rows * D, be -> {
+                Buf o = be.allocate(rows * D);
+                be.shiftAddDiagonal(batch, len, heads, P, be.upload(yF), be.upload(yB), be.upload(x), xStride, be.upload(delta), o);
+                return o;
+            }, 1e-6);
+            int zCol = rnd.nextInt(3), zStride = D + zCol + rnd.nextInt(3);
+            float[] z = random(rnd, rows * zStride), w = random(rnd, D);
+            compare("norm rows=" + rows + " dim=" + D, rows * D, be -> {
+                Buf o = be.allocate(rows * D);
+                be.gatedRmsNorm(be.upload(yF), rows, D, be.upload(z), zStride, zCol, be.upload(w), 1e-5f, o);
+                return o;
+            }, 1e-5);
+        }
+    }
+
+    @Test
+    void expIsAccurateOverItsRange() {
+        float[] in = new float[VL], out = new float[VL];
+        double worst = 0;
+        for (float v = -87f; v < 87.9f; v += 0.0137f) {
+            for (int i = 0; i < VL; i++) in[i] = v + i * 1e-3f;
+            VectorBackend.exp(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, in, 0)).intoArray(out, 0);
+            for (int i = 0; i < VL; i++) worst = Math.max(worst, Math.abs(out[i] / Math.exp(in[i]) - 1));
+        }
+        assertThat(worst).isLessThan(5e-7);
+    }
+
+    @Test
+    void layerIsBitIdenticalForAnyThreadCount() {
+        HydraConfig c = new HydraConfig(64, 16, 7, 2, 16, 2, 0.0, Double.POSITIVE_INFINITY, true, false, true, 32);
+        HydraWeights<float[]> w = HydraWeights.load(c, HydraWeights.seeded(c, 7), "", Precision.FP32);
+        float[] u = random(new Random(5), 3 * 100 * c.dModel());
+        float[] one = forward(w, new VectorBackend(1), u), two = forward(w, new VectorBackend(2), u), three = forward(w, new VectorBackend(3), u);
+        assertThat(two).as("2 threads vs 1").isEqualTo(one);
+        assertThat(three).as("3 threads vs 1").isEqualTo(one);
+        assertThat(forward(w, SCALAR, u)).usingComparatorWithPrecision(1e-4f).containsExactly(one);
+    }
+
+    @Test
+    void steadyStateForwardAllocatesOnlyItsOutput() {
+        HydraConfig c = HydraConfig.defaults(64);
+        HydraWeights<float[]> w = HydraWeights.load(c, HydraWeights.seeded(c, 8), "", Precision.FP32);
+        int batch = 2, len = 300;
+        float[] u = random(new Random(6), batch * len * c.dModel());
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        try (HydraLayer layer = new HydraLayer(w, new VectorBackend(1))) {
+            long outputBytes = 4L * batch * len * c.dModel(), allocated = Long.MAX_VALUE;
+            // until the JIT has compiled the kernels (the Vector API's interpreted form boxes every vector)
+            for (int call = 0; call < 200 && allocated > outputBytes + 16_384; call++) {
+                long before = mx.getCurrentThreadAllocatedBytes();
+                layer.forward(u, batch, len);
+                allocated = mx.getCurrentThreadAllocatedBytes() - before;
+            }
+            assertThat(allocated).as("bytes allocated by a steady-state forward (output: %d)", outputBytes).isBetween(outputBytes, outputBytes + 16_384);
+        }
+    }
+
+    private static float[] forward(HydraWeights<float[]> w, Backend be, float[] u) {
+        try (HydraLayer layer = new HydraLayer(w, be)) {
+            return layer.forward(u, 3, 100);
+        }
+    }
+
+    /** Runs {@code op} on both backends; max |vector - scalar| <= tol * max(1, max |scalar|). */
+    private static void compare(String what, int n, Function<Backend, Buf> op, double tol) {
+        float[] s = HeapBuf.of(op.apply(SCALAR)), v = HeapBuf.of(op.apply(VECTOR));
+        assertThat(v.length).isEqualTo(s.length).isGreaterThanOrEqualTo(n);
+        double scale = 1, err = 0;
+        for (float f : s) scale = Math.max(scale, Math.abs(f));
+        for (int i = 0; i < n; i++) {
+            assertThat(Float.isFinite(v[i])).as("%s: element %d finite", what, i).isTrue();
+            err = Math.max(err, Math.abs(v[i] - s[i]));
+        }
+        assertThat(err / scale).as(what).isLessThanOrEqualTo(tol);
+    }
+
+    private static int pick(Random rnd, int... options) {
+        return options[rnd.nextInt(options.length)];
+    }
+
+    private static float[] random(Random rnd, int n) {
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) f[i] = (float) rnd.nextGaussian();
+        return f;
+    }
+}

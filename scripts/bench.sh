@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole CPU measurement in one command (docs/vector.md): builds bench/target/benchmarks.jar when the
+# sources changed, then runs the suite: agreement with ONNX Runtime, JMH (our layer on all cores and on
+# one, the FMA peak, ONNX Runtime), peak heap at (1, 65536), one summary table.
+#   scripts/bench.sh                       the full suite (about 10 minutes on 2 cores)
+#   scripts/bench.sh --quick               fewer iterations, ONNX Runtime only at L=512 (smoke run)
+#   scripts/bench.sh --peer PATH.onnx      another location of peer_hydra768.onnx (skipped when absent)
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$ROOT/scripts/find-jdk.sh"
+JAR="$ROOT/bench/target/benchmarks.jar"
+if [ ! -f "$JAR" ] || [ -n "$(find "$ROOT/hydra-vec/src/main" "$ROOT/bench/src/main" "$ROOT/pom.xml" "$ROOT/bench/pom.xml" -newer "$JAR" -print -quit)" ]; then
+  echo "bench: building bench/target/benchmarks.jar..." >&2
+  mvn -B -ntp -q -f "$ROOT/pom.xml" -DskipTests -pl bench -am package >&2
+fi
+exec "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx10g -XX:+UseParallelGC \
+  -jar "$JAR" "$@" 2> >(grep -v '^WARNING: Using incubator modules' >&2)
