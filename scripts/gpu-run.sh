@@ -17,7 +17,7 @@ cd "$root"
 rm -rf "$bundle/lib" "$bundle/test-classes"
 mkdir -p "$bundle/lib"
 mvn -B -q -pl hydra-gpu -am -DskipTests package dependency:copy-dependencies \
-    -DincludeScope=test -DexcludeGroupIds=org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian,net.jqwik \
+    -DincludeScope=test -DexcludeGroupIds=org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian,net.jqwik,ai.djl,ai.djl.huggingface,net.java.dev.jna,com.google.code.gson,commons-io -DexcludeArtifactIds=commons-compress \
     -DoutputDirectory="$bundle/lib"
 cp hydra-gpu/target/hydra-gpu-*.jar "$bundle/lib/"
 rm -f "$bundle"/lib/hydra-vec-*-tests.jar
