@@ -41,7 +41,15 @@ public final class CudaBackend implements Backend {
      * Operands whose rows are not 16-byte aligned, and products with at most 32 outputs, use FFMA kernels.
      * The scan's chunk-output products run in 3xTF32 in both tensor-core modes, in FFMA otherwise.
      */
-    public enum Matmul { FFMA, TF32X3, TF32 }
+    public enum Matmul {
+        FFMA, TF32X3, TF32;
+
+        /** {@code ffma}, {@code tf32x3} or {@code tf32}, in any case; anything else is a one-line error. */
+        public static Matmul parse(String name) {
+            for (Matmul m : values()) if (m.name().equalsIgnoreCase(name)) return m;
+            throw new HydraException("gpu: unknown matmul mode '" + name + "' (known: ffma, tf32x3, tf32)");
+        }
+    }
 
     private static final int THREADS = 256;
     private static final int TILE = 64;
@@ -71,7 +79,7 @@ public final class CudaBackend implements Backend {
     private boolean closed;
 
     public CudaBackend() {
-        this(Matmul.valueOf(System.getProperty("hydra.gpu.matmul", "tf32x3").toUpperCase(java.util.Locale.ROOT)));
+        this(Matmul.parse(System.getProperty("hydra.gpu.matmul", "tf32x3")));
     }
 
     public CudaBackend(Matmul matmul) {

@@ -34,7 +34,7 @@ public final class GpuBenchmark {
         String[] modes = args.length > 0 ? args : new String[] {"TF32X3", "FFMA", "TF32"};
         StringBuilder tables = new StringBuilder();
         try {
-            for (String m : modes) tables.append(run(CudaBackend.Matmul.valueOf(m)));
+            for (String m : modes) tables.append(run(CudaBackend.Matmul.parse(m)));
         } catch (HydraException e) {
             System.err.println("hydra-gpu benchmark: " + e.getMessage());
             System.exit(1);
