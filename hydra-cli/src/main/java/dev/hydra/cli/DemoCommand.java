@@ -50,8 +50,11 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seqlen", paramLabel = "L", defaultValue = "512", description = "Tokens per sequence in the timed batch (default: ${DEFAULT-VALUE}).")
     int seqlen;
 
-    @Option(names = "--runs", paramLabel = "N", defaultValue = "3", description = "Timed runs after one warm-up; the median is reported (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--runs", paramLabel = "N", defaultValue = "5", description = "Timed runs after the warm-up; the median is reported (default: ${DEFAULT-VALUE}).")
     int runs;
+
+    @Option(names = "--warm-up", paramLabel = "SECONDS", defaultValue = "6", description = "Seconds of warm-up on a short sequence before timing, so that the JIT has compiled the kernels (default: ${DEFAULT-VALUE}).")
+    double warmUpSeconds;
 
     @Option(names = "--check-len", paramLabel = "L", defaultValue = "320",
             description = "Tokens of the first sequence checked against the fp64 reference and drawn (default: ${DEFAULT-VALUE}).")
@@ -73,6 +76,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         HydraConfig cfg = HydraConfig.defaults(768);
         if (batch < 1 || seqlen < 1 || runs < 1) throw new ParameterException(spec.commandLine(), "--batch, --seqlen and --runs must be positive");
+        if (!(warmUpSeconds >= 0 && warmUpSeconds <= 600)) throw new ParameterException(spec.commandLine(), "--warm-up must be between 0 and 600 seconds");
         if ((long) batch * seqlen * cfg.dModel() > Integer.MAX_VALUE - 8)
             throw new ParameterException(spec.commandLine(), "--batch x --seqlen is too large for one input array");
         if (checkLen < 1 || checkLen > Math.min(seqlen, MAX_CHECK_LEN))
@@ -88,7 +92,7 @@ final class DemoCommand implements Callable<Integer> {
         float[] slice = Arrays.copyOf(u, checkLen * cfg.dModel()); // the first checkLen tokens of sequence 0
         float[] fast;
         try (Backend be = Backends.cpu(); HydraLayer layer = new HydraLayer(HydraWeights.load(cfg, weights, "", Precision.FP32), be)) {
-            layer.forward(u, batch, seqlen); // warm-up
+            int warmUps = warmUp(layer, u);
             double[] seconds = new double[runs];
             for (int r = 0; r < runs; r++) {
                 long t0 = System.nanoTime();
@@ -97,8 +101,8 @@ final class DemoCommand implements Callable<Integer> {
             }
             Arrays.sort(seconds);
             double median = seconds[runs / 2];
-            out.printf("throughput: fp32, backend %s, batch %d x %d tokens: %.0f tokens/s (median of %d runs: %.3f s per batch; after 1 warm-up)%n",
-                    be.name(), batch, seqlen, batch * seqlen / median, runs, median);
+            out.printf("throughput: fp32, backend %s, batch %d x %d tokens: %.0f tokens/s (median of %d runs: %.3f s per batch; after %d warm-up runs)%n",
+                    be.name(), batch, seqlen, batch * seqlen / median, runs, median, warmUps);
             fast = layer.forward(slice, 1, checkLen);
         }
         ReferenceHydra ref = new ReferenceHydra(HydraWeights.load(cfg, weights, "", Precision.FP64));
@@ -163,5 +167,22 @@ final class DemoCommand implements Callable<Integer> {
             den = Math.max(den, Math.abs(ref[i]));
         }
         return num / den;
+    }
+
+    /**
+     * Runs the layer on a short sequence for {@code --warm-up} seconds, so that the JIT compiles the
+     * kernels (interpreted Vector API code is orders of magnitude slower), then once at the timed size.
+     */
+    private int warmUp(HydraLayer layer, float[] u) {
+        int shortLen = Math.min(seqlen, 64);
+        float[] head = Arrays.copyOf(u, shortLen * layer.config().dModel());
+        long end = System.nanoTime() + (long) (warmUpSeconds * 1e9);
+        int n = 0;
+        while (System.nanoTime() < end) {
+            layer.forward(head, 1, shortLen);
+            n++;
+        }
+        layer.forward(u, batch, seqlen);
+        return n + 1;
     }
 }
