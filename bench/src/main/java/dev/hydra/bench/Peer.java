@@ -1,5 +1,7 @@
 package dev.hydra.bench;
 
+import static dev.hydra.Accuracy.relErr;
+
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -58,15 +60,6 @@ final class Peer {
             return String.format("agreement on %s (B=%d, L=%d): ours vs PyTorch %.2e, ONNX Runtime vs PyTorch %.2e, ours vs ONNX Runtime %.2e (max|diff|/max|ref|)",
                     sample.getFileName(), b, l, relErr(ours, torch), relErr(ort, torch), relErr(ours, widen(ort)));
         }
-    }
-
-    static double relErr(float[] a, double[] ref) {
-        double num = 0, den = 0;
-        for (int i = 0; i < a.length; i++) {
-            num = Math.max(num, Math.abs(a[i] - ref[i]));
-            den = Math.max(den, Math.abs(ref[i]));
-        }
-        return num / den;
     }
 
     private static double[] widen(float[] f) {

@@ -1,5 +1,7 @@
 package dev.hydra.cli;
 
+import static dev.hydra.Accuracy.relErr;
+
 import dev.hydra.io.AtomicFiles;
 
 import dev.hydra.backend.Backend;
@@ -155,18 +157,6 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         return best;
-    }
-
-    /** max |ours - ref| / max |ref|. */
-    private static double relErr(float[] ours, double[] ref) {
-        double num = 0, den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            double d = Math.abs(ours[i] - ref[i]);
-            if (Double.isNaN(d)) return Double.NaN;
-            num = Math.max(num, d);
-            den = Math.max(den, Math.abs(ref[i]));
-        }
-        return num / den;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.hydra.gpu;
 
+import dev.hydra.Accuracy;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.SafeTensors;
 import dev.hydra.layer.HydraLayer;
@@ -33,7 +34,7 @@ class CudaGoldenTest {
             long[] shape = st.info("input").shape();
             try (HydraLayer layer = new HydraLayer(HydraWeights.load(cfg, st, "param.", Precision.FP32), gpu)) {
                 Stages<float[]> s = layer.forwardStages(st.floats("input"), (int) shape[0], (int) shape[1]);
-                double out = Gpu.relErr(s.output(), st.doubles("output")), mix = Gpu.relErr(s.mix(), st.doubles("mixer_output"));
+                double out = Accuracy.relErr(s.output(), st.doubles("output")), mix = Accuracy.relErr(s.mix(), st.doubles("mixer_output"));
                 System.out.printf("golden %s, %s: output rel err %.2e, mixer_output %.2e%n", file, matmul, out, mix);
                 assertThat(out).as("%s %s", file, matmul).isLessThanOrEqualTo(bound);
                 assertThat(mix).as("%s %s", file, matmul).isLessThanOrEqualTo(bound);

@@ -1,5 +1,6 @@
 package dev.hydra.gpu;
 
+import dev.hydra.Accuracy;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.kernels.ScalarBackend;
 import dev.hydra.layer.HydraLayer;
@@ -45,10 +46,10 @@ class CudaMatchesCpuTest {
                     String what = String.format("d_model %d d_state %d headdim %d groups %d chunk %d B %d L %d", k[0], k[1], k[3], k[4], k[5], b, l);
                     var gs = g.named();
                     c.named().forEach((name, cpu) -> {
-                        double e = Gpu.relErr(gs.get(name), cpu);
+                        double e = Accuracy.relErr(gs.get(name), cpu);
                         assertThat(e).as("%s: %s", what, name).isLessThanOrEqualTo(5e-5);
                     });
-                    System.out.printf("gpu == cpu: %s: output rel err %.2e%n", what, Gpu.relErr(g.output(), c.output()));
+                    System.out.printf("gpu == cpu: %s: output rel err %.2e%n", what, Accuracy.relErr(g.output(), c.output()));
                 }
             }
         }

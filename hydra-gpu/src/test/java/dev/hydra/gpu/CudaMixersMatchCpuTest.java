@@ -1,5 +1,6 @@
 package dev.hydra.gpu;
 
+import dev.hydra.Accuracy;
 import dev.hydra.kernels.ScalarBackend;
 import dev.hydra.mixer.MixerConfig;
 import dev.hydra.mixer.MixerLayer;
@@ -31,7 +32,7 @@ class CudaMixersMatchCpuTest {
                     float[] u = new float[b * l * cfg.dModel()];
                     for (int i = 0; i < u.length; i++) u[i] = (float) r.nextGaussian();
                     try (MixerLayer onGpu = new MixerLayer(w, gpu); MixerLayer onCpu = new MixerLayer(w, new ScalarBackend())) {
-                        double e = Gpu.relErr(onGpu.forward(u, b, l), onCpu.forward(u, b, l));
+                        double e = Accuracy.relErr(onGpu.forward(u, b, l), onCpu.forward(u, b, l));
                         assertThat(e).as("%s", cfg.variant()).isLessThanOrEqualTo(5e-5);
                     }
                 }

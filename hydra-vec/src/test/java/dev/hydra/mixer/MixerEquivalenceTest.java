@@ -1,5 +1,7 @@
 package dev.hydra.mixer;
 
+import static dev.hydra.Accuracy.relErr;
+
 import dev.hydra.HydraException;
 import dev.hydra.io.InMemoryTensors;
 import dev.hydra.kernels.ScalarBackend;
@@ -45,16 +47,6 @@ class MixerEquivalenceTest {
         double[] u = new double[n];
         for (int i = 0; i < n; i++) u[i] = 2 * r.nextDouble() - 1;
         return u;
-    }
-
-    static double relErr(double[] a, double[] b) {
-        assertThat(a).hasSameSizeAs(b);
-        double num = 0, den = 0;
-        for (int i = 0; i < a.length; i++) {
-            num = Math.max(num, Math.abs(a[i] - b[i]));
-            den = Math.max(den, Math.abs(b[i]));
-        }
-        return num / den;
     }
 
     static ReferenceMixer reference(MixerConfig c, long seed) {

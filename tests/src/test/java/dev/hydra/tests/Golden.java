@@ -30,22 +30,4 @@ public final class Golden {
         return st.metadataJson("config");
     }
 
-    /** max |ours - golden| / max |golden|, the accuracy measure of the golden README. */
-    public static double relErr(double[] ours, double[] golden) {
-        if (ours.length != golden.length) throw new AssertionError("length " + ours.length + " != " + golden.length);
-        double num = 0, den = 0;
-        for (int i = 0; i < ours.length; i++) {
-            double d = Math.abs(ours[i] - golden[i]);
-            if (Double.isNaN(d)) return Double.NaN;
-            num = Math.max(num, d);
-            den = Math.max(den, Math.abs(golden[i]));
-        }
-        return num / den;
-    }
-
-    public static double relErr(float[] ours, double[] golden) {
-        double[] d = new double[ours.length];
-        for (int i = 0; i < d.length; i++) d[i] = ours[i];
-        return relErr(d, golden);
-    }
 }

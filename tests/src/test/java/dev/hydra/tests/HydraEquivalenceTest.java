@@ -1,5 +1,6 @@
 package dev.hydra.tests;
 
+import dev.hydra.Accuracy;
 import dev.hydra.backend.Backend;
 import dev.hydra.backend.Backends;
 import dev.hydra.config.HydraConfig;
@@ -35,7 +36,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Properties of the Hydra layer over random configurations (jqwik): the three fp64 mixing algorithms
  * agree, the chunk size does not matter, the materialized matrix is quasiseparable, and the fp32 engine
- * follows the fp64 reference. Errors are max|a - b| / max|b| ({@link Golden#relErr}).
+ * follows the fp64 reference. Errors are max|a - b| / max|b| ({@link dev.hydra.Accuracy#relErr}).
  */
 class HydraEquivalenceTest {
     static final double FP64_TOLERANCE = 1e-10;
@@ -53,7 +54,7 @@ class HydraEquivalenceTest {
             assertClose(dense.output(), recurrence.output(), FP64_TOLERANCE, "output, dense vs recurrence");
             assertClose(dense.mix(), recurrence.mix(), FP64_TOLERANCE, "mix, dense vs recurrence");
         }
-        Statistics.label("chunked vs recurrence").collect(magnitude(Golden.relErr(chunked.output(), recurrence.output())));
+        Statistics.label("chunked vs recurrence").collect(magnitude(Accuracy.relErr(chunked.output(), recurrence.output())));
         checkCoverage(k);
     }
 
@@ -140,7 +141,7 @@ class HydraEquivalenceTest {
         try (Backend be = Backends.named(backend); HydraLayer fp32 = k.fp32(be)) {
             float[] out = fp32.forward(k.input(), k.batch(), k.len());
             assertClose(out, expected, FP32_TOLERANCE, "fp32 output");
-            Statistics.label("fp32 vs fp64").collect(magnitude(Golden.relErr(out, expected)));
+            Statistics.label("fp32 vs fp64").collect(magnitude(Accuracy.relErr(out, expected)));
             Statistics.label("backend").collect(backend + " = " + be.name());
         }
     }
@@ -247,11 +248,11 @@ class HydraEquivalenceTest {
     }
 
     static void assertClose(double[] actual, double[] expected, double tolerance, String what) {
-        assertThat(Golden.relErr(actual, expected)).as(what).isLessThanOrEqualTo(tolerance);
+        assertThat(Accuracy.relErr(actual, expected)).as(what).isLessThanOrEqualTo(tolerance);
     }
 
     static void assertClose(float[] actual, double[] expected, double tolerance, String what) {
-        assertThat(Golden.relErr(actual, expected)).as(what).isLessThanOrEqualTo(tolerance);
+        assertThat(Accuracy.relErr(actual, expected)).as(what).isLessThanOrEqualTo(tolerance);
     }
 
     /** The order of magnitude of an error, for the statistics report ("1e-13"). */

@@ -1,5 +1,6 @@
 package dev.hydra.tests;
 
+import dev.hydra.Accuracy;
 import dev.hydra.backend.Backend;
 import dev.hydra.backend.Backends;
 import dev.hydra.config.HydraConfig;
@@ -31,12 +32,12 @@ class HydraGoldenTest {
             double[] u = st.doubles("input");
             for (Mixing m : Mixing.values()) {
                 Stages<double[]> s = ref.forwardStages(u, b, l, m);
-                assertThat(Golden.relErr(s.output(), st.doubles("output"))).as("%s output, %s", file, m).isLessThanOrEqualTo(1e-6);
-                assertThat(Golden.relErr(s.mix(), st.doubles("mixer_output"))).as("%s mixer_output, %s", file, m).isLessThanOrEqualTo(1e-6);
-                assertThat(Golden.relErr(columns(s.convOut(), b * l, cfg.convDim(), cfg.dInner()), st.doubles("mixer_input")))
+                assertThat(Accuracy.relErr(s.output(), st.doubles("output"))).as("%s output, %s", file, m).isLessThanOrEqualTo(1e-6);
+                assertThat(Accuracy.relErr(s.mix(), st.doubles("mixer_output"))).as("%s mixer_output, %s", file, m).isLessThanOrEqualTo(1e-6);
+                assertThat(Accuracy.relErr(columns(s.convOut(), b * l, cfg.convDim(), cfg.dInner()), st.doubles("mixer_input")))
                         .as("%s mixer_input, %s", file, m).isLessThanOrEqualTo(1e-6);
             }
-            assertThat(Golden.relErr(ref.materialize(u, b, l), st.doubles("mixer_matrix"))).as("%s mixer_matrix", file).isLessThanOrEqualTo(1e-6);
+            assertThat(Accuracy.relErr(ref.materialize(u, b, l), st.doubles("mixer_matrix"))).as("%s mixer_matrix", file).isLessThanOrEqualTo(1e-6);
         }
     }
 
@@ -57,8 +58,8 @@ class HydraGoldenTest {
             long[] shape = st.info("input").shape();
             try (HydraLayer layer = new HydraLayer(HydraWeights.load(cfg, st, "param.", Precision.FP32), be)) {
                 Stages<float[]> s = layer.forwardStages(st.floats("input"), (int) shape[0], (int) shape[1]);
-                assertThat(Golden.relErr(s.output(), st.doubles("output"))).as(file).isLessThanOrEqualTo(1e-4);
-                assertThat(Golden.relErr(s.mix(), st.doubles("mixer_output"))).as(file).isLessThanOrEqualTo(1e-4);
+                assertThat(Accuracy.relErr(s.output(), st.doubles("output"))).as(file).isLessThanOrEqualTo(1e-4);
+                assertThat(Accuracy.relErr(s.mix(), st.doubles("mixer_output"))).as(file).isLessThanOrEqualTo(1e-4);
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.hydra.tests;
 
+import dev.hydra.Accuracy;
 import dev.hydra.HydraException;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.DType;
@@ -172,7 +173,7 @@ class LayerLoadingTest {
              SequenceLayer fp64 = Layers.load(CONFIG.toJson(), "layer.json", Set.of(), st, "encoder.1.mixer.", Precision.FP64, new ScalarBackend());
              SequenceLayer fp32 = Layers.load(CONFIG.toJson(), "layer.json", Set.of(), st, "encoder.1.mixer.", Precision.FP32, new ScalarBackend())) {
             assertThat(fp64.forward(u, batch, len)).containsExactly(expected);
-            assertThat(Golden.relErr(fp32.forward(u, batch, len), expected)).isLessThanOrEqualTo(1e-5);
+            assertThat(Accuracy.relErr(fp32.forward(u, batch, len), expected)).isLessThanOrEqualTo(1e-5);
             assertThatThrownBy(() -> Layers.load(CONFIG.toJson(), "layer.json", Set.of(), st, "encoder.2.mixer.", Precision.FP32, new ScalarBackend()))
                     .isInstanceOf(HydraException.class).hasMessage(f + ": missing tensor 'encoder.2.mixer.in_proj.weight'");
         }

@@ -1,5 +1,6 @@
 package dev.hydra.tests;
 
+import dev.hydra.Accuracy;
 import dev.hydra.io.SafeTensors;
 import dev.hydra.kernels.ScalarBackend;
 import dev.hydra.layer.Layers;
@@ -37,7 +38,7 @@ class MixerGoldenTest {
             long[] shape = st.info("input").shape();
             int b = (int) shape[0], l = (int) shape[1];
             for (ReferenceMixer.Path path : ReferenceMixer.Path.values())
-                assertThat(Golden.relErr(ref.forward(st.doubles("input"), b, l, path), st.doubles("output")))
+                assertThat(Accuracy.relErr(ref.forward(st.doubles("input"), b, l, path), st.doubles("output")))
                         .as("%s, %s", file, path).isLessThanOrEqualTo(1e-6);
         }
     }
@@ -50,7 +51,7 @@ class MixerGoldenTest {
             long[] shape = st.info("input").shape();
             try (MixerLayer layer = new MixerLayer(MixerWeights.load(cfg, st, "param.", Precision.FP32), new ScalarBackend())) {
                 float[] out = layer.forward(st.floats("input"), (int) shape[0], (int) shape[1]);
-                assertThat(Golden.relErr(out, st.doubles("output"))).as(file).isLessThanOrEqualTo(1e-4);
+                assertThat(Accuracy.relErr(out, st.doubles("output"))).as(file).isLessThanOrEqualTo(1e-4);
             }
         }
     }
@@ -65,7 +66,7 @@ class MixerGoldenTest {
                 try (SequenceLayer layer = Layers.load(Golden.config(st), file, Golden.ANNOTATIONS, st, "param.", p, new ScalarBackend())) {
                     assertThat(layer.precision()).isEqualTo(p);
                     assertThat(layer.heads()).isEqualTo(4);
-                    assertThat(Golden.relErr(layer.forward(st.doubles("input"), b, l), st.doubles("output")))
+                    assertThat(Accuracy.relErr(layer.forward(st.doubles("input"), b, l), st.doubles("output")))
                             .as("%s, %s", file, p).isLessThanOrEqualTo(p == Precision.FP64 ? 1e-6 : 1e-4);
                 }
             }

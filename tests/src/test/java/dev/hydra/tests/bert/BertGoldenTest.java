@@ -1,5 +1,6 @@
 package dev.hydra.tests.bert;
 
+import dev.hydra.Accuracy;
 import dev.hydra.backend.Backends;
 import dev.hydra.bert.BertConfig;
 import dev.hydra.bert.BertModel;
@@ -33,15 +34,15 @@ class BertGoldenTest {
     @Test
     void fp64MatchesTheRelease() {
         Output o = run(Precision.FP64, BertModel.Padding.RELEASE);
-        assertThat(Golden.relErr(o.sequence(), golden("sequence_output"))).isLessThan(1e-6);
-        assertThat(Golden.relErr(o.pooled(), golden("pooled_output"))).isLessThan(1e-6);
+        assertThat(Accuracy.relErr(o.sequence(), golden("sequence_output"))).isLessThan(1e-6);
+        assertThat(Accuracy.relErr(o.pooled(), golden("pooled_output"))).isLessThan(1e-6);
     }
 
     @Test
     void fp32MatchesTheRelease() {
         Output o = run(Precision.FP32, BertModel.Padding.RELEASE);
-        assertThat(Golden.relErr(o.sequence(), golden("sequence_output"))).isLessThan(1e-4);
-        assertThat(Golden.relErr(o.pooled(), golden("pooled_output"))).isLessThan(1e-4);
+        assertThat(Accuracy.relErr(o.sequence(), golden("sequence_output"))).isLessThan(1e-4);
+        assertThat(Accuracy.relErr(o.pooled(), golden("pooled_output"))).isLessThan(1e-4);
     }
 
     @Test

@@ -1,5 +1,7 @@
 package dev.hydra.tests.bert;
 
+import dev.hydra.Accuracy;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.backend.Backends;
@@ -71,7 +73,7 @@ class BertModelTest {
                 assertThat(rows(m.forward(other, Padding.NONE).sequence(), 0, 5, D)).containsExactly(single.sequence());
                 // the release's padded mode lets padding reach the short row (by design of the release)
                 double[] released = rows(m.forward(batch, Padding.RELEASE).sequence(), 0, 5, D);
-                assertThat(Golden.relErr(released, single.sequence())).isGreaterThan(1e-6);
+                assertThat(Accuracy.relErr(released, single.sequence())).isGreaterThan(1e-6);
             }
     }
 
@@ -95,8 +97,8 @@ class BertModelTest {
         Output o64, o32;
         try (BertModel m = model(c, w, Precision.FP64)) { o64 = m.forward(in, Padding.RELEASE); }
         try (BertModel m = model(c, w, Precision.FP32)) { o32 = m.forward(in, Padding.RELEASE); }
-        assertThat(Golden.relErr(o32.sequence(), o64.sequence())).isLessThan(1e-5);
-        assertThat(Golden.relErr(o32.pooled(), o64.pooled())).isLessThan(1e-5);
+        assertThat(Accuracy.relErr(o32.sequence(), o64.sequence())).isLessThan(1e-5);
+        assertThat(Accuracy.relErr(o32.pooled(), o64.pooled())).isLessThan(1e-5);
         // norm_f is the last operation: shifting its bias shifts every valid output by the same amount
         float[] bias = w.floats("encoder.norm_f.bias");
         for (int i = 0; i < D; i++) bias[i] += 0.25f;
@@ -127,8 +129,8 @@ class BertModelTest {
             Output o64, o32;
             try (BertModel m = model(c, w, Precision.FP64)) { o64 = m.forward(in, Padding.RELEASE); }
             try (BertModel m = model(c, w, Precision.FP32)) { o32 = m.forward(in, Padding.RELEASE); }
-            assertThat(Golden.relErr(o32.sequence(), o64.sequence())).as(type).isLessThan(1e-4);
-            assertThat(Golden.relErr(o32.pooled(), o64.pooled())).as(type).isLessThan(1e-4);
+            assertThat(Accuracy.relErr(o32.sequence(), o64.sequence())).as(type).isLessThan(1e-4);
+            assertThat(Accuracy.relErr(o32.pooled(), o64.pooled())).as(type).isLessThan(1e-4);
             assertThat(o64.token(1, 9)).containsOnly(0.0);
         }
     }

@@ -1,5 +1,7 @@
 package dev.hydra.tests.cli;
 
+import dev.hydra.Accuracy;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.DType;
@@ -31,8 +33,8 @@ class CliGoldenTest {
             long[] in = golden.info("input").shape();
             assertThat(out.info("output").dtype()).isEqualTo(DType.F64);
             assertThat(out.info("output").shape()).containsExactly(in);
-            assertThat(Golden.relErr(out.doubles("output"), golden.doubles("output"))).isLessThanOrEqualTo(1e-6);
-            assertThat(Golden.relErr(out.doubles("stage.mix"), golden.doubles("mixer_output"))).isLessThanOrEqualTo(1e-6);
+            assertThat(Accuracy.relErr(out.doubles("output"), golden.doubles("output"))).isLessThanOrEqualTo(1e-6);
+            assertThat(Accuracy.relErr(out.doubles("stage.mix"), golden.doubles("mixer_output"))).isLessThanOrEqualTo(1e-6);
             assertThat(out.names()).contains("stage.conv_silu", "stage.dt_forward", "stage.dt_backward", "stage.delta",
                     "stage.mix", "stage.normed", "output");
             assertThat(out.info("stage.conv_silu").shape()).containsExactly(in[0], in[1], cfg.convDim());
@@ -50,8 +52,8 @@ class CliGoldenTest {
         try (SafeTensors golden = Golden.open(file); SafeTensors out = SafeTensors.open(y)) {
             assertThat(out.info("output").dtype()).isEqualTo(DType.F32);
             assertThat(out.info("stage.mix").dtype()).isEqualTo(DType.F32);
-            assertThat(Golden.relErr(out.doubles("output"), golden.doubles("output"))).isLessThanOrEqualTo(1e-4);
-            assertThat(Golden.relErr(out.doubles("stage.mix"), golden.doubles("mixer_output"))).isLessThanOrEqualTo(1e-4);
+            assertThat(Accuracy.relErr(out.doubles("output"), golden.doubles("output"))).isLessThanOrEqualTo(1e-4);
+            assertThat(Accuracy.relErr(out.doubles("stage.mix"), golden.doubles("mixer_output"))).isLessThanOrEqualTo(1e-4);
         }
     }
 
@@ -64,7 +66,7 @@ class CliGoldenTest {
         try (SafeTensors golden = Golden.open(file); SafeTensors out = SafeTensors.open(m)) {
             assertThat(out.info("matrix").dtype()).isEqualTo(DType.F64);
             assertThat(out.info("matrix").shape()).containsExactly(golden.info("mixer_matrix").shape());
-            assertThat(Golden.relErr(out.doubles("matrix"), golden.doubles("mixer_matrix"))).isLessThanOrEqualTo(1e-6);
+            assertThat(Accuracy.relErr(out.doubles("matrix"), golden.doubles("mixer_matrix"))).isLessThanOrEqualTo(1e-6);
         }
     }
 
@@ -81,7 +83,7 @@ class CliGoldenTest {
         CliRun r = run(file, "layer", "--precision", "fp64", "--config", c.toString(), "--output", y.toString());
         assertThat(r.code()).as(r.err()).isZero();
         try (SafeTensors golden = Golden.open(file); SafeTensors out = SafeTensors.open(y)) {
-            assertThat(Golden.relErr(out.doubles("output"), golden.doubles("output"))).isLessThanOrEqualTo(1e-6);
+            assertThat(Accuracy.relErr(out.doubles("output"), golden.doubles("output"))).isLessThanOrEqualTo(1e-6);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.hydra.tests.harden;
 
+import dev.hydra.Accuracy;
 import dev.hydra.HydraException;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.InMemoryTensors;
@@ -37,11 +38,11 @@ class ExtremeInputsTest {
         double[] chunked = ref.forward(u, 1, len);
         assertThat(Fixture.firstNonFinite(chunked)).isEqualTo(-1);
         double[] recurrence = ref.forwardStages(u, 1, len, Mixing.RECURRENCE).output();
-        assertThat(Fixture.relErr(chunked, recurrence)).isLessThan(1e-9);
+        assertThat(Accuracy.relErr(chunked, recurrence)).isLessThan(1e-9);
         try (HydraLayer layer = Fixture.fp32(c, t)) {
             float[] out = layer.forward(Fixture.floats(u), 1, len);
             assertThat(Fixture.firstNonFinite(out)).isEqualTo(-1);
-            assertThat(Fixture.relErr(out, chunked)).isLessThan(1e-3);
+            assertThat(Accuracy.relErr(out, chunked)).isLessThan(1e-3);
         }
     }
 
@@ -57,7 +58,7 @@ class ExtremeInputsTest {
             try (HydraLayer layer = Fixture.fp32(c, t)) {
                 Stages<float[]> s32 = layer.forwardStages(Fixture.floats(u), 3, 17);
                 assertThat(s32.dtF()).as("dt_bias %s", bias).containsOnly(0.05f);
-                assertThat(Fixture.relErr(s32.output(), s64.output())).as("dt_bias %s", bias).isLessThan(1e-4);
+                assertThat(Accuracy.relErr(s32.output(), s64.output())).as("dt_bias %s", bias).isLessThan(1e-4);
             }
         }
     }
@@ -71,14 +72,14 @@ class ExtremeInputsTest {
         ReferenceHydra ref = Fixture.fp64(c, t);
         Stages<double[]> s64 = ref.forwardStages(u, 2, 37, Mixing.CHUNKED);
         assertThat(Fixture.firstNonFinite(s64.output())).isEqualTo(-1);
-        assertThat(Fixture.relErr(s64.output(), ref.forwardStages(u, 2, 37, Mixing.RECURRENCE).output())).isLessThan(1e-9);
+        assertThat(Accuracy.relErr(s64.output(), ref.forwardStages(u, 2, 37, Mixing.RECURRENCE).output())).isLessThan(1e-9);
         if (bias < -1e3) { // dt underflows to 0: the scans add nothing, and nothing is decayed into NaN
             assertThat(s64.yF()).containsOnly(0.0);
             assertThat(s64.yB()).containsOnly(0.0);
         }
         try (HydraLayer layer = Fixture.fp32(c, t)) {
             float[] out = layer.forward(Fixture.floats(u), 2, 37);
-            assertThat(Fixture.relErr(out, s64.output())).isLessThan(1e-4);
+            assertThat(Accuracy.relErr(out, s64.output())).isLessThan(1e-4);
         }
     }
 
@@ -94,10 +95,10 @@ class ExtremeInputsTest {
             double[] chunked = ref.forward(u, 2, 21);
             assertThat(Fixture.firstNonFinite(chunked)).as("A_log %s, dt_bias %s", aLog, dtBias).isEqualTo(-1);
             for (Mixing m : new Mixing[] {Mixing.RECURRENCE, Mixing.DENSE})
-                assertThat(Fixture.relErr(ref.forwardStages(u, 2, 21, m).output(), chunked))
+                assertThat(Accuracy.relErr(ref.forwardStages(u, 2, 21, m).output(), chunked))
                         .as("%s, A_log %s, dt_bias %s", m, aLog, dtBias).isLessThan(1e-9);
             try (HydraLayer layer = Fixture.fp32(c, t)) {
-                assertThat(Fixture.relErr(layer.forward(Fixture.floats(u), 2, 21), chunked))
+                assertThat(Accuracy.relErr(layer.forward(Fixture.floats(u), 2, 21), chunked))
                         .as("A_log %s, dt_bias %s", aLog, dtBias).isLessThan(1e-4);
             }
         }
@@ -113,10 +114,10 @@ class ExtremeInputsTest {
         for (int i = 0; i < u.length; i++) u[i] *= scale;
         Stages<double[]> s = ref.forwardStages(u, 2, 29, Mixing.CHUNKED);
         assertThat(Fixture.firstNonFinite(s.output())).isEqualTo(-1);
-        assertThat(Fixture.relErr(ref.forwardStages(u, 2, 29, Mixing.RECURRENCE).output(), s.output())).isLessThan(1e-9);
+        assertThat(Accuracy.relErr(ref.forwardStages(u, 2, 29, Mixing.RECURRENCE).output(), s.output())).isLessThan(1e-9);
         // step 7 against an exact oracle: at 1e50 the sum of squares (about 1e400) overflows a double,
         // which used to zero whole rows of the output
-        assertThat(Fixture.relErr(s.normed(), gatedNormOracle(c, t, u, s.mix()))).isLessThan(1e-12);
+        assertThat(Accuracy.relErr(s.normed(), gatedNormOracle(c, t, u, s.mix()))).isLessThan(1e-12);
     }
 
     /** SPEC step 7 with the sum of squares in BigDecimal: y / sqrt(mean(y^2) + 1e-5) * norm.weight * silu(z). */

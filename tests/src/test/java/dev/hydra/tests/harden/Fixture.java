@@ -64,22 +64,4 @@ final class Fixture {
         return -1;
     }
 
-    /** max |a - b| / max |b|. */
-    static double relErr(float[] a, double[] b) {
-        double num = 0, den = 0;
-        for (int i = 0; i < b.length; i++) {
-            num = Math.max(num, Math.abs(a[i] - b[i]));
-            den = Math.max(den, Math.abs(b[i]));
-        }
-        return num / den;
-    }
-
-    static double relErr(double[] a, double[] b) {
-        double num = 0, den = 0;
-        for (int i = 0; i < b.length; i++) {
-            num = Math.max(num, Math.abs(a[i] - b[i]));
-            den = Math.max(den, Math.abs(b[i]));
-        }
-        return num / den;
-    }
 }
