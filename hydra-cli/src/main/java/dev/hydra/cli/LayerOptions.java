@@ -2,11 +2,8 @@ package dev.hydra.cli;
 
 import dev.hydra.io.AtomicFiles;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.HydraException;
+import dev.hydra.config.JsonKeys;
 import dev.hydra.backend.Backend;
 import dev.hydra.io.SafeTensors;
 import dev.hydra.layer.Inputs;
@@ -15,9 +12,6 @@ import dev.hydra.layer.SequenceLayer;
 import dev.hydra.weights.Precision;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Set;
 
@@ -25,8 +19,6 @@ import java.util.Set;
 final class LayerOptions {
     /** Keys the golden files' config metadata carries beside the layer's own; ignored in metadata only. */
     static final Set<String> METADATA_ANNOTATIONS = Set.of("batch", "seqlen", "triton_fp32_max_rel_err");
-
-    private static final ObjectMapper JSON = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     @Option(names = "--weights", required = true, paramLabel = "W.safetensors", description = "The layer's parameters (state-dict names).")
     Path weights;
@@ -53,7 +45,7 @@ final class LayerOptions {
 
     /** Loads the layer from {@code w} with the config of {@link #config}; {@code backend} is unused in fp64. */
     SequenceLayer load(SafeTensors w, Precision<?> precision, Backend backend) {
-        if (config != null) return Layers.load(readJson(config), config.toString(), Set.of(), w, prefix, precision, backend);
+        if (config != null) return Layers.load(JsonKeys.readObject(config), config.toString(), Set.of(), w, prefix, precision, backend);
         if (!w.metadata().containsKey("config"))
             throw new HydraException(weights + ": no 'config' metadata; give the layer's config with --config");
         return Layers.load(w.metadataJson("config"), weights + " (metadata 'config')", METADATA_ANNOTATIONS, w, prefix, precision, backend);
@@ -77,20 +69,5 @@ final class LayerOptions {
 
     void refuseExistingOutput() {
         AtomicFiles.refuseExisting(output, force);
-    }
-
-    static ObjectNode readJson(Path file) {
-        JsonNode node;
-        try {
-            node = JSON.readTree(Files.readString(file));
-        } catch (NoSuchFileException e) {
-            throw new HydraException(file + ": no such file");
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new HydraException(file + ": not valid JSON (" + e.getOriginalMessage() + ")");
-        } catch (IOException e) {
-            throw new HydraException(file + ": cannot read (" + e.getMessage() + ")");
-        }
-        if (node instanceof ObjectNode o) return o;
-        throw new HydraException(file + ": config is not a JSON object");
     }
 }

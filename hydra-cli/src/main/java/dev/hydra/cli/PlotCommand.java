@@ -2,6 +2,7 @@ package dev.hydra.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hydra.config.JsonKeys;
 import dev.hydra.HydraException;
 import dev.hydra.cli.plot.Gallery;
 import dev.hydra.cli.plot.Gallery.Panel;
@@ -127,7 +128,7 @@ public final class PlotCommand implements Callable<Integer> {
 
     private void plotLayer() {
         try (SafeTensors w = weights == null ? null : SafeTensors.open(weights)) {
-            ObjectNode cfg = config != null ? LayerOptions.readJson(config) : w.metadataJson("config");
+            ObjectNode cfg = config != null ? JsonKeys.readObject(config) : w.metadataJson("config");
             String cfgSource = config != null ? config.toString() : weights + " (metadata 'config')";
             // a config file is strict; the golden files' metadata carries annotations beside the layer's keys
             Set<String> ignored = config != null ? Set.of() : LayerOptions.METADATA_ANNOTATIONS;

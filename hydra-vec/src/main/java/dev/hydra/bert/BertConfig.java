@@ -1,7 +1,5 @@
 package dev.hydra.bert;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.HydraException;
@@ -11,9 +9,6 @@ import static dev.hydra.config.JsonKeys.boolKey;
 import static dev.hydra.config.JsonKeys.intKey;
 import static dev.hydra.config.JsonKeys.numberKey;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
@@ -59,22 +54,7 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
     }
 
     public static BertConfig read(Path file) {
-        String text;
-        try {
-            text = Files.readString(file);
-        } catch (NoSuchFileException e) {
-            throw new HydraException(file + ": no such file");
-        } catch (IOException e) {
-            throw new HydraException(file + ": cannot read (" + e.getMessage() + ")");
-        }
-        JsonNode node;
-        try {
-            node = JSON.readTree(text);
-        } catch (JsonProcessingException e) {
-            throw new HydraException(file + ": not valid JSON (" + e.getOriginalMessage() + ")");
-        }
-        if (!(node instanceof ObjectNode obj)) throw new HydraException(file + ": config is not a JSON object");
-        return fromJson(obj, file.toString());
+        return fromJson(JsonKeys.readObject(file), file.toString());
     }
 
     public static BertConfig fromJson(ObjectNode obj, String source) {

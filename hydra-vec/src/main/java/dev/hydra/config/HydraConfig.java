@@ -1,8 +1,5 @@
 package dev.hydra.config;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -11,9 +8,6 @@ import dev.hydra.HydraException;
 import static dev.hydra.config.JsonKeys.boolKey;
 import static dev.hydra.config.JsonKeys.intKey;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
@@ -30,9 +24,7 @@ public record HydraConfig(int dModel, int dState, int dConv, int expand, int hea
     public static final List<String> KEYS = List.of("d_model", "d_state", "d_conv", "expand", "headdim", "ngroups",
             "dt_limit", "learnable_init_states", "bias", "conv_bias", "chunk_size");
 
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     public HydraConfig {
         positive("d_model", dModel);
@@ -93,26 +85,11 @@ public record HydraConfig(int dModel, int dState, int dConv, int expand, int hea
 
     /** Parses a config file; keys other than {@link #KEYS} are an error unless listed in {@code ignored}. */
     public static HydraConfig read(Path file, Set<String> ignored) {
-        String text;
-        try {
-            text = Files.readString(file);
-        } catch (NoSuchFileException e) {
-            throw new HydraException(file + ": no such file");
-        } catch (IOException e) {
-            throw new HydraException(file + ": cannot read (" + e.getMessage() + ")");
-        }
-        return parse(text, file.toString(), ignored);
+        return fromJson(JsonKeys.readObject(file), file.toString(), ignored);
     }
 
     public static HydraConfig parse(String json, String source, Set<String> ignored) {
-        JsonNode node;
-        try {
-            node = JSON.readTree(json);
-        } catch (JsonProcessingException e) {
-            throw new HydraException(source + ": not valid JSON (" + e.getOriginalMessage() + ")");
-        }
-        if (!(node instanceof ObjectNode obj)) throw new HydraException(source + ": config is not a JSON object");
-        return fromJson(obj, source, ignored);
+        return fromJson(JsonKeys.parseObject(json, source), source, ignored);
     }
 
     public static HydraConfig fromJson(ObjectNode obj, String source, Set<String> ignored) {

@@ -1,12 +1,53 @@
 package dev.hydra.config;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.HydraException;
 
-/** Typed reads of config keys, with one-line errors that name the config source and the key. */
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/**
+ * Config JSON: strict parsing (duplicate keys and anything after the object are refused) and typed reads
+ * of keys, with one-line errors that name the config source and the key.
+ */
 public final class JsonKeys {
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
     private JsonKeys() {}
+
+    /** The JSON object in {@code file}. */
+    public static ObjectNode readObject(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new HydraException(file + ": no such file");
+        } catch (IOException e) {
+            throw new HydraException(file + ": cannot read (" + e.getMessage() + ")");
+        }
+        return parseObject(text, file.toString());
+    }
+
+    /** The JSON object in {@code json}; {@code source} names it in errors. */
+    public static ObjectNode parseObject(String json, String source) {
+        JsonNode node;
+        try {
+            node = JSON.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new HydraException(source + ": not valid JSON (" + e.getOriginalMessage() + ")");
+        }
+        if (node instanceof ObjectNode obj) return obj;
+        throw new HydraException(source + ": config is not a JSON object");
+    }
 
     /** An int key; {@code dflt == null} makes it required. */
     public static int intKey(ObjectNode o, String key, Integer dflt, String source) {
