@@ -4,6 +4,9 @@ import dev.hydra.HydraException;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -18,7 +21,8 @@ import jdk.incubator.vector.VectorSpecies;
  * in a fixed order, so results are bit-identical for any thread count. Transcendentals use
  * {@link #exp}, built from exact IEEE lane operations, because the Vector API's own EXP differs
  * between its intrinsic and its Java fallback. Per-thread scratch ({@link Scratch}) is reused, so
- * steady-state calls allocate only a small task descriptor.
+ * steady-state calls allocate only a small task descriptor. Buffers made by {@link #upload} are the
+ * layers' weights and inputs, never written after: {@link #linear} packs such a W once and keeps it.
  */
 public final class VectorBackend extends ScalarBackend {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -32,7 +36,14 @@ public final class VectorBackend extends ScalarBackend {
     private static final FloatVector IOTA = FloatVector.fromArray(F, iota(), 0);
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+    /** An uploaded W packed (see {@link #pack}) as a linear of (in, out) reads it. */
+    private record PackedWeights(int in, int out, float[] strips) {}
+    /** An uploaded buffer that no linear has read as W yet. */
+    private static final PackedWeights UNPACKED = new PackedWeights(0, 0, null);
+
     private final WorkerPool pool;
+    /** The arrays of the buffers this backend uploaded, by identity (weak keys: dropped with the buffer), with their packing. */
+    private final Map<float[], PackedWeights> weights = Collections.synchronizedMap(new WeakHashMap<>());
 
     /** One thread per available processor. */
     public VectorBackend() {
@@ -61,43 +72,70 @@ public final class VectorBackend extends ScalarBackend {
     // ---- step 1, 6 (fc_D) and 8: y = x W^T + b ------------------------------------------------------
 
     @Override
+    public Buf upload(float[] host) {
+        Buf b = super.upload(host);
+        weights.put(HeapBuf.of(b), UNPACKED);
+        return b;
+    }
+
+    @Override
     public void linear(Buf xb, int xStride, int xCol, int rows, int in, Buf wb, Buf biasb, int out, Buf yb) {
-        float[] x = HeapBuf.of(xb), w = HeapBuf.of(wb), bias = HeapBuf.of(biasb), y = HeapBuf.of(yb);
+        float[] x = HeapBuf.of(xb), p = packedWeights(HeapBuf.of(wb), in, out), bias = HeapBuf.of(biasb), y = HeapBuf.of(yb);
         int colTasks = ceilDiv(out, NC);
         pool.forEach(ceilDiv(rows, MC) * colTasks,
-                t -> gemmTask(x, xStride, xCol, in, w, bias, y, out, (t / colTasks) * MC, Math.min(rows, (t / colTasks + 1) * MC), (t % colTasks) * NC));
+                t -> gemmTask(x, xStride, xCol, in, p, bias, y, out, (t / colTasks) * MC, Math.min(rows, (t / colTasks + 1) * MC), (t % colTasks) * NC));
     }
 
     /**
-     * Rows [r0, r1) and outputs [o0, o0 + NC) of y: W's rows are packed KC deep into strips of NR
-     * outputs (k-major, so that a strip row is two vectors), then 6x2-vector register tiles
-     * accumulate over each packed block, starting from the bias (first block) or y (later blocks).
+     * W packed for the register tiles: an uploaded W (a constant) is packed on first use and kept; any
+     * other W is packed on every call, into the calling thread's scratch.
      */
-    private static void gemmTask(float[] x, int xs, int xc, int in, float[] w, float[] bias, float[] y, int out, int r0, int r1, int o0) {
+    private float[] packedWeights(float[] w, int in, int out) {
+        PackedWeights p = weights.get(w);
+        if (p == null) return pack(w, in, out, SCRATCH.get().pack(ceilDiv(out, NR) * NR * in));
+        if (p.in != in || p.out != out) {
+            p = new PackedWeights(in, out, pack(w, in, out, new float[ceilDiv(out, NR) * NR * in]));
+            weights.put(w, p);
+        }
+        return p.strips;
+    }
+
+    /**
+     * W (out, in) as strips of NR outputs, k-major so that a strip row is two vectors: output o + i of
+     * the strip starting at o, depth k, is at o * in + k * NR + i; the last strip is zero-padded.
+     */
+    private static float[] pack(float[] w, int in, int out, float[] p) {
+        for (int o = 0; o < out; o += NR) {
+            int nr = Math.min(NR, out - o);
+            for (int i = 0; i < NR; i++) {
+                if (i < nr) for (int k = 0; k < in; k++) p[o * in + k * NR + i] = w[(o + i) * in + k];
+                else for (int k = 0; k < in; k++) p[o * in + k * NR + i] = 0;
+            }
+        }
+        return p;
+    }
+
+    /**
+     * Rows [r0, r1) and outputs [o0, o0 + NC) of y from the packed W: 6x2-vector register tiles
+     * accumulate over each KC-deep block of a strip, starting from the bias (first block) or y (later blocks).
+     */
+    private static void gemmTask(float[] x, int xs, int xc, int in, float[] p, float[] bias, float[] y, int out, int r0, int r1, int o0) {
         int o1 = Math.min(o0 + NC, out);
-        Scratch sc = SCRATCH.get();
-        float[] pack = sc.pack(KC * NC), edge = sc.edge(MC * NR);
+        float[] edge = SCRATCH.get().edge(MC * NR);
         for (int k0 = 0; k0 < in; k0 += KC) {
             int kc = Math.min(KC, in - k0);
-            for (int o = o0; o < o1; o += NR) {
-                int nr = Math.min(NR, o1 - o), base = (o - o0) * kc;
-                for (int i = 0; i < NR; i++) {
-                    if (i < nr) for (int k = 0; k < kc; k++) pack[base + k * NR + i] = w[(o + i) * in + k0 + k];
-                    else for (int k = 0; k < kc; k++) pack[base + k * NR + i] = 0;
-                }
-            }
             boolean first = k0 == 0;
             for (int o = o0; o < o1; o += NR) {
-                int nr = Math.min(NR, o1 - o), base = (o - o0) * kc;
+                int nr = Math.min(NR, o1 - o), base = o * in + k0 * NR;
                 if (nr == NR) {
-                    gemmRows(x, xs, xc + k0, r0, r1, kc, pack, base, y, r0 * out + o, out, bias, o, first);
+                    gemmRows(x, xs, xc + k0, r0, r1, kc, p, base, y, r0 * out + o, out, bias, o, first);
                     continue;
                 }
                 // the last, narrower strip: run the same tiles on a zero-padded copy of its outputs
                 for (int r = r0; r < r1; r++)
                     for (int i = 0; i < NR; i++)
                         edge[(r - r0) * NR + i] = i >= nr ? 0 : first ? (bias == null ? 0 : bias[o + i]) : y[r * out + o + i];
-                gemmRows(x, xs, xc + k0, r0, r1, kc, pack, base, edge, 0, NR, null, 0, false);
+                gemmRows(x, xs, xc + k0, r0, r1, kc, p, base, edge, 0, NR, null, 0, false);
                 for (int r = r0; r < r1; r++) System.arraycopy(edge, (r - r0) * NR, y, r * out + o, nr);
             }
         }

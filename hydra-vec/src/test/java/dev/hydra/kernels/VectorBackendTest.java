@@ -40,6 +40,32 @@ class VectorBackendTest {
     }
 
     @Test
+    void uploadedWeightsPackedOnceGiveTheSameBitsAsWeightsPackedPerCall() {
+        Random rnd = new Random(11);
+        for (int trial = 0; trial < 10; trial++) {
+            int rows = pick(rnd, 1, 7, 100, 400), a = pick(rnd, 5, VL + 1, 2 * VL, 300), b = pick(rnd, 3, VL, 4 * VL + 1, 260);
+            float[] w = random(rnd, a * b), bias = random(rnd, Math.max(a, b));
+            Buf uploaded = VECTOR.upload(w), wrapped = VECTOR.wrap(w.clone()), biasBuf = VECTOR.upload(bias);
+            // the same uploaded W read as (a, b) and then as (b, a) must be repacked, not served stale
+            for (int[] shape : new int[][]{{a, b}, {a, b}, {b, a}, {a, b}}) {
+                int out = shape[0], in = shape[1];
+                Buf x = VECTOR.upload(random(rnd, rows * in));
+                float[] packedOnce = linear(x, rows, in, uploaded, biasBuf, out), packedPerCall = linear(x, rows, in, wrapped, biasBuf, out);
+                assertThat(packedOnce).as("rows=%d in=%d out=%d", rows, in, out).isEqualTo(packedPerCall);
+            }
+        }
+    }
+
+    private static float[] linear(Buf x, int rows, int in, Buf w, Buf bias, int out) {
+        float[] y = new float[rows * out];
+        try (Buf yb = VECTOR.allocate(y.length)) {
+            VECTOR.linear(x, in, 0, rows, in, w, bias, out, yb);
+            VECTOR.download(yb, y);
+        }
+        return y;
+    }
+
+    @Test
     void convSiluMatchesScalar() {
         Random rnd = new Random(2);
         for (int trial = 0; trial < 30; trial++) {
