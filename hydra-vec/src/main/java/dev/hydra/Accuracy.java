@@ -18,23 +18,17 @@ public final class Accuracy {
     }
 
     public static double relErr(float[] ours, double[] ref) {
-        checkLengths(ours.length, ref.length);
-        double num = 0, den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            num = Math.max(num, Math.abs(ours[i] - ref[i]));
-            den = Math.max(den, Math.abs(ref[i]));
-        }
-        return num / den;
+        return relErr(widen(ours), ref);
     }
 
     public static double relErr(float[] ours, float[] ref) {
-        checkLengths(ours.length, ref.length);
-        double num = 0, den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            num = Math.max(num, Math.abs((double) ours[i] - ref[i]));
-            den = Math.max(den, Math.abs(ref[i]));
-        }
-        return num / den;
+        return relErr(widen(ours), widen(ref));
+    }
+
+    private static double[] widen(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
     }
 
     private static void checkLengths(int ours, int ref) {
