@@ -88,8 +88,9 @@ public final class HydraLayer implements AutoCloseable {
             be.download(ws.out, out);
             Inputs.checkOverflow(out, len, c.dModel(), "fp32");
             if (!keepStages) return new Stages<>(null, null, null, null, null, null, null, null, out);
-            return new Stages<>(get(ws.xbc, rows * c.convDim()), columns(get(ws.dt, rows * 2 * c.nheads()), rows, 2 * c.nheads(), 0, c.nheads()),
-                    columns(get(ws.dt, rows * 2 * c.nheads()), rows, 2 * c.nheads(), c.nheads(), c.nheads()),
+            float[] dt = get(ws.dt, rows * 2 * c.nheads());
+            return new Stages<>(get(ws.xbc, rows * c.convDim()), columns(dt, rows, 2 * c.nheads(), 0, c.nheads()),
+                    columns(dt, rows, 2 * c.nheads(), c.nheads(), c.nheads()),
                     get(ws.yF, rows * c.dInner()), get(ws.yB, rows * c.dInner()), get(ws.delta, rows * c.nheads()),
                     get(ws.mix, rows * c.dInner()), get(ws.normed, rows * c.dInner()), out);
         } finally {
