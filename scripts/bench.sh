@@ -4,7 +4,8 @@
 # one, the FMA peak, ONNX Runtime), peak heap at (1, 65536), one summary table.
 #   scripts/bench.sh                       the full suite (about 10 minutes on 2 cores)
 #   scripts/bench.sh --quick               fewer iterations, ONNX Runtime only at L=512 (smoke run)
-#   scripts/bench.sh --peer PATH.onnx      another location of peer_hydra768.onnx (skipped when absent)
+#   scripts/bench.sh --peer PATH.onnx      the ONNX peer; default $HYDRA_PEER_DIR/peer_hydra768.onnx, else
+#                                          peer/peer_hydra768.onnx under the working directory (skipped when absent)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$ROOT/scripts/find-jdk.sh"

@@ -5,11 +5,11 @@
 #   scripts/gpu-run.sh [BUNDLE_DIR]            build + bundle (default target/gpu-bundle); runs it here if
 #                                              this machine has an NVIDIA GPU
 #   GPU_SSH=user@host scripts/gpu-run.sh       also copies the bundle there and runs it
-# In the development workplace of this repo the bundle is /work/main/.gpu-carry, run on the device
-# machine as `bash .gpu-carry/gpu-remote.sh` (see docs/gpu.md).
+# A bundle inside the repository (e.g. scripts/gpu-run.sh .gpu-carry) travels with a copy of the working
+# tree and runs there as `bash .gpu-carry/gpu-remote.sh` (see docs/gpu.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bundle=${1:-$root/target/gpu-bundle}
+bundle=$(realpath -m "${1:-$root/target/gpu-bundle}")
 . "$root/scripts/find-jdk.sh"
 command -v nvcc >/dev/null || echo "gpu-run: nvcc not found: the bundle will have no CUDA kernels" >&2
 

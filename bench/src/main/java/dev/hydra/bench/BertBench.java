@@ -2,12 +2,12 @@ package dev.hydra.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.hydra.backend.Backends;
 import dev.hydra.bert.BertConfig;
 import dev.hydra.bert.BertModel;
 import dev.hydra.bert.Output;
 import dev.hydra.bert.SeededBert;
 import dev.hydra.bert.Tokens;
+import dev.hydra.runtime.Backends;
 import dev.hydra.weights.Precision;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

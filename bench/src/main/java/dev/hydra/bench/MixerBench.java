@@ -1,9 +1,9 @@
 package dev.hydra.bench;
 
-import dev.hydra.mixer.MixerConfig;
-import dev.hydra.mixer.MixerType;
-import dev.hydra.mixer.MixerWeights;
-import dev.hydra.mixer.ReferenceMixer;
+import dev.hydra.config.MixerConfig;
+import dev.hydra.config.MixerType;
+import dev.hydra.reference.ReferenceMixer;
+import dev.hydra.weights.MixerWeights;
 import dev.hydra.weights.Precision;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

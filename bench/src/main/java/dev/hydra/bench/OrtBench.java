@@ -21,7 +21,8 @@ public class OrtBench {
     @Param({"1x512", "8x512", "1x8192", "1x65536"})
     public String shape;
 
-    @Param({"/work/shared/peer/peer_hydra768.onnx"})
+    /** Set by {@link Suite} (--peer, HYDRA_PEER_DIR); this default is relative to the working directory. */
+    @Param({"peer/peer_hydra768.onnx"})
     public String model;
 
     private OrtEnvironment env;

@@ -24,13 +24,15 @@ import java.util.Map;
  * The whole measurement in one run (docs/vector.md): agreement with ONNX Runtime, then JMH: our layer
  * at every shape on all cores and on one, the FMA peak on all cores and on one, ONNX Runtime at every
  * shape; then one table, and the peak heap at (1, 65536). Options: {@code --peer PATH} (the .onnx
- * file; the peer is skipped, saying so, when absent), {@code --quick} (fewer iterations, for a smoke run).
+ * file; default {@code peer_hydra768.onnx} in the directory {@code $HYDRA_PEER_DIR}, else in {@code peer/}
+ * under the working directory; the peer is skipped, saying so in one line, when absent), {@code --quick}
+ * (fewer iterations, for a smoke run).
  */
 public final class Suite {
     private static final List<String> SHAPES = List.of("1x512", "8x512", "1x8192", "1x65536");
 
     public static void main(String[] args) throws Exception {
-        String peer = "/work/shared/peer/peer_hydra768.onnx";
+        String peer = Path.of(System.getenv().getOrDefault("HYDRA_PEER_DIR", "peer"), "peer_hydra768.onnx").toString();
         boolean quick = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -58,7 +60,7 @@ public final class Suite {
         if (havePeer && Files.isRegularFile(peerPath.resolveSibling("peer_hydra768.weights.safetensors"))
                 && Files.isRegularFile(peerPath.resolveSibling("peer_hydra768.sample.safetensors"))) System.out.println(Peer.agreement(peerPath));
         else if (havePeer) System.out.println("agreement: peer_hydra768.weights/sample.safetensors are not next to " + peer + "; check skipped");
-        else System.out.println("peer: " + peer + " is absent; ONNX Runtime skipped");
+        else System.out.println("peer: " + peer + " is absent (set HYDRA_PEER_DIR or --peer); ONNX Runtime skipped");
 
         Map<String, Double> ours = medians(run(LayerBench.class, quick, b -> b.param("shape", SHAPES.toArray(String[]::new)).param("threads", "0")));
         Map<String, Double> oursOne = medians(run(LayerBench.class, quick, b -> b.param("shape", "8x512", "1x8192").param("threads", "1")));

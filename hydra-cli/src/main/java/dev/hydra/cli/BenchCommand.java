@@ -1,11 +1,11 @@
 package dev.hydra.cli;
 
 import dev.hydra.HydraException;
-import dev.hydra.backend.Backends;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.kernels.FmaPeak;
 import dev.hydra.layer.HydraLayer;
 import dev.hydra.perf.LayerFlops;
+import dev.hydra.runtime.Backends;
 import dev.hydra.weights.HydraWeights;
 import dev.hydra.weights.Precision;
 import picocli.CommandLine.Command;

@@ -1,8 +1,8 @@
 package dev.hydra.cli;
 
-import dev.hydra.backend.Backends;
 import dev.hydra.bert.BertModel.Padding;
 import dev.hydra.bert.HydraBert;
+import dev.hydra.runtime.Backends;
 import dev.hydra.weights.Precision;
 import picocli.CommandLine.Option;
 

@@ -1,18 +1,15 @@
 package dev.hydra.cli;
 
-import static dev.hydra.Accuracy.relErr;
-
-import dev.hydra.io.AtomicFiles;
-
 import dev.hydra.backend.Backend;
-import dev.hydra.backend.Backends;
 import dev.hydra.cli.plot.Heatmap;
 import dev.hydra.config.HydraConfig;
+import dev.hydra.io.AtomicFiles;
 import dev.hydra.io.InMemoryTensors;
 import dev.hydra.layer.HydraLayer;
 import dev.hydra.layer.Layers;
-import dev.hydra.reference.ReferenceHydra;
 import dev.hydra.reference.ReferenceHydra.Mixing;
+import dev.hydra.reference.ReferenceHydra;
+import dev.hydra.runtime.Backends;
 import dev.hydra.weights.HydraWeights;
 import dev.hydra.weights.Precision;
 import picocli.CommandLine.Command;
@@ -26,6 +23,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+
+import static dev.hydra.Accuracy.relErr;
 
 /**
  * {@code hydra demo}: a BERT-base-width Hydra layer with seeded weights, its fp32 throughput, a check of

@@ -1,17 +1,17 @@
 package dev.hydra.cli;
 
 import dev.hydra.backend.Backend;
-import dev.hydra.backend.Backends;
 import dev.hydra.io.SafeTensors;
 import dev.hydra.io.SafeTensorsWriter;
 import dev.hydra.layer.Layers;
 import dev.hydra.layer.SequenceLayer;
+import dev.hydra.runtime.Backends;
 import dev.hydra.weights.Precision;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

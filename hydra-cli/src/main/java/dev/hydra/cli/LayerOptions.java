@@ -1,12 +1,11 @@
 package dev.hydra.cli;
 
-import dev.hydra.io.AtomicFiles;
-
 import dev.hydra.HydraException;
-import dev.hydra.config.JsonKeys;
 import dev.hydra.backend.Backend;
+import dev.hydra.config.JsonKeys;
+import dev.hydra.forward.Inputs;
+import dev.hydra.io.AtomicFiles;
 import dev.hydra.io.SafeTensors;
-import dev.hydra.layer.Inputs;
 import dev.hydra.layer.Layers;
 import dev.hydra.layer.SequenceLayer;
 import dev.hydra.weights.Precision;

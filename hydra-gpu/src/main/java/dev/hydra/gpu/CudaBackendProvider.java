@@ -3,7 +3,7 @@ package dev.hydra.gpu;
 import dev.hydra.backend.Backend;
 import dev.hydra.backend.BackendProvider;
 
-/** Registers the CUDA backend as {@code gpu} for {@link dev.hydra.backend.Backends}. */
+/** Registers the CUDA backend as {@code gpu} for {@link dev.hydra.runtime.Backends}. */
 public final class CudaBackendProvider implements BackendProvider {
     @Override
     public String name() {

@@ -2,9 +2,9 @@ package dev.hydra.gpu;
 
 import dev.hydra.Accuracy;
 import dev.hydra.config.HydraConfig;
+import dev.hydra.forward.Stages;
 import dev.hydra.io.SafeTensors;
 import dev.hydra.layer.HydraLayer;
-import dev.hydra.layer.Stages;
 import dev.hydra.weights.HydraWeights;
 import dev.hydra.weights.Precision;
 import org.junit.jupiter.params.ParameterizedTest;

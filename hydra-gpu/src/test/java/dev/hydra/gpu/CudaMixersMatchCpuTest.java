@@ -1,11 +1,11 @@
 package dev.hydra.gpu;
 
 import dev.hydra.Accuracy;
+import dev.hydra.config.MixerConfig;
+import dev.hydra.config.MixerType;
 import dev.hydra.kernels.ScalarBackend;
-import dev.hydra.mixer.MixerConfig;
-import dev.hydra.mixer.MixerLayer;
-import dev.hydra.mixer.MixerType;
-import dev.hydra.mixer.MixerWeights;
+import dev.hydra.layer.MixerLayer;
+import dev.hydra.weights.MixerWeights;
 import dev.hydra.weights.Precision;
 import org.junit.jupiter.api.Test;
 

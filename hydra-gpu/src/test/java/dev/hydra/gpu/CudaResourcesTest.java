@@ -2,10 +2,10 @@ package dev.hydra.gpu;
 
 import dev.hydra.HydraException;
 import dev.hydra.backend.Backend;
-import dev.hydra.backend.Backends;
 import dev.hydra.backend.Buf;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.layer.HydraLayer;
+import dev.hydra.runtime.Backends;
 import dev.hydra.weights.HydraWeights;
 import dev.hydra.weights.Precision;
 import org.junit.jupiter.api.Test;

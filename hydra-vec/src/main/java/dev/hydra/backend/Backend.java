@@ -5,7 +5,7 @@ package dev.hydra.backend;
  * whole-tensor operation on {@link Buf}s of this backend; matrices are row-major, "stride" is the
  * distance between rows in floats and "col" the first column read, so that operands are read in place
  * out of a wider tensor. Calls on one backend may come from many threads at once, on distinct output
- * buffers. The layer ({@link dev.hydra.layer.HydraLayer}) is written against this interface only.
+ * buffers. The fp32 layers are written against this interface only.
  */
 public interface Backend extends AutoCloseable {
 

@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import static dev.hydra.reference.Fp64Ops.linear;
+import static dev.hydra.math.Fp64Ops.linear;
 
 /**
  * The release's Hydra BERT encoder (SPEC.md section 3) with its optional MLM and classification heads.

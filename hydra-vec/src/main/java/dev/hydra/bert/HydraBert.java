@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hydra.HydraException;
 import dev.hydra.backend.Backend;
-import dev.hydra.backend.Backends;
 import dev.hydra.bert.BertModel.Padding;
 import dev.hydra.io.SafeTensors;
+import dev.hydra.runtime.Backends;
 import dev.hydra.weights.Precision;
 
 import java.io.IOException;

@@ -1,10 +1,10 @@
 package dev.hydra.bert;
 
 import dev.hydra.config.HydraConfig;
+import dev.hydra.config.MixerConfig;
 import dev.hydra.io.InMemoryTensors;
-import dev.hydra.mixer.MixerConfig;
-import dev.hydra.mixer.MixerWeights;
 import dev.hydra.weights.HydraWeights;
+import dev.hydra.weights.MixerWeights;
 
 import java.util.SplittableRandom;
 

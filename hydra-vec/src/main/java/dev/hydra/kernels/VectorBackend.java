@@ -4,17 +4,18 @@ import dev.hydra.HydraException;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
-import java.util.Collections;
-import java.util.Map;
-import java.util.WeakHashMap;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
+
 /**
  * The fp32 kernels on the Vector API (widest preferred species), run on a {@link WorkerPool}. Loaded
- * reflectively by {@link dev.hydra.backend.Backends#cpu()} only when {@code jdk.incubator.vector} is
+ * reflectively by {@code Backends.cpu()} only when {@code jdk.incubator.vector} is
  * readable, so the scalar path never links against it.
  *
  * <p>Every kernel splits its output into tasks that each own fixed output elements and compute them

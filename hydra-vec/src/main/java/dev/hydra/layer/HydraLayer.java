@@ -5,6 +5,8 @@ import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
 import dev.hydra.config.HydraConfig;
+import dev.hydra.forward.Inputs;
+import dev.hydra.forward.Stages;
 import dev.hydra.weights.HydraWeights;
 
 import java.util.concurrent.ConcurrentHashMap;

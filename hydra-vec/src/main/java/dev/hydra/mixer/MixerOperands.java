@@ -1,6 +1,6 @@
 package dev.hydra.mixer;
 
-import dev.hydra.reference.ScanInputs;
+import dev.hydra.math.ScanInputs;
 
 /**
  * What one mixing step reads, in fp64, row-major. {@code v} (B, L, H*P) is the mixed input. The rest
@@ -11,7 +11,7 @@ import dev.hydra.reference.ScanInputs;
  * given matrix (dense, vandermonde DI) with {@code matrixHeadStride} L*L or 0; {@code scan, delta} the
  * quasiseparable's Hydra scan inputs and diagonal (B, L, H).
  */
-record MixerOperands(int batch, int len, int heads, int headdim, int qkDim, double scale, double[] v,
+public record MixerOperands(int batch, int len, int heads, int headdim, int qkDim, double scale, double[] v,
                      double[] q, double[] k, int qkBatchStride, double[] kernel, int kernelBatchStride,
                      double[] matrix, int matrixHeadStride, ScanInputs scan, double[] delta) {
 

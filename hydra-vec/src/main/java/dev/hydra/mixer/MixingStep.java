@@ -1,14 +1,16 @@
 package dev.hydra.mixer;
 
-import dev.hydra.materialize.QuasiseparableMatrix;
-import dev.hydra.reference.ScanInputs;
+import dev.hydra.config.MixerConfig;
+import dev.hydra.config.MixerType;
+import dev.hydra.math.QuasiseparableMatrix;
+import dev.hydra.math.ScanInputs;
 import dev.hydra.weights.HydraWeights;
 
 import java.util.Map;
 
-import static dev.hydra.reference.Fp64Ops.columns;
-import static dev.hydra.reference.Fp64Ops.linear;
-import static dev.hydra.reference.Fp64Ops.softplus;
+import static dev.hydra.math.Fp64Ops.columns;
+import static dev.hydra.math.Fp64Ops.linear;
+import static dev.hydra.math.Fp64Ops.softplus;
 
 /**
  * The mixing step of SPEC.md section 2 in fp64 for one config and its {@code matrix_mixer.*} parameters:
@@ -16,13 +18,13 @@ import static dev.hydra.reference.Fp64Ops.softplus;
  * algorithm or by its materialized matrix. Shared by the fp64 layer and, for all types but the
  * quasiseparable, by the fp32 layer's host-side mixing.
  */
-final class MixingStep {
+public final class MixingStep {
     private final MixerConfig c;
     private final Map<String, double[]> p;
-    private final Mixing mixing;
+    private final MatrixMixing mixing;
     private final double[] a;
 
-    MixingStep(MixerConfig c, Map<String, double[]> params) {
+    public MixingStep(MixerConfig c, Map<String, double[]> params) {
         this.c = c;
         this.p = params;
         this.mixing = switch (c.type()) {
@@ -48,7 +50,7 @@ final class MixingStep {
     }
 
     /** y (B, L, d_inner): the mixing plus, for every type but the quasiseparable, the residual v. */
-    double[] mix(MixerOperands o, boolean dense) {
+    public double[] mix(MixerOperands o, boolean dense) {
         double[] y = dense
                 ? QuasiseparableMatrix.apply(mixing.materialize(o), o.v(), o.batch(), o.len(), o.heads(), o.headdim())
                 : mixing.mix(o);
@@ -56,7 +58,7 @@ final class MixingStep {
         return y;
     }
 
-    double[] materialize(MixerOperands o) {
+    public double[] materialize(MixerOperands o) {
         return mixing.materialize(o);
     }
 
@@ -64,7 +66,7 @@ final class MixingStep {
      * The operands of the mixing from {@code conv} (B*L, conv_dim) after its activation and, for the
      * data-dependent quasiseparable's dt, the in_proj output {@code zx} (B*L, proj_dim).
      */
-    MixerOperands operands(double[] conv, double[] zx, int batch, int len) {
+    public MixerOperands operands(double[] conv, double[] zx, int batch, int len) {
         int rows = batch * len, C = c.convDim(), dIn = c.dInner(), H = c.nheads(), ds = c.dState(), L = len;
         boolean dd = c.dataDependent();
         double[] v = columns(conv, rows, C, 0, dIn);

@@ -1,15 +1,15 @@
 package dev.hydra.mixer;
 
-import dev.hydra.materialize.QuasiseparableMatrix;
-import dev.hydra.reference.ChunkedScan;
-import dev.hydra.reference.ReferenceHydra;
-import dev.hydra.reference.ScanInputs.Direction;
+import dev.hydra.math.ChunkedScan;
+import dev.hydra.math.QuasiseparableMatrix;
+import dev.hydra.math.ScanInputs.Direction;
+import dev.hydra.math.ShiftAddDiagonal;
 
 /**
  * Quasiseparable: Hydra's steps 4-6 with one group of state size H*qk_dim and the same B, C in both
  * directions; structured by the chunked SSD scans, materialized by {@link QuasiseparableMatrix}.
  */
-final class QuasiseparableMixing implements Mixing {
+final class QuasiseparableMixing implements MatrixMixing {
     private final int chunkSize;
 
     QuasiseparableMixing(int chunkSize) {
@@ -18,7 +18,7 @@ final class QuasiseparableMixing implements Mixing {
 
     @Override
     public double[] mix(MixerOperands o) {
-        return ReferenceHydra.shiftAndAddDiagonal(o.scan(), ChunkedScan.scan(o.scan(), Direction.FORWARD, chunkSize),
+        return ShiftAddDiagonal.apply(o.scan(), ChunkedScan.scan(o.scan(), Direction.FORWARD, chunkSize),
                 ChunkedScan.scan(o.scan(), Direction.BACKWARD, chunkSize), o.delta());
     }
 

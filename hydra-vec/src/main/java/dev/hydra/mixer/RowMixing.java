@@ -4,7 +4,7 @@ package dev.hydra.mixer;
  * A matrix class computed one row of {@code s M} at a time (O(L) memory): the direct algorithm of the
  * types without a faster one, and the materialization of all but the quasiseparable.
  */
-abstract class RowMixing implements Mixing {
+abstract class RowMixing implements MatrixMixing {
 
     /** row[l] = s M[t, l] for batch b, head h. */
     abstract void row(MixerOperands o, int b, int h, int t, double[] row);

@@ -2,17 +2,21 @@ package dev.hydra.reference;
 
 import dev.hydra.HydraException;
 import dev.hydra.config.HydraConfig;
-import dev.hydra.layer.Inputs;
-import dev.hydra.layer.Stages;
-import dev.hydra.materialize.QuasiseparableMatrix;
-import dev.hydra.reference.ScanInputs.Direction;
+import dev.hydra.forward.Inputs;
+import dev.hydra.forward.Stages;
+import dev.hydra.math.ChunkedScan;
+import dev.hydra.math.QuasiseparableMatrix;
+import dev.hydra.math.Recurrence;
+import dev.hydra.math.ScanInputs.Direction;
+import dev.hydra.math.ScanInputs;
+import dev.hydra.math.ShiftAddDiagonal;
 import dev.hydra.weights.HydraWeights;
 
-import static dev.hydra.reference.Fp64Ops.columns;
-import static dev.hydra.reference.Fp64Ops.depthwiseConv;
-import static dev.hydra.reference.Fp64Ops.gatedRmsNorm;
-import static dev.hydra.reference.Fp64Ops.linear;
-import static dev.hydra.reference.Fp64Ops.softplus;
+import static dev.hydra.math.Fp64Ops.columns;
+import static dev.hydra.math.Fp64Ops.depthwiseConv;
+import static dev.hydra.math.Fp64Ops.gatedRmsNorm;
+import static dev.hydra.math.Fp64Ops.linear;
+import static dev.hydra.math.Fp64Ops.softplus;
 
 /**
  * The Hydra layer in fp64, written to read like SPEC.md section 1: each numbered step is one method.
@@ -76,7 +80,7 @@ public final class ReferenceHydra {
         } else {
             yF = mixing == Mixing.RECURRENCE ? Recurrence.scan(in, Direction.FORWARD) : ChunkedScan.scan(in, Direction.FORWARD, c.chunkSize());
             yB = mixing == Mixing.RECURRENCE ? Recurrence.scan(in, Direction.BACKWARD) : ChunkedScan.scan(in, Direction.BACKWARD, c.chunkSize());
-            mix = shiftAndAddDiagonal(in, yF, yB, delta);
+            mix = ShiftAddDiagonal.apply(in, yF, yB, delta);
         }
         double[] normed = gatedRmsNorm(mix, batch * len, c.dInner(), zxbcdt, c.projDim(), 0, w.normW());    // step 7
         double[] out = linear(normed, batch * len, c.dInner(), w.outProjW(), w.outProjB(), c.dModel());
@@ -149,22 +153,5 @@ public final class ReferenceHydra {
     /** delta[t, h] = x_t . fc_D.weight[h] + D[h]. */
     private double[] delta(ScanInputs in) {
         return linear(in.x(), in.batch() * in.len(), c.dInner(), w.fcDW(), w.d(), c.nheads());
-    }
-
-    /** Step 6: y[t] = y_f[t-1] + y_b[t+1] + x_t delta[t, h]. */
-    public static double[] shiftAndAddDiagonal(ScanInputs in, double[] yF, double[] yB, double[] delta) {
-        int L = in.len(), H = in.heads(), P = in.headdim(), D = H * P;
-        double[] y = new double[in.batch() * L * D];
-        for (int b = 0; b < in.batch(); b++)
-            for (int t = 0; t < L; t++)
-                for (int h = 0; h < H; h++)
-                    for (int p = 0; p < P; p++) {
-                        int i = (b * L + t) * D + h * P + p;
-                        double v = in.x()[i] * delta[(b * L + t) * H + h];
-                        if (t > 0) v += yF[i - D];
-                        if (t < L - 1) v += yB[i + D];
-                        y[i] = v;
-                    }
-        return y;
     }
 }

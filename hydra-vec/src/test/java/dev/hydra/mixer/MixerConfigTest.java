@@ -3,6 +3,9 @@ package dev.hydra.mixer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.HydraException;
+import dev.hydra.config.MixerConfig;
+import dev.hydra.config.MixerType;
+import dev.hydra.weights.MixerWeights;
 import dev.hydra.weights.Precision;
 import org.junit.jupiter.api.Test;
 

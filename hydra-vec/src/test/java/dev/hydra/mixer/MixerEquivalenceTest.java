@@ -1,11 +1,14 @@
 package dev.hydra.mixer;
 
-import static dev.hydra.Accuracy.relErr;
-
 import dev.hydra.HydraException;
+import dev.hydra.config.MixerConfig;
+import dev.hydra.config.MixerType;
 import dev.hydra.io.InMemoryTensors;
 import dev.hydra.kernels.ScalarBackend;
 import dev.hydra.layer.Layers;
+import dev.hydra.layer.MixerLayer;
+import dev.hydra.reference.ReferenceMixer;
+import dev.hydra.weights.MixerWeights;
 import dev.hydra.weights.Precision;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -17,6 +20,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
+import static dev.hydra.Accuracy.relErr;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

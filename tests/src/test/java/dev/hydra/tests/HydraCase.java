@@ -2,12 +2,12 @@ package dev.hydra.tests;
 
 import dev.hydra.backend.Backend;
 import dev.hydra.config.HydraConfig;
+import dev.hydra.forward.Stages;
 import dev.hydra.io.InMemoryTensors;
 import dev.hydra.layer.HydraLayer;
 import dev.hydra.layer.Layers;
-import dev.hydra.layer.Stages;
-import dev.hydra.reference.ReferenceHydra;
 import dev.hydra.reference.ReferenceHydra.Mixing;
+import dev.hydra.reference.ReferenceHydra;
 import dev.hydra.weights.HydraWeights;
 import dev.hydra.weights.Precision;
 

@@ -2,14 +2,14 @@ package dev.hydra.tests;
 
 import dev.hydra.Accuracy;
 import dev.hydra.backend.Backend;
-import dev.hydra.backend.Backends;
 import dev.hydra.config.HydraConfig;
+import dev.hydra.forward.Stages;
 import dev.hydra.io.InMemoryTensors;
 import dev.hydra.layer.HydraLayer;
 import dev.hydra.layer.Layers;
-import dev.hydra.layer.Stages;
-import dev.hydra.reference.ReferenceHydra;
 import dev.hydra.reference.ReferenceHydra.Mixing;
+import dev.hydra.reference.ReferenceHydra;
+import dev.hydra.runtime.Backends;
 import dev.hydra.tests.HydraCase.DtLimit;
 import dev.hydra.tests.HydraCase.LengthCase;
 import dev.hydra.tests.HydraCase.Options;

@@ -2,14 +2,14 @@ package dev.hydra.tests;
 
 import dev.hydra.Accuracy;
 import dev.hydra.backend.Backend;
-import dev.hydra.backend.Backends;
 import dev.hydra.config.HydraConfig;
+import dev.hydra.forward.Stages;
 import dev.hydra.io.SafeTensors;
 import dev.hydra.kernels.ScalarBackend;
 import dev.hydra.layer.HydraLayer;
-import dev.hydra.layer.Stages;
-import dev.hydra.reference.ReferenceHydra;
 import dev.hydra.reference.ReferenceHydra.Mixing;
+import dev.hydra.reference.ReferenceHydra;
+import dev.hydra.runtime.Backends;
 import dev.hydra.weights.HydraWeights;
 import dev.hydra.weights.Precision;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,14 +1,14 @@
 package dev.hydra.tests;
 
 import dev.hydra.Accuracy;
+import dev.hydra.config.MixerConfig;
 import dev.hydra.io.SafeTensors;
 import dev.hydra.kernels.ScalarBackend;
 import dev.hydra.layer.Layers;
+import dev.hydra.layer.MixerLayer;
 import dev.hydra.layer.SequenceLayer;
-import dev.hydra.mixer.MixerConfig;
-import dev.hydra.mixer.MixerLayer;
-import dev.hydra.mixer.MixerWeights;
-import dev.hydra.mixer.ReferenceMixer;
+import dev.hydra.reference.ReferenceMixer;
+import dev.hydra.weights.MixerWeights;
 import dev.hydra.weights.Precision;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;

@@ -1,12 +1,12 @@
 package dev.hydra.tests.bert;
 
 import dev.hydra.Accuracy;
-import dev.hydra.backend.Backends;
 import dev.hydra.bert.BertConfig;
 import dev.hydra.bert.BertModel;
 import dev.hydra.bert.Output;
 import dev.hydra.bert.Tokens;
 import dev.hydra.io.SafeTensors;
+import dev.hydra.runtime.Backends;
 import dev.hydra.tests.Golden;
 import dev.hydra.weights.Precision;
 import org.junit.jupiter.api.Test;

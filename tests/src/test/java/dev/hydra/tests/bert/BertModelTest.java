@@ -1,18 +1,17 @@
 package dev.hydra.tests.bert;
 
-import dev.hydra.Accuracy;
-
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.hydra.backend.Backends;
+import dev.hydra.Accuracy;
 import dev.hydra.bert.BertConfig;
-import dev.hydra.bert.BertModel;
 import dev.hydra.bert.BertModel.Padding;
+import dev.hydra.bert.BertModel;
 import dev.hydra.bert.Output;
 import dev.hydra.bert.SeededBert;
 import dev.hydra.bert.Tokens;
 import dev.hydra.io.InMemoryTensors;
 import dev.hydra.io.TensorSource;
+import dev.hydra.runtime.Backends;
 import dev.hydra.tests.Golden;
 import dev.hydra.weights.Precision;
 import org.junit.jupiter.api.Test;

@@ -1,10 +1,10 @@
 package dev.hydra.tests.harden;
 
-import dev.hydra.backend.Backends;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.InMemoryTensors;
 import dev.hydra.layer.HydraLayer;
 import dev.hydra.reference.ReferenceHydra;
+import dev.hydra.runtime.Backends;
 import dev.hydra.weights.HydraWeights;
 import dev.hydra.weights.Precision;
 

@@ -2,15 +2,14 @@ package dev.hydra.tests.harden;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.hydra.HydraException;
-import dev.hydra.backend.Backends;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.SafeTensors;
 import dev.hydra.io.TensorInfo;
 import dev.hydra.layer.HydraLayer;
 import dev.hydra.reference.ReferenceHydra;
+import dev.hydra.runtime.Backends;
 import dev.hydra.weights.HydraWeights;
 import dev.hydra.weights.Precision;
-
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;

@@ -1,11 +1,12 @@
-package dev.hydra.mixer;
+package dev.hydra.layer;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.HydraException;
 import dev.hydra.backend.Backend;
+import dev.hydra.config.MixerConfig;
 import dev.hydra.io.TensorSource;
-import dev.hydra.layer.Layers;
-import dev.hydra.layer.SequenceLayer;
+import dev.hydra.reference.ReferenceMixer;
+import dev.hydra.weights.MixerWeights;
 import dev.hydra.weights.Precision;
 
 import java.util.Map;

@@ -1,4 +1,4 @@
-package dev.hydra.layer;
+package dev.hydra.forward;
 
 import dev.hydra.HydraException;
 

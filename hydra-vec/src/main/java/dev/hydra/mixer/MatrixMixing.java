@@ -5,7 +5,7 @@ package dev.hydra.mixer;
  * residual, computed two ways that must agree to rounding: the class's structured algorithm, and the
  * materialized matrix {@code s M} (B, H, L, L) applied densely.
  */
-interface Mixing {
+interface MatrixMixing {
     /** y (B, L, H*P) by the structured algorithm. */
     double[] mix(MixerOperands o);
 

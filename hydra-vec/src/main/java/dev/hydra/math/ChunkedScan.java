@@ -1,6 +1,6 @@
-package dev.hydra.reference;
+package dev.hydra.math;
 
-import dev.hydra.reference.ScanInputs.Direction;
+import dev.hydra.math.ScanInputs.Direction;
 
 /**
  * The chunked SSD algorithm (SPEC.md "The chunked algorithm"), in fp64, in the four steps of the

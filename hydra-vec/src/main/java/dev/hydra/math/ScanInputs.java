@@ -1,4 +1,4 @@
-package dev.hydra.reference;
+package dev.hydra.math;
 
 /**
  * What the two-direction scan (SPEC.md steps 4-6) reads, in fp64, contiguous per tensor:

@@ -1,11 +1,14 @@
-package dev.hydra.mixer;
+package dev.hydra.layer;
 
 import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.ScanLayout;
-import dev.hydra.layer.Inputs;
-import dev.hydra.layer.Layers;
+import dev.hydra.config.MixerConfig;
+import dev.hydra.config.MixerType;
+import dev.hydra.forward.Inputs;
+import dev.hydra.mixer.MixingStep;
 import dev.hydra.weights.HydraWeights;
+import dev.hydra.weights.MixerWeights;
 
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,14 +1,17 @@
-package dev.hydra.mixer;
+package dev.hydra.reference;
 
 import dev.hydra.HydraException;
-import dev.hydra.layer.Inputs;
+import dev.hydra.config.MixerConfig;
+import dev.hydra.forward.Inputs;
+import dev.hydra.mixer.MixingStep;
+import dev.hydra.weights.MixerWeights;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-import static dev.hydra.reference.Fp64Ops.depthwiseConv;
-import static dev.hydra.reference.Fp64Ops.gatedRmsNorm;
-import static dev.hydra.reference.Fp64Ops.linear;
+import static dev.hydra.math.Fp64Ops.depthwiseConv;
+import static dev.hydra.math.Fp64Ops.gatedRmsNorm;
+import static dev.hydra.math.Fp64Ops.linear;
 
 /**
  * The matrix mixer layer in fp64 (SPEC.md section 2): in_proj, depthwise conv with the type's

@@ -1,4 +1,4 @@
-package dev.hydra.reference;
+package dev.hydra.math;
 
 /**
  * The fp64 building blocks that Hydra and the matrix mixers share (SPEC.md steps 1, 2, 7, 8): each

@@ -1,4 +1,4 @@
-package dev.hydra.mixer;
+package dev.hydra.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,6 +1,5 @@
-package dev.hydra.materialize;
+package dev.hydra.math;
 
-import dev.hydra.reference.ScanInputs;
 
 /**
  * The dense L x L matrix that Hydra's steps 4-6 apply to x, per batch and head (SPEC.md "The mixer as

@@ -1,4 +1,4 @@
-package dev.hydra.layer;
+package dev.hydra.forward;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package dev.hydra.mixer;
+package dev.hydra.config;
 
 import dev.hydra.HydraException;
 

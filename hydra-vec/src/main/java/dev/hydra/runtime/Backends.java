@@ -1,6 +1,8 @@
-package dev.hydra.backend;
+package dev.hydra.runtime;
 
 import dev.hydra.HydraException;
+import dev.hydra.backend.Backend;
+import dev.hydra.backend.BackendProvider;
 import dev.hydra.kernels.ScalarBackend;
 
 import java.lang.invoke.MethodHandle;

@@ -1,9 +1,8 @@
-package dev.hydra.mixer;
+package dev.hydra.weights;
 
+import dev.hydra.config.MixerConfig;
 import dev.hydra.io.InMemoryTensors;
 import dev.hydra.io.TensorSource;
-import dev.hydra.weights.ParamSpec;
-import dev.hydra.weights.Precision;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

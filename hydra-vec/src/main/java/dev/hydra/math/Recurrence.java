@@ -1,6 +1,6 @@
-package dev.hydra.reference;
+package dev.hydra.math;
 
-import dev.hydra.reference.ScanInputs.Direction;
+import dev.hydra.math.ScanInputs.Direction;
 
 /**
  * SPEC.md steps 4 and 5 exactly as written: the state recurrence, one position at a time.
