@@ -2,6 +2,7 @@ package dev.hydra.layer;
 
 import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
+import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
 import dev.hydra.config.MixerConfig;
 import dev.hydra.config.MixerType;
@@ -80,11 +81,25 @@ public final class MixerLayer implements AutoCloseable {
         return c;
     }
 
-    /** u (B, L, d_model) to the layer output (B, L, d_model). */
+    /**
+     * Heap bytes a forward pass of (batch, len) on a CPU backend allocates, an upper bound for either path:
+     * the fp32 activations (input, in_proj, conv, the scans or the host mix, norm, output, with their host
+     * copies) and the host mixing's fp64 operands and result.
+     */
+    public static long activationBytes(MixerConfig c, int batch, int len) {
+        long rows = (long) batch * len;
+        long floats = rows * (2L * c.dModel() + c.projDim() + 2L * c.convDim() + 4L * c.dInner() + 2L * c.nheads());
+        long doubles = rows * (2L * c.convDim() + 2L * c.dInner());
+        return Float.BYTES * floats + Double.BYTES * doubles;
+    }
+
+    /** u (B, L, d_model) to the layer output (B, L, d_model). Refuses non-finite input and a pass that overflows fp32. */
     public float[] forward(float[] u, int batch, int len) {
         Inputs.checkShape(u.length, batch, len, c.dModel(), "input");
         Inputs.checkFinite(u, len, c.dModel(), "input");
         c.checkLength(len);
+        Inputs.checkActivations(inW instanceof HeapBuf ? activationBytes(c, batch, len) : 0,
+                (long) batch * len * c.projDim(), batch, len);
         int rows = batch * len, dIn = c.dInner(), proj = c.projDim();
         List<Buf> tmp = new ArrayList<>();
         try {
@@ -98,6 +113,7 @@ public final class MixerLayer implements AutoCloseable {
             be.linear(normed, dIn, 0, rows, dIn, outW, null, c.dModel(), out);
             float[] host = new float[rows * c.dModel()];
             be.download(out, host);
+            Inputs.checkOverflow(host, len, c.dModel(), "fp32");
             return host;
         } finally {
             for (Buf b : tmp) b.close();

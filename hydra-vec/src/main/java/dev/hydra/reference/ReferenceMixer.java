@@ -58,7 +58,9 @@ public final class ReferenceMixer {
         m.put("stage.conv", conv);
         m.put("stage.mix", y);
         m.put("stage.normed", normed);
-        m.put("output", linear(normed, rows, c.dInner(), w.outProjW(), null, c.dModel()));
+        double[] out = linear(normed, rows, c.dInner(), w.outProjW(), null, c.dModel());
+        Inputs.checkOverflow(out, len, c.dModel(), "fp64");
+        m.put("output", out);
         return m;
     }
 
@@ -71,10 +73,20 @@ public final class ReferenceMixer {
         return step.materialize(step.operands(conv(zx, batch, len), zx, batch, len));
     }
 
+    /**
+     * Heap bytes a structured forward pass of (batch, len) allocates, about: in_proj, conv, the mixing's
+     * operands and result, the norm and the output, in fp64 (the dense path adds its (B, H, L, L) matrix).
+     */
+    public static long activationBytes(MixerConfig c, int batch, int len) {
+        long rows = (long) batch * len;
+        return Double.BYTES * rows * (c.projDim() + 3L * c.convDim() + 4L * c.dInner() + 2L * c.nheads() + c.dModel());
+    }
+
     private double[] projectIn(double[] u, int batch, int len) {
         Inputs.checkShape(u.length, batch, len, c.dModel(), "input");
         Inputs.checkFinite(u, len, c.dModel(), "input");
         c.checkLength(len);
+        Inputs.checkActivations(activationBytes(c, batch, len), (long) batch * len * c.projDim(), batch, len);
         return linear(u, batch * len, c.dModel(), w.inProjW(), null, c.projDim());
     }
 

@@ -1,6 +1,5 @@
 package dev.hydra.weights;
 
-import dev.hydra.HydraException;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.InMemoryTensors;
 import dev.hydra.io.TensorSource;
@@ -54,26 +53,18 @@ public record HydraWeights<A>(HydraConfig config, A inProjW, A inProjB, A convW,
     public static <A> HydraWeights<A> load(HydraConfig c, TensorSource src, String prefix, Precision<A> p) {
         spec(c).check(src, prefix);
         return new HydraWeights<>(c,
-                read(src, p, prefix + "in_proj.weight"),
-                c.bias() ? read(src, p, prefix + "in_proj.bias") : null,
-                read(src, p, prefix + "conv1d.weight"),
-                c.convBias() ? read(src, p, prefix + "conv1d.bias") : null,
-                read(src, p, prefix + "dt_bias"),
-                read(src, p, prefix + "A_log"),
-                read(src, p, prefix + "D"),
-                read(src, p, prefix + "fc_D.weight"),
-                read(src, p, prefix + "norm.weight"),
-                read(src, p, prefix + "out_proj.weight"),
-                c.bias() ? read(src, p, prefix + "out_proj.bias") : null,
-                c.learnableInitStates() ? read(src, p, prefix + "init_states") : null);
-    }
-
-    /** A parameter, refused if it holds NaN or an infinity: no trained layer has one, and it would poison every output. */
-    private static <A> A read(TensorSource src, Precision<A> p, String name) {
-        A values = p.read(src, name);
-        int bad = p.firstNonFinite(values);
-        if (bad >= 0) throw new HydraException(src.source() + ": tensor '" + name + "' holds a non-finite value at flat index " + bad);
-        return values;
+                p.read(src, prefix + "in_proj.weight"),
+                c.bias() ? p.read(src, prefix + "in_proj.bias") : null,
+                p.read(src, prefix + "conv1d.weight"),
+                c.convBias() ? p.read(src, prefix + "conv1d.bias") : null,
+                p.read(src, prefix + "dt_bias"),
+                p.read(src, prefix + "A_log"),
+                p.read(src, prefix + "D"),
+                p.read(src, prefix + "fc_D.weight"),
+                p.read(src, prefix + "norm.weight"),
+                p.read(src, prefix + "out_proj.weight"),
+                c.bias() ? p.read(src, prefix + "out_proj.bias") : null,
+                c.learnableInitStates() ? p.read(src, prefix + "init_states") : null);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.hydra.weights;
 
+import dev.hydra.HydraException;
 import dev.hydra.io.TensorSource;
 
 import java.util.function.BiFunction;
@@ -23,13 +24,17 @@ public final class Precision<A> {
         this.firstNonFinite = firstNonFinite;
     }
 
+    /**
+     * The one way every model kind (Hydra, the matrix mixers, BERT) reads a parameter: converted to this
+     * precision and refused, naming the tensor, if it holds NaN or an infinity (no trained model has one,
+     * and it would poison every output).
+     */
     public A read(TensorSource source, String tensor) {
-        return reader.apply(source, tensor);
-    }
-
-    /** The flat index of the first NaN or infinity in {@code values}, or -1. */
-    public int firstNonFinite(A values) {
-        return firstNonFinite.applyAsInt(values);
+        A values = reader.apply(source, tensor);
+        int bad = firstNonFinite.applyAsInt(values);
+        if (bad >= 0)
+            throw new HydraException(source.source() + ": tensor '" + tensor + "' holds a non-finite value at flat index " + bad);
+        return values;
     }
 
     private static int firstNonFinite(float[] v) {
