@@ -29,6 +29,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * materialization, the fp32 layer agrees with fp64, and each matrix class has its structure.
  */
 class MixerEquivalenceTest {
+    /** Structured vs dense mixing in fp64: measured at most 4.3e-16 (docs/testing.md). */
+    static final double STRUCTURED_VS_DENSE = 2e-14;
 
     static Stream<Arguments> variants() {
         List<Arguments> out = new ArrayList<>();
@@ -69,7 +71,7 @@ class MixerEquivalenceTest {
             double[] u = input(batch * len * c.dModel(), r);
             double[] structured = ref.forward(u, batch, len, ReferenceMixer.Path.STRUCTURED);
             var dense = ref.forwardStages(u, batch, len, ReferenceMixer.Path.DENSE);
-            assertThat(relErr(structured, dense.get("output"))).as("%s", c).isLessThanOrEqualTo(1e-12);
+            assertThat(relErr(structured, dense.get("output"))).as("%s", c).isLessThanOrEqualTo(STRUCTURED_VS_DENSE);
             assertThat(dense.get("stage.conv")).hasSize(batch * len * c.convDim());
             assertThat(dense.get("stage.mix")).hasSize(batch * len * c.dInner());
             try (MixerLayer fp32 = new MixerLayer(MixerWeights.load(c, weights, "", Precision.FP32), new ScalarBackend())) {
@@ -89,7 +91,7 @@ class MixerEquivalenceTest {
             double[] u = input(2 * len * 8, r);
             if (dd) {
                 double[] structured = ref.forward(u, 2, len, ReferenceMixer.Path.STRUCTURED);
-                assertThat(relErr(structured, ref.forward(u, 2, len, ReferenceMixer.Path.DENSE))).isLessThanOrEqualTo(1e-12);
+                assertThat(relErr(structured, ref.forward(u, 2, len, ReferenceMixer.Path.DENSE))).isLessThanOrEqualTo(STRUCTURED_VS_DENSE);
                 assertThat(java.util.Arrays.stream(structured).allMatch(Double::isFinite)).isTrue();
             } else {
                 assertThatThrownBy(() -> ref.forward(u, 2, len)).isInstanceOf(HydraException.class)

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.DType;
 import dev.hydra.io.SafeTensors;
+import dev.hydra.tests.Bounds;
 import dev.hydra.tests.Golden;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -33,8 +34,8 @@ class CliGoldenTest {
             long[] in = golden.info("input").shape();
             assertThat(out.info("output").dtype()).isEqualTo(DType.F64);
             assertThat(out.info("output").shape()).containsExactly(in);
-            assertThat(Accuracy.relErr(out.doubles("output"), golden.doubles("output"))).isLessThanOrEqualTo(1e-6);
-            assertThat(Accuracy.relErr(out.doubles("stage.mix"), golden.doubles("mixer_output"))).isLessThanOrEqualTo(1e-6);
+            assertThat(Accuracy.relErr(out.doubles("output"), golden.doubles("output"))).isLessThanOrEqualTo(Bounds.HYDRA_OUTPUT);
+            assertThat(Accuracy.relErr(out.doubles("stage.mix"), golden.doubles("mixer_output"))).isLessThanOrEqualTo(Bounds.HYDRA_MIXER);
             assertThat(out.names()).contains("stage.conv_silu", "stage.dt_forward", "stage.dt_backward", "stage.delta",
                     "stage.mix", "stage.normed", "output");
             assertThat(out.info("stage.conv_silu").shape()).containsExactly(in[0], in[1], cfg.convDim());
@@ -66,7 +67,7 @@ class CliGoldenTest {
         try (SafeTensors golden = Golden.open(file); SafeTensors out = SafeTensors.open(m)) {
             assertThat(out.info("matrix").dtype()).isEqualTo(DType.F64);
             assertThat(out.info("matrix").shape()).containsExactly(golden.info("mixer_matrix").shape());
-            assertThat(Accuracy.relErr(out.doubles("matrix"), golden.doubles("mixer_matrix"))).isLessThanOrEqualTo(1e-6);
+            assertThat(Accuracy.relErr(out.doubles("matrix"), golden.doubles("mixer_matrix"))).isLessThanOrEqualTo(Bounds.HYDRA_MIXER);
         }
     }
 
@@ -83,7 +84,7 @@ class CliGoldenTest {
         CliRun r = run(file, "layer", "--precision", "fp64", "--config", c.toString(), "--output", y.toString());
         assertThat(r.code()).as(r.err()).isZero();
         try (SafeTensors golden = Golden.open(file); SafeTensors out = SafeTensors.open(y)) {
-            assertThat(Accuracy.relErr(out.doubles("output"), golden.doubles("output"))).isLessThanOrEqualTo(1e-6);
+            assertThat(Accuracy.relErr(out.doubles("output"), golden.doubles("output"))).isLessThanOrEqualTo(Bounds.HYDRA_OUTPUT);
         }
     }
 
