@@ -90,8 +90,9 @@ class CudaResourcesTest {
         } else {
             assertThat(why).doesNotContain("\n").isNotBlank();
             assertThatThrownBy(() -> Backends.named("gpu")).isInstanceOf(HydraException.class).hasMessageContaining(why);
-            try (Backend be = Backends.auto()) {
-                assertThat(be.name()).isNotEqualTo("gpu");
+            try (Backend be = Backends.auto(); Backend cpu = Backends.cpu()) {
+                assertThat(be).isNotInstanceOf(CudaBackend.class);
+                assertThat(be.name()).isEqualTo(cpu.name()).doesNotStartWith("gpu");
             }
         }
         assertThat(Arrays.asList(new CudaBackendProvider().name())).containsExactly("gpu");

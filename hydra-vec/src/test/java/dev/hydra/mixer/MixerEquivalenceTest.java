@@ -1,10 +1,12 @@
 package dev.hydra.mixer;
 
 import dev.hydra.HydraException;
+import dev.hydra.backend.Backend;
 import dev.hydra.config.MixerConfig;
 import dev.hydra.config.MixerType;
 import dev.hydra.io.InMemoryTensors;
 import dev.hydra.kernels.ScalarBackend;
+import dev.hydra.kernels.VectorBackend;
 import dev.hydra.layer.Layers;
 import dev.hydra.layer.MixerLayer;
 import dev.hydra.reference.ReferenceMixer;
@@ -26,7 +28,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * For every type and variant over seeded random configurations: the structured path equals the dense
- * materialization, the fp32 layer agrees with fp64, and each matrix class has its structure.
+ * materialization, the fp32 layer agrees with fp64 on the scalar and the Vector API kernels, and each
+ * matrix class has its structure.
  */
 class MixerEquivalenceTest {
     /** Structured vs dense mixing in fp64: measured at most 4.3e-16 (docs/testing.md). */
@@ -74,10 +77,11 @@ class MixerEquivalenceTest {
             assertThat(relErr(structured, dense.get("output"))).as("%s", c).isLessThanOrEqualTo(STRUCTURED_VS_DENSE);
             assertThat(dense.get("stage.conv")).hasSize(batch * len * c.convDim());
             assertThat(dense.get("stage.mix")).hasSize(batch * len * c.dInner());
-            try (MixerLayer fp32 = new MixerLayer(MixerWeights.load(c, weights, "", Precision.FP32), new ScalarBackend())) {
-                double[] out32 = Layers.widen(fp32.forward(Layers.narrow(u), batch, len));
-                assertThat(relErr(out32, structured)).as("fp32 %s", c).isLessThanOrEqualTo(1e-4);
-            }
+            for (Backend be : new Backend[] {new ScalarBackend(), new VectorBackend(2)})
+                try (be; MixerLayer fp32 = new MixerLayer(MixerWeights.load(c, weights, "", Precision.FP32), be)) {
+                    double[] out32 = Layers.widen(fp32.forward(Layers.narrow(u), batch, len));
+                    assertThat(relErr(out32, structured)).as("fp32 on %s, %s", be.name(), c).isLessThanOrEqualTo(1e-4);
+                }
         }
     }
 

@@ -181,4 +181,31 @@ class BertModelTest {
         for (int i = 1; i < n; i++) s += (i % 2 == 1 ? 4 : 2) * Math.exp(-(i * h) * (i * h));
         return s * h / 3 * 2 / Math.sqrt(Math.PI);
     }
+
+    /** pool_all: the pooler reads the mean of the valid tokens' states instead of the first token's. */
+    @Test
+    void poolAllPoolsTheMeanOfTheValidTokens() {
+        ObjectNode o = config(false).toJson();
+        o.put("pool_all", true);
+        BertConfig c = BertConfig.fromJson(o, "test config");
+        InMemoryTensors w = SeededBert.weights(c, 9, false, 0, "");
+        Tokens in = tokens(10, 9, 4);
+        try (BertModel m = model(c, w, Precision.FP64); BertModel cls = model(config(false), w, Precision.FP64)) {
+            Output out = m.forward(in, Padding.RELEASE);
+            int[] lengths = {9, 4};
+            for (int b = 0; b < 2; b++) {
+                double[] mean = new double[D];
+                for (int t = 0; t < lengths[b]; t++)
+                    for (int i = 0; i < D; i++) mean[i] += out.token(b, t)[i] / lengths[b];
+                for (int j = 0; j < D; j++) {
+                    double s = w.doubles("pooler.dense.bias")[j];
+                    for (int i = 0; i < D; i++) s += mean[i] * w.doubles("pooler.dense.weight")[j * D + i];
+                    assertThat(out.pooled(b)[j]).as("batch %d, %d", b, j).isCloseTo(Math.tanh(s), org.assertj.core.data.Offset.offset(1e-14));
+                }
+            }
+            Output first = cls.forward(in, Padding.RELEASE);
+            assertThat(first.sequence()).containsExactly(out.sequence());
+            assertThat(Accuracy.relErr(first.pooled(), out.pooled())).isGreaterThan(1e-3);
+        }
+    }
 }

@@ -35,20 +35,46 @@ class HydraBertTest {
         }
     }
 
+    /** The thread-safety contract (docs/harden.md): 16 threads x 60 calls (embed CLS, embed mean, classify), bit-identical to sequential calls. */
     @Test
-    void concurrentCallsGiveTheSequentialResults() throws Exception {
+    void sixteenThreadsSharingOneModelGetTheSequentialResults() throws Exception {
         try (HydraBert m = HydraBert.load(TinyBertDir.create(tmp.resolve("m"), true))) {
             List<String> texts = List.of("the cat sat on the mat", "a dog", "the cats", "a mat on a dog");
-            double[][] want = m.embed(texts, Pool.CLS);
-            var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            double[][] cls = m.embed(texts, Pool.CLS), mean = m.embed(texts, Pool.MEAN);
+            var labels = m.classify(texts);
+            var pool = java.util.concurrent.Executors.newFixedThreadPool(16);
             try {
-                var futures = new java.util.ArrayList<java.util.concurrent.Future<double[][]>>();
-                for (int i = 0; i < 8; i++) futures.add(pool.submit(() -> m.embed(texts, Pool.CLS)));
-                for (var f : futures) assertThat(f.get()).isDeepEqualTo(want);
+                var start = new java.util.concurrent.CountDownLatch(1);
+                var futures = new java.util.ArrayList<java.util.concurrent.Future<Integer>>();
+                for (int thread = 0; thread < 16; thread++) {
+                    int id = thread;
+                    futures.add(pool.submit(() -> {
+                        start.await();
+                        int bad = 0;
+                        for (int call = 0; call < 60; call++) {
+                            boolean same = switch ((id + call) % 3) {
+                                case 0 -> java.util.Arrays.deepEquals(m.embed(texts, Pool.CLS), cls);
+                                case 1 -> java.util.Arrays.deepEquals(m.embed(texts, Pool.MEAN), mean);
+                                default -> sameLabels(m.classify(texts), labels);
+                            };
+                            if (!same) bad++;
+                        }
+                        return bad;
+                    }));
+                }
+                start.countDown();
+                for (var f : futures) assertThat(f.get(120, java.util.concurrent.TimeUnit.SECONDS)).isZero();
             } finally {
                 pool.shutdownNow();
             }
         }
+    }
+
+    private static boolean sameLabels(List<HydraBert.Classification> a, List<HydraBert.Classification> b) {
+        if (a.size() != b.size()) return false;
+        for (int i = 0; i < a.size(); i++)
+            if (a.get(i).label() != b.get(i).label() || !java.util.Arrays.equals(a.get(i).probabilities(), b.get(i).probabilities())) return false;
+        return true;
     }
 
     @Test
