@@ -1,4 +1,4 @@
-// The Hydra layer's fp32 kernels (SPEC.md steps 1-8) for dev.hydra.gpu.CudaBackend. Each kernel
+// The Hydra layer's fp32 kernels (docs/spec.md §1.3 steps 1-8) for dev.hydra.gpu.CudaBackend. Each kernel
 // computes what the same-named method of dev.hydra.kernels.ScalarBackend computes; matrices are
 // row-major and operands are read in place (row stride + first column), as in Backend.java.
 // Plain FFMA arithmetic throughout (no tensor cores), so results agree with the CPU to fp32 rounding.
@@ -439,7 +439,7 @@ __global__ void ssd_state_pass_kernel(Scan s, const float* __restrict__ cum, con
 }
 
 // chunk output: y_i = sum_{j<=i} (C_i . B_j) exp(cum_i - cum_j) dt_j x_j + exp(cum_i) C_i . S_entering
-// (SPEC chunked steps 1 and 4). Block per (64-row tile of the chunk, 64-column tile of P, head*batch).
+// (docs/spec.md §1.5 steps 1 and 4). Block per (64-row tile of the chunk, 64-column tile of P, head*batch).
 __global__ void __launch_bounds__(256) ssd_chunk_output_kernel(Scan s, const float* __restrict__ xbc, const float* __restrict__ dt,
                                                                const float* __restrict__ cum, const float* __restrict__ states,
                                                                float* __restrict__ y, int nc) {

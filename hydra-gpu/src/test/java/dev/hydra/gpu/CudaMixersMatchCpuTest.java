@@ -14,7 +14,7 @@ import java.util.SplittableRandom;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Every matrix mixer (SPEC.md section 2) on the GPU equals the scalar CPU layer: this covers the conv
+ * Every matrix mixer (docs/spec.md §2) on the GPU equals the scalar CPU layer: this covers the conv
  * without silu ({@code depthwiseConv}) and the scan with one B and C for both directions.
  */
 class CudaMixersMatchCpuTest {

@@ -29,24 +29,24 @@ public interface Backend extends AutoCloseable {
     void linear(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y);
 
     /**
-     * SPEC step 2: dst (batch*len, channels) = silu(depthwise cross-correlation of the source columns
+     * docs/spec.md §1.3 step 2: dst (batch*len, channels) = silu(depthwise cross-correlation of the source columns
      * [srcCol, srcCol + channels) with w (channels, k), zero padding k/2, plus bias (nullable)).
      */
     void convSilu(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst);
 
-    /** {@link #convSilu} without the silu (the matrix mixers' q and k channels, SPEC.md section 2). */
+    /** {@link #convSilu} without the silu (the matrix mixers' q and k channels, docs/spec.md §2). */
     void depthwiseConv(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst);
 
-    /** SPEC step 3: dst (rows, heads) = clamp(softplus(src columns + dtBias), lo, hi). */
+    /** docs/spec.md §1.3 step 3: dst (rows, heads) = clamp(softplus(src columns + dtBias), lo, hi). */
     void softplusDt(Buf src, int srcStride, int srcCol, int rows, int heads, Buf dtBias, float lo, float hi, Buf dst);
 
-    /** SPEC steps 4 or 5 by the chunked algorithm: y (B*L, H*P) for one direction; {@code init} (H, P, N) nullable. */
+    /** docs/spec.md §1.3 steps 4 or 5 by the chunked algorithm: y (B*L, H*P) for one direction; {@code init} (H, P, N) nullable. */
     void ssdScan(ScanLayout s, Buf xbc, Buf dt, Buf a, Buf init, Buf y);
 
-    /** SPEC step 6: out[t] = yF[t-1] + yB[t+1] + x_t * delta[t, h]; x read from columns [0, H*P) of rows of xStride. */
+    /** docs/spec.md §1.3 step 6: out[t] = yF[t-1] + yB[t+1] + x_t * delta[t, h]; x read from columns [0, H*P) of rows of xStride. */
     void shiftAddDiagonal(int batch, int len, int heads, int headdim, Buf yF, Buf yB, Buf x, int xStride, Buf delta, Buf out);
 
-    /** SPEC step 7: out = y / sqrt(mean(y^2) + eps) * weight * silu(z), z read in place. */
+    /** docs/spec.md §1.3 step 7: out = y / sqrt(mean(y^2) + eps) * weight * silu(z), z read in place. */
     void gatedRmsNorm(Buf y, int rows, int dim, Buf z, int zStride, int zCol, Buf weight, float eps, Buf out);
 
     @Override

@@ -1,7 +1,7 @@
 package dev.hydra.backend;
 
 /**
- * Where one direction's chunked scan finds its operands (SPEC.md steps 4-5), so that it reads them in
+ * Where one direction's chunked scan finds its operands (docs/spec.md §1.3 steps 4-5), so that it reads them in
  * place: {@code x}, {@code B} and {@code C} are column ranges of the conv output (rows of
  * {@code xbcStride} floats; x is H*P wide, B and C G*N wide); {@code dt} is column range
  * [{@code dtCol}, {@code dtCol} + H) of a (B*L, {@code dtStride}) buffer; the output y is (B*L, H*P).

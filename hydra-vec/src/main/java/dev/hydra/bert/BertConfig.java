@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The release's {@code BertConfig} (SPEC.md section 3) under its JSON key names. The encoder's own keys
+ * The release's {@code BertConfig} (docs/spec.md §3) under its JSON key names. The encoder's own keys
  * are read here; every other key describes the mixer and is passed on as {@link #mixer()} (with
  * {@code d_model = hidden_size}) to {@link dev.hydra.layer.Layers#load}, which rejects what it does not know.
  * {@code source} names where the config came from, for error messages.

@@ -18,7 +18,7 @@ import java.util.Set;
 import static dev.hydra.math.Fp64Ops.linear;
 
 /**
- * The release's Hydra BERT encoder (SPEC.md section 3) with its optional MLM and classification heads.
+ * The release's Hydra BERT encoder (docs/spec.md §3) with its optional MLM and classification heads.
  * The mixers run in the loaded precision (fp64: the reference layer; fp32: the layer on one shared
  * {@link Backend}); the code around them runs in fp64 and, in fp32, rounds every result to float.
  * Immutable after loading and safe to share between threads.
@@ -187,7 +187,7 @@ public final class BertModel implements AutoCloseable {
             throw new HydraException("tokens: length " + in.len() + " exceeds max_position_embeddings " + c.maxPositionEmbeddings());
     }
 
-    /** SPEC.md section 3, steps 1-4, on the padded batch. */
+    /** docs/spec.md §3.3 steps 1-4, on the padded batch. */
     private Output forwardPadded(Tokens in) {
         int B = in.batch(), L = in.len(), d = c.hiddenSize(), rows = B * L;
         double[] h = new double[rows * d];

@@ -1,7 +1,7 @@
 package dev.hydra.bert;
 
 /**
- * The element-wise and row-wise pieces of the encoder around its mixers (SPEC.md section 3), in fp64.
+ * The element-wise and row-wise pieces of the encoder around its mixers (docs/spec.md §3), in fp64.
  * The fp32 path runs the same code and rounds each result to float ({@link #roundToFloat}).
  */
 final class EncoderMath {

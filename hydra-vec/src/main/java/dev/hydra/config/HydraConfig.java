@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The options of the release's {@code Hydra} constructor (SPEC.md section 1), under the same JSON key
+ * The options of the release's {@code Hydra} constructor (docs/spec.md §1), under the same JSON key
  * names, validated on construction: an impossible combination is a {@link HydraException} naming it.
  */
 public record HydraConfig(int dModel, int dState, int dConv, int expand, int headdim, int ngroups,

@@ -13,7 +13,7 @@ import java.util.Set;
 import static dev.hydra.config.JsonKeys.intKey;
 
 /**
- * The options of the release's {@code MatrixMixer} constructor (SPEC.md section 2), under its JSON key
+ * The options of the release's {@code MatrixMixer} constructor (docs/spec.md §2), under its JSON key
  * names, validated on construction. {@code maxSeqLen} is 0 when absent, which only the data-dependent
  * attention and quasiseparable mixers allow (every other type scales by it or sizes parameters by it).
  */
@@ -89,12 +89,12 @@ public record MixerConfig(MixerType type, boolean dataDependent, int dModel, int
         return dInner() + convDim() + (dataDependent && type == MixerType.QUASISEPARABLE ? 2 * nheads() : 0);
     }
 
-    /** Conv output channels that go through silu: all of them, or only v (SPEC table, "conv + act"). */
+    /** Conv output channels that go through silu: all of them, or only v (docs/spec.md §2.3, column "activation"). */
     public int siluChannels() {
         return type.siluOnAll(dataDependent) ? convDim() : dInner();
     }
 
-    /** The scale s of the SPEC table (1 for attention and quasiseparable, which have none). */
+    /** The scale s of docs/spec.md §2.3 (1 for attention and quasiseparable, which have none). */
     public double scale() {
         return switch (type) {
             case DENSE -> 1 / Math.sqrt(maxSeqLen);

@@ -5,7 +5,7 @@ import dev.hydra.HydraException;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
-/** The seven matrix classes of SPEC.md section 2, by their {@code matrix_mixer_type} key. */
+/** The seven matrix classes of docs/spec.md §2, by their {@code matrix_mixer_type} key. */
 public enum MixerType {
     DENSE("dense"), TOEPLITZ("toeplitz"), VANDERMONDE("vandermonde"), CAUCHY("cauchy"), LOW_RANK("low_rank"),
     ATTENTION("attention"), QUASISEPARABLE("quasiseparable");
@@ -26,7 +26,7 @@ public enum MixerType {
                 + Arrays.stream(values()).map(MixerType::key).collect(Collectors.joining(", ")) + ")");
     }
 
-    /** Whether silu follows the conv on every channel, or on v only (SPEC table, "conv + act"). */
+    /** Whether silu follows the conv on every channel, or on v only (docs/spec.md §2.3, column "activation"). */
     boolean siluOnAll(boolean dataDependent) {
         return !dataDependent || this == TOEPLITZ || this == LOW_RANK || this == QUASISEPARABLE;
     }

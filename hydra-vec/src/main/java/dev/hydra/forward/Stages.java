@@ -5,7 +5,7 @@ import java.util.Map;
 
 /**
  * Intermediate tensors of one forward pass, for porting and debugging (each row-major):
- * {@code convOut} (B, L, conv_dim) = SPEC step 2; {@code dtF, dtB} (B, L, H) = step 3;
+ * {@code convOut} (B, L, conv_dim) = docs/spec.md §1.3 step 2; {@code dtF, dtB} (B, L, H) = step 3;
  * {@code yF, yB} (B, L, d_inner) = steps 4 and 5 before the shift (null when the mixing ran as a
  * dense matrix); {@code delta} (B, L, H) = the diagonal term of step 6; {@code mix} (B, L, d_inner) =
  * step 6; {@code normed} (B, L, d_inner) = step 7; {@code output} (B, L, d_model) = step 8.

@@ -89,7 +89,7 @@ public class ScalarBackend implements Backend {
     }
 
     /**
-     * The chunked SSD for one direction, per (batch, head): the four steps of SPEC.md's chunked
+     * The chunked SSD for one direction, per (batch, head): the four steps of docs/spec.md §1.5's chunked
      * algorithm in a streaming order: intra-chunk outputs (1) and the entering state's output (4) for
      * each chunk, then that chunk's contribution to the running state (2, 3).
      */

@@ -239,7 +239,7 @@ public final class VectorBackend extends ScalarBackend {
     // ---- steps 4, 5: chunked SSD as small matrix products -----------------------------------------------
 
     /**
-     * One task per (batch, head), chunks in scan order. Per chunk of q steps (SPEC.md chunked
+     * One task per (batch, head), chunks in scan order. Per chunk of q steps (docs/spec.md §1.5
      * algorithm): x, C and B^T of the chunk are packed in scan order (the backward direction is read
      * in place through {@link ScanLayout#position}); then M = (C B^T) o exp(segsum) o dt (lower
      * triangle), Y = M X + diag(exp(cum)) C S^T, and S <- exp(cum_end) S + B^T diag(w) X with

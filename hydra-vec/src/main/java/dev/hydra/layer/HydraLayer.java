@@ -13,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The Hydra layer in fp32 on any {@link Backend}: weights are uploaded once, and each forward pass
- * runs SPEC.md steps 1-8 as backend operations. Safe to share between threads: a call owns its
+ * runs docs/spec.md §1.3 steps 1-8 as backend operations. Safe to share between threads: a call owns its
  * workspace. Close it to release the weights' device memory.
  */
 public final class HydraLayer implements AutoCloseable {

@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Loads the layer a JSON config describes from a tensor source: a matrix mixer (SPEC.md section 2) when the
+ * Loads the layer a JSON config describes from a tensor source: a matrix mixer (docs/spec.md §2) when the
  * config has {@code matrix_mixer_type}, else Hydra (section 1).
  */
 public final class Layers {

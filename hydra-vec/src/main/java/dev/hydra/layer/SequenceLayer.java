@@ -20,7 +20,7 @@ public interface SequenceLayer extends AutoCloseable {
 
     double[] forward(double[] u, int batch, int len);
 
-    /** Named intermediates (SPEC steps) and {@code "output"}; layers without stages give only the output. */
+    /** Named intermediates (docs/spec.md §1.3) and {@code "output"}; layers without stages give only the output. */
     default Map<String, double[]> forwardStages(double[] u, int batch, int len) {
         Map<String, double[]> m = new LinkedHashMap<>();
         m.put("output", forward(u, batch, len));

@@ -3,7 +3,7 @@ package dev.hydra.math;
 import dev.hydra.math.ScanInputs.Direction;
 
 /**
- * The chunked SSD algorithm (SPEC.md "The chunked algorithm"), in fp64, in the four steps of the
+ * The chunked SSD algorithm (docs/spec.md §1.5), in fp64, in the four steps of the
  * release's {@code ssd_minimal_discrete}: (1) the intra-chunk outputs, (2) each chunk's own final state,
  * (3) passing states between chunks, (4) the output of the state entering each chunk. The backward
  * direction reads positions right to left through {@link ScanInputs#position}; nothing is flipped.

@@ -1,7 +1,7 @@
 package dev.hydra.math;
 
 /**
- * The fp64 building blocks that Hydra and the matrix mixers share (SPEC.md steps 1, 2, 7, 8): each
+ * The fp64 building blocks that Hydra and the matrix mixers share (docs/spec.md §1.3 steps 1, 2, 7, 8): each
  * one a plain loop nest over row-major arrays, the fp64 counterpart of the fp32 {@code Backend} ops.
  */
 public final class Fp64Ops {

@@ -2,8 +2,8 @@ package dev.hydra.math;
 
 
 /**
- * The dense L x L matrix that Hydra's steps 4-6 apply to x, per batch and head (SPEC.md "The mixer as
- * a matrix"): the forward scan shifted below the diagonal, the backward scan shifted above it, and
+ * The dense L x L matrix that Hydra's steps 4-6 apply to x, per batch and head (docs/spec.md §1.4,
+ * the mixer as a matrix): the forward scan shifted below the diagonal, the backward scan shifted above it, and
  * {@code delta} on the diagonal. Returns (B, H, L, L), row-major.
  */
 public final class QuasiseparableMatrix {

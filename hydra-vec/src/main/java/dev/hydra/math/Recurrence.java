@@ -3,7 +3,7 @@ package dev.hydra.math;
 import dev.hydra.math.ScanInputs.Direction;
 
 /**
- * SPEC.md steps 4 and 5 exactly as written: the state recurrence, one position at a time.
+ * docs/spec.md §1.3 steps 4 and 5 exactly as written: the state recurrence, one position at a time.
  * {@code S_t = exp(dt[t] A) S_prev + dt[t] x_t B[t]^T}, {@code y[t] = S_t C[t]}.
  */
 public final class Recurrence {

@@ -1,7 +1,7 @@
 package dev.hydra.math;
 
 /**
- * What the two-direction scan (SPEC.md steps 4-6) reads, in fp64, contiguous per tensor:
+ * What the two-direction scan (docs/spec.md §1.3 steps 4-6) reads, in fp64, contiguous per tensor:
  * {@code x} (B, L, H*P); {@code bF, cF, bB, cB} (B, L, G*N); {@code dtF, dtB} (B, L, H), already
  * softplus-ed and clamped; {@code a} (H), negative; {@code init} (H, P, N) or null for zero states.
  * The quasiseparable matrix mixer passes the same arrays for both directions.

@@ -1,7 +1,7 @@
 package dev.hydra.mixer;
 
 /**
- * One matrix class's mixing step (SPEC.md section 2): {@code y = s M v} per batch and head, without the
+ * One matrix class's mixing step (docs/spec.md §2): {@code y = s M v} per batch and head, without the
  * residual, computed two ways that must agree to rounding: the class's structured algorithm, and the
  * materialized matrix {@code s M} (B, H, L, L) applied densely.
  */

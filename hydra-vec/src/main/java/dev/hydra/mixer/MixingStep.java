@@ -13,7 +13,7 @@ import static dev.hydra.math.Fp64Ops.linear;
 import static dev.hydra.math.Fp64Ops.softplus;
 
 /**
- * The mixing step of SPEC.md section 2 in fp64 for one config and its {@code matrix_mixer.*} parameters:
+ * The mixing step of docs/spec.md §2 in fp64 for one config and its {@code matrix_mixer.*} parameters:
  * from the conv output (after its activation) to {@code y = s M v (+ v)}, by the type's structured
  * algorithm or by its materialized matrix. Shared by the fp64 layer and, for all types but the
  * quasiseparable, by the fp32 layer's host-side mixing.
@@ -96,7 +96,7 @@ public final class MixingStep {
             case TOEPLITZ -> {
                 int n = 2 * L - 1;
                 if (dd) {
-                    // k = [r[L-1], ..., r[1], f[0], ..., f[L-1]] per batch and head (SPEC table)
+                    // k = [r[L-1], ..., r[1], f[0], ..., f[L-1]] per batch and head (docs/spec.md §2.3)
                     kernel = new double[batch * H * n];
                     kernelStride = H * n;
                     for (int b = 0; b < batch; b++)

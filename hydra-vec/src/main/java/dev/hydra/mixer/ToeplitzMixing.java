@@ -3,7 +3,7 @@ package dev.hydra.mixer;
 import org.jtransforms.fft.DoubleFFT_1D;
 
 /**
- * Toeplitz: M[t, l] = k[(t - l + L) mod (2L-1)] for a kernel k of length 2L-1 (SPEC table; the release's
+ * Toeplitz: M[t, l] = k[(t - l + L) mod (2L-1)] for a kernel k of length 2L-1 (docs/spec.md §2.3; the release's
  * zero-padded circular FFT of size 2L-1, so the diagonal reads k[L], that is f[1]). Structured as a
  * convolution by FFT, O(L log L) per column: the coefficients of offsets -(L-1)..L-1 are laid out
  * circularly in a power-of-two size >= 2L-1, which holds the full linear convolution without aliasing.

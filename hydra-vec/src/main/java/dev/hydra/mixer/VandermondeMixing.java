@@ -1,6 +1,6 @@
 package dev.hydra.mixer;
 
-/** Vandermonde DD: M[t, l] = sum_d cos(2 pi e q[t,d] l) - cos(2 pi e k[l,d] t), e = 1e-3 (SPEC table). */
+/** Vandermonde DD: M[t, l] = sum_d cos(2 pi e q[t,d] l) - cos(2 pi e k[l,d] t), e = 1e-3 (docs/spec.md §2.3). */
 final class VandermondeMixing extends RowMixing {
     private static final double EPS = 1e-3;
 

@@ -19,7 +19,7 @@ import static dev.hydra.math.Fp64Ops.linear;
 import static dev.hydra.math.Fp64Ops.softplus;
 
 /**
- * The Hydra layer in fp64, written to read like SPEC.md section 1: each numbered step is one method.
+ * The Hydra layer in fp64, written to read like docs/spec.md §1: each numbered step is one method.
  * Steps 4-6 run by one of three {@link Mixing} algorithms, which must agree to rounding. Stateless
  * after construction and safe to share between threads.
  */

@@ -14,7 +14,7 @@ import static dev.hydra.math.Fp64Ops.gatedRmsNorm;
 import static dev.hydra.math.Fp64Ops.linear;
 
 /**
- * The matrix mixer layer in fp64 (SPEC.md section 2): in_proj, depthwise conv with the type's
+ * The matrix mixer layer in fp64 (docs/spec.md §2): in_proj, depthwise conv with the type's
  * activation, the mixing step, gated RMSNorm and out_proj. Stateless after construction.
  */
 public final class ReferenceMixer {

@@ -7,7 +7,7 @@ import dev.hydra.io.TensorSource;
 import java.util.SplittableRandom;
 
 /**
- * The parameters of one Hydra layer (SPEC.md section 1), in {@code float[]} or {@code double[]},
+ * The parameters of one Hydra layer (docs/spec.md §1), in {@code float[]} or {@code double[]},
  * flattened row-major exactly as the state dict stores them. Optional ones are null when absent.
  */
 public record HydraWeights<A>(HydraConfig config, A inProjW, A inProjB, A convW, A convB, A dtBias, A aLog,
@@ -30,7 +30,7 @@ public record HydraWeights<A>(HydraConfig config, A inProjW, A inProjB, A convW,
     }
 
     /**
-     * SPEC step 3's {@code A = -exp(A_log)}, kept finite: where exp overflows (A_log above about 709.8) it
+     * docs/spec.md §1.3 step 3's {@code A = -exp(A_log)}, kept finite: where exp overflows (A_log above about 709.8) it
      * is the most negative finite double, which decays every step with dt above 4e-306 to exactly 0, as
      * -inf would, while {@code dt A} stays 0 (not NaN) at dt = 0, as with the exact A.
      */

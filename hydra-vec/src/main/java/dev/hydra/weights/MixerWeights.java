@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * The parameters of one matrix mixer layer (SPEC.md section 2) in {@code float[]} or {@code double[]},
+ * The parameters of one matrix mixer layer (docs/spec.md §2) in {@code float[]} or {@code double[]},
  * flattened row-major as the release's state dict stores them; {@code mixer} holds the type's own
  * {@code matrix_mixer.*} parameters by their state-dict names.
  */
@@ -88,7 +88,7 @@ public record MixerWeights<A>(MixerConfig config, A inProjW, A convW, A convB, A
         return t;
     }
 
-    /** The release's buffer cos(2 pi t l / L) (SPEC table, vandermonde DI). */
+    /** The release's buffer cos(2 pi t l / L) (docs/spec.md §2.3, vandermonde DI). */
     static float[] dft(int l) {
         float[] m = new float[l * l];
         for (int t = 0; t < l; t++)

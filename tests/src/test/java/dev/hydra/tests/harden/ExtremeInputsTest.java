@@ -120,7 +120,7 @@ class ExtremeInputsTest {
         assertThat(Accuracy.relErr(s.normed(), gatedNormOracle(c, t, u, s.mix()))).isLessThan(2e-14);
     }
 
-    /** SPEC step 7 with the sum of squares in BigDecimal: y / sqrt(mean(y^2) + 1e-5) * norm.weight * silu(z). */
+    /** docs/spec.md §1.3 step 7 with the sum of squares in BigDecimal: y / sqrt(mean(y^2) + 1e-5) * norm.weight * silu(z). */
     private static double[] gatedNormOracle(HydraConfig c, InMemoryTensors t, double[] u, double[] mix) {
         int d = c.dInner(), m = c.dModel(), rows = u.length / m;
         double[] inW = t.doubles("in_proj.weight"), normW = t.doubles("norm.weight"), out = new double[rows * d];
