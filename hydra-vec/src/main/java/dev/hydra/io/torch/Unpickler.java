@@ -29,7 +29,7 @@ final class Unpickler {
     /** Deepest nesting of values, and of MARKs, accepted (a checkpoint needs about ten). */
     static final int MAX_DEPTH = 200;
     static final int MAX_STACK = 1 << 20;
-    static final int MAX_MEMO = 1 << 22;
+    static final int MAX_MEMO = 1 << 20;
     /** Longest argument line of a text opcode (GLOBAL's module and name, INT, FLOAT, ...). */
     static final int MAX_LINE = 1 << 16;
 
@@ -408,6 +408,7 @@ final class Unpickler {
 
     /** Checks that {@code n} more bytes are there and returns where they start. */
     private long need(long n) {
+        if (n > end - pos && pos == opOffset) throw new HydraException(source + ": truncated pickle: ends at offset " + (pos - start) + " without a STOP opcode");
         if (n > end - pos) throw new HydraException(source + ": truncated pickle: " + opName() + " at offset " + (opOffset - start) + " needs " + n + " bytes, " + (end - pos) + " left");
         long p = pos;
         pos += n;
