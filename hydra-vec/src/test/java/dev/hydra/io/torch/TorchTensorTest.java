@@ -117,4 +117,28 @@ class TorchTensorTest {
             assertThat(c.at("c")).contains(5L);
         }
     }
+
+    /** A legacy (pre-1.6) file by hand: magic, protocol and sys_info pickles, the object, the storage keys, each storage's count and bytes. */
+    @Test
+    void legacyFormatWithAViewStorageAndASharedStorage() {
+        Pickle file = Pickle.proto(2).op(0x8a, 10).raw(new byte[] {0x6c, (byte) 0xfc, (byte) 0x9c, 0x46, (byte) 0xf9, 0x20, 0x6a, (byte) 0xa8, 0x50, 0x19}).op('.');
+        file.op(0x80, 2).integer(1001).op('.');
+        file.op(0x80, 2).op('}').str("little_endian").op(0x88, 's', '.');
+        file.op(0x80, 2).op('}').mark();
+        file.str("whole").global("torch._utils", "_rebuild_tensor_v2").mark()
+                .mark().str("storage").global("torch", "FloatStorage").str("root").str("cpu").integer(6).op('N').tuple().op('Q')
+                .integer(0).ints(2, 3).ints(3, 1).op(0x89).op('}').tuple().op('R');
+        file.str("view").global("torch._utils", "_rebuild_tensor_v2").mark()
+                .mark().str("storage").global("torch", "FloatStorage").str("root").str("cpu").integer(6)
+                .mark().str("v").integer(2).integer(3).tuple().tuple().op('Q')
+                .integer(1).ints(2).ints(1).op(0x89).op('}').tuple().op('R');
+        file.op('u', '.');
+        file.op(0x80, 2).mark().str("root").op('l', '.');
+        file.u64(6);
+        for (int i = 0; i < 6; i++) file.raw(littleEndian(4, Float.floatToRawIntBits(10 + i)));
+        try (TorchCheckpoint c = TorchCheckpoint.fromBytes("legacy.pt", file.bytes())) {
+            assertThat(c.stateDict().floats("whole")).containsExactly(10, 11, 12, 13, 14, 15);
+            assertThat(c.stateDict().floats("view")).containsExactly(13, 14); // storage offset 1 into the view at element 2
+        }
+    }
 }
