@@ -32,6 +32,8 @@ final class Unpickler {
     static final int MAX_MEMO = 1 << 20;
     /** Longest argument line of a text opcode (GLOBAL's module and name, INT, FLOAT, ...). */
     static final int MAX_LINE = 1 << 16;
+    /** Most values (nested tuples counted each time they are reached) that a tuple used as a dict key may hold. */
+    static final int MAX_KEY_VALUES = 1 << 12;
 
     /** Turns a persistent id (BINPERSID, PERSID) into the value it stands for, or refuses it. */
     interface PersistentLoader {
@@ -285,9 +287,10 @@ final class Unpickler {
         }
     }
 
-    /** Dict keys are what Python can hash: scalars, strings, bytes, placeholders, tensors, and tuples of those. */
+    /** Dict keys are what Python can hash: scalars, strings, bytes, placeholders, tensors, and (small) tuples of those. */
     private void checkHashable(Object key) {
         if (key instanceof Tuple t) {
+            if (t.weight > MAX_KEY_VALUES) throw error("uses a tuple of more than " + MAX_KEY_VALUES + " values as a dict key");
             for (Object o : t) checkHashable(o);
         } else if (key instanceof List<?> || key instanceof Map<?, ?>) {
             throw error("uses an unhashable " + typeName(key) + " as a dict key");

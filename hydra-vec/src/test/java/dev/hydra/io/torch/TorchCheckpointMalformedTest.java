@@ -134,6 +134,12 @@ class TorchCheckpointMalformedTest {
     void cyclesAreRefusedAndSharedValuesAreWalkedOnce() {
         refuses(zipped(Pickle.proto(2).op(']', 0x94, 'h', 0, 'a').stop()), "a value contains itself (a reference cycle)");
         refuses(zipped(Pickle.proto(2).op('}', 0x94).str("me").op('h', 0, 's').stop()), "reference cycle");
+        // a key tuple of 150 levels, each holding the level below twice, would take 2^150 steps to hash
+        Pickle key = Pickle.proto(2).op('}').op(')', 'q', 0, '0');
+        for (int i = 1; i < 150; i++) key.op('h', i - 1, 'h', i - 1, 0x86, 'q', i, '0');
+        refuses(zipped(key.op('h', 149, 'N', 's').stop()), "uses a tuple of more than 4096 values as a dict key");
+        Object tupleKeys = rootOf(Pickle.proto(2).op('}').mark().integer(1).str("a").tuple().op('N', 's').stop());
+        assertThat(((Map<?, ?>) tupleKeys).containsKey(List.of(1L, "a"))).isTrue();
         // 150 levels, each a list holding the level below twice: 2^150 paths, 150 distinct lists
         Pickle dag = Pickle.proto(2).op(']', 'q', 0);
         for (int i = 1; i < 150; i++) dag.op(']', 'h', i - 1, 'a', 'h', i - 1, 'a', 'q', i);
