@@ -12,7 +12,8 @@ import java.util.Arrays;
  * A tensor of a checkpoint as {@code torch._utils._rebuild_tensor_v2(storage, storage_offset, size,
  * stride, ...)} describes it: a strided view into a storage that other tensors may share. The view is
  * checked against the storage when it is made (non-negative sizes and strides, no element-count
- * overflow, offset plus largest index inside the storage), so reading it cannot fail; reads gather by
+ * overflow, offset plus largest index inside the storage, no more elements than the storage holds, so
+ * that a tiny file cannot ask for a huge array), so reading it cannot fail; reads gather by
  * the strides into row-major heap arrays, converting any float dtype to float or double. Equality is
  * identity.
  */
@@ -60,6 +61,9 @@ public final class TorchTensor {
                 throw new HydraException(where + " of shape " + Arrays.toString(shape) + " overflows its element count or extent");
             }
         }
+        if (count > storage.numel)
+            throw new HydraException(where + " of shape " + Arrays.toString(shape) + " has " + count + " elements, more than its storage's "
+                    + storage.numel + " (a broadcast view by zero strides, which a checkpoint does not need)");
         if (count > 0 && (last >= storage.numel || offset > storage.numel - 1 - last))
             throw new HydraException(where + " of shape " + Arrays.toString(shape) + ", stride " + Arrays.toString(stride) + " and offset " + offset
                     + " needs " + java.math.BigInteger.valueOf(offset).add(java.math.BigInteger.valueOf(last)).add(java.math.BigInteger.ONE) + " elements but the storage holds " + storage.numel);

@@ -192,6 +192,8 @@ class TorchCheckpointMalformedTest {
         refuses(zipped(tensorPickle("FloatStorage", 4, -1, new long[] {2}, new long[] {1})), "negative storage offset -1");
         refuses(zipped(tensorPickle("FloatStorage", 4, 0, new long[] {1L << 40, 1L << 40}, new long[] {1, 1})), "overflows its element count or extent");
         refuses(zipped(tensorPickle("FloatStorage", 4, 0, new long[] {2, 2}, new long[] {1})), "has 2 sizes but 1 strides");
+        refuses(zipped(tensorPickle("FloatStorage", 4, 0, new long[] {1L << 30, 4}, new long[] {0, 1})),
+                "has 4294967296 elements, more than its storage's 4 (a broadcast view by zero strides");
         refuses(zipped(tensorPickle("FloatStorage", 1L << 62, 0, new long[] {1}, new long[] {1})), "declares storage '0' of 4611686018427387904 F32 elements");
         refuses(Pickle.zip(tensorPickle("FloatStorage", 4, 0, new long[] {4}, new long[] {1}), Map.of("1", FOUR_FLOATS)), "refers to storage '0', which has no entry 'archive/data/0'");
     }

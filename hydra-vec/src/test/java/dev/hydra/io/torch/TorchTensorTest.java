@@ -66,7 +66,7 @@ class TorchTensorTest {
                 .str("transposed").tensor("FloatStorage", "0", 24, 0, dims(3, 4), dims(1, 3))  // a (4, 3) matrix, transposed
                 .str("offset").tensor("FloatStorage", "0", 24, 5, dims(2, 2), dims(2, 1))
                 .str("every_fifth").tensor("FloatStorage", "0", 24, 2, dims(3), dims(5))
-                .str("broadcast").tensor("FloatStorage", "0", 24, 7, dims(2, 3), dims(0, 1))
+                .str("broadcast").tensor("FloatStorage", "0", 24, 7, dims(2, 3), dims(0, 1))  // repeats elements, within the storage's count
                 .str("permuted3d").tensor("FloatStorage", "0", 24, 0, dims(2, 3, 4), dims(1, 8, 2))
                 .str("scalar").tensor("FloatStorage", "0", 24, 23, dims(), dims())
                 .str("empty").tensor("FloatStorage", "0", 24, 24, dims(0, 5), dims(5, 1));
