@@ -141,4 +141,19 @@ class TorchTensorTest {
             assertThat(c.stateDict().floats("view")).containsExactly(13, 14); // storage offset 1 into the view at element 2
         }
     }
+
+    /** 70,000 entries: the archive needs zip64's end-of-directory records, which the reader follows. */
+    @Test
+    void zip64ArchiveWithManyEntriesReads() throws Exception {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(bytes)) {
+            Pickle.stored(z, "archive/data.pkl", Pickle.proto(2).op('}').str("x").tensor("FloatStorage", "69999", 1, 0, dims(1), dims(1)).op('s').stop());
+            for (int k = 0; k < 70_000; k++) Pickle.stored(z, "archive/data/" + k, k == 69_999 ? littleEndian(4, Float.floatToRawIntBits(2.5f)) : new byte[0]);
+        }
+        byte[] zip = bytes.toByteArray();
+        assertThat(java.nio.ByteBuffer.wrap(zip).order(java.nio.ByteOrder.LITTLE_ENDIAN).getShort(zip.length - 12)).isEqualTo((short) -1);
+        try (TorchCheckpoint c = TorchCheckpoint.fromBytes("zip64.pt", zip)) {
+            assertThat(c.stateDict().floats("x")).containsExactly(2.5f);
+        }
+    }
 }
