@@ -268,7 +268,10 @@ public final class TorchCheckpoint implements AutoCloseable {
         return root;
     }
 
-    /** The value reached from the root through nested dicts by these keys, if every step is a dict holding the key. */
+    /**
+     * The value reached from the root through nested dicts by these keys; empty when a step is not a dict
+     * holding the key, or when the value is None.
+     */
     public Optional<Object> at(String... keys) {
         Object o = root;
         for (String k : keys) {
