@@ -1,0 +1,111 @@
+package dev.hydra.tests.release;
+
+import dev.hydra.Accuracy;
+import dev.hydra.HydraException;
+import dev.hydra.backend.Backends;
+import dev.hydra.bert.BertModel;
+import dev.hydra.bert.HydraBert;
+import dev.hydra.bert.ModelConversion;
+import dev.hydra.bert.ModelFiles;
+import dev.hydra.bert.Output;
+import dev.hydra.bert.Tokens;
+import dev.hydra.weights.Precision;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.FieldSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The release's own files (checkpoints/): every file of every case loads straight from the release's format and
+ * gives the golden sequence_output, pooled_output (where the model has a pooler) and logits: 1e-6 in fp64, 1e-4 in
+ * fp32, relative to the tensor's max |value|.
+ */
+class ReleaseCheckpointTest {
+    static final List<ReleaseFiles.Checkpoint> FILES = ReleaseFiles.ALL;
+
+    @TempDir Path tmp;
+
+    /** The model's outputs on the golden batch, in the release's padded mode: sequence, pooled (or null), logits. */
+    static double[][] outputs(HydraBert bert, String folder) {
+        BertModel m = bert.model();
+        Tokens in = ReleaseFiles.goldenTokens(folder);
+        Output o = m.forward(in, BertModel.Padding.RELEASE);
+        double[] logits = m.hasMlmHead() ? m.mlmLogits(o.sequence(), in.batch() * in.len()) : m.classifierLogits(o.pooled(), in.batch());
+        return new double[][] {o.sequence(), o.pooled(), logits};
+    }
+
+    static void assertGolden(double[][] outputs, String folder, double bound) {
+        String[] names = {"sequence_output", "pooled_output", "logits"};
+        for (int k = 0; k < names.length; k++) {
+            double[] want = ReleaseFiles.golden(folder, names[k]);
+            if (want == null) {
+                assertThat(outputs[k]).as(names[k] + " of a model without a pooler").isNull();
+                continue;
+            }
+            assertThat(Accuracy.relErr(outputs[k], want)).as(names[k]).isLessThan(bound);
+        }
+    }
+
+    static HydraBert load(Path model, Precision<?> p) {
+        return HydraBert.load(model, new HydraBert.Options(p, Backends.cpu(), BertModel.Padding.RELEASE, 32));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @FieldSource("FILES")
+    void fp64GivesTheGolden(ReleaseFiles.Checkpoint file) {
+        try (HydraBert bert = load(file.path(), Precision.FP64)) {
+            assertThat(bert.model().hasPooler()).isEqualTo(!file.isMaskedLm());
+            assertGolden(outputs(bert, file.folder()), file.folder(), 1e-6);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @FieldSource("FILES")
+    void fp32GivesTheGolden(ReleaseFiles.Checkpoint file) {
+        try (HydraBert bert = load(file.path(), Precision.FP32)) {
+            assertGolden(outputs(bert, file.folder()), file.folder(), 1e-4);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @FieldSource("FILES")
+    void convertedFolderGivesTheGolden(ReleaseFiles.Checkpoint file) throws Exception {
+        Path out = tmp.resolve("converted");
+        ModelConversion.convert(ModelFiles.locate(file.path(), null), out, false);
+        try (var names = Files.list(out)) {
+            assertThat(names.map(p -> p.getFileName().toString()).toList()).containsExactlyInAnyOrder("model.safetensors", "config.json");
+        }
+        try (HydraBert bert = load(out, Precision.FP64)) {
+            assertGolden(outputs(bert, file.folder()), file.folder(), 1e-6);
+        }
+    }
+
+    @Test
+    void aModelDirectoryPicksItsCheckpoint() {
+        assertThat(ModelFiles.locate(ReleaseFiles.dir("ckpt_pub_lowrank"), null).weights().getFileName().toString())
+                .isEqualTo("model.safetensors");
+    }
+
+    @Test
+    void convertRefusesToOverwriteWithoutForceAndReplacesWithIt() throws Exception {
+        Path out = Files.createDirectories(tmp.resolve("taken"));
+        Files.writeString(out.resolve("keep.txt"), "mine");
+        ModelFiles src = ModelFiles.locate(ReleaseFiles.dir("ckpt_pub_lowrank"), null);
+        assertThatThrownBy(() -> ModelConversion.convert(src, out, false)).isInstanceOf(HydraException.class)
+                .hasMessage(out + ": already exists (use --force to overwrite)");
+        assertThat(out.resolve("keep.txt")).hasContent("mine");
+        ModelConversion.convert(src, out, true);
+        assertThat(out.resolve("keep.txt")).doesNotExist();
+        assertThat(out.resolve("model.safetensors")).exists();
+        try (var left = Files.list(tmp)) {
+            assertThat(left.map(p -> p.getFileName().toString()).toList()).containsExactly("taken");
+        }
+    }
+}
