@@ -1,12 +1,18 @@
 package dev.hydra.bert;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.HydraException;
 import dev.hydra.io.SafeTensors;
 import dev.hydra.io.TensorInfo;
 import dev.hydra.io.TensorSource;
+import dev.hydra.io.torch.TorchCheckpoint;
 
+import java.math.BigInteger;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -37,10 +43,60 @@ public final class CheckpointFile implements AutoCloseable {
         this.resource = resource;
     }
 
+    /**
+     * Opens a safetensors file or a {@code torch.save} file (zip or pre-1.6 format, read by the restricted reader of
+     * {@link TorchCheckpoint}): a Composer checkpoint's state dict is {@code state.model}, any other file's is its root.
+     */
     public static CheckpointFile open(Path file) {
-        SafeTensors st = SafeTensors.open(file);
-        List<Entry> entries = st.names().stream().sorted().map(n -> new Entry(n, st.info(n))).toList();
-        return new CheckpointFile("safetensors", st, null, entries, st.metadata(), st);
+        if (!TorchCheckpoint.isTorchFile(file)) {
+            SafeTensors st = SafeTensors.open(file);
+            List<Entry> entries = st.names().stream().sorted().map(n -> new Entry(n, st.info(n))).toList();
+            return new CheckpointFile("safetensors", st, null, entries, st.metadata(), st);
+        }
+        TorchCheckpoint torch = TorchCheckpoint.open(file);
+        try {
+            Optional<Object> composerModel = torch.at("state", "model");
+            TensorSource stateDict;
+            if (composerModel.isEmpty()) {
+                stateDict = torch.stateDict();
+            } else if (composerModel.get() instanceof Map<?, ?> dict) {
+                stateDict = torch.tensors(dict, "state.model");
+            } else {
+                throw new HydraException(file + ": state.model is not a state dict");
+            }
+            ObjectNode config = torch.at("state", "integrations", "huggingface", "model", "config", "content")
+                    .map(c -> c instanceof Map<?, ?> m ? (ObjectNode) json(m) : null).orElse(null);
+            List<Entry> entries = new ArrayList<>();
+            torch.allTensors().forEach((path, t) -> entries.add(new Entry(path, new TensorInfo(path, t.dtype(), t.shape(), 0, 0))));
+            return new CheckpointFile(composerModel.isPresent() ? "Composer checkpoint (torch.save)" : "torch.save state dict",
+                    stateDict, config, entries, Map.of(), torch);
+        } catch (RuntimeException e) {
+            torch.close();
+            throw e;
+        }
+    }
+
+    /** A pickled config value as JSON; anything that is not plain data (a tensor, a class) becomes its description. */
+    private static JsonNode json(Object value) {
+        return switch (value) {
+            case null -> JsonNodeFactory.instance.nullNode();
+            case Map<?, ?> m -> {
+                ObjectNode o = JsonNodeFactory.instance.objectNode();
+                m.forEach((k, v) -> o.set(String.valueOf(k), json(v)));
+                yield o;
+            }
+            case List<?> l -> {
+                ArrayNode a = JsonNodeFactory.instance.arrayNode();
+                l.forEach(v -> a.add(json(v)));
+                yield a;
+            }
+            case String s -> JsonNodeFactory.instance.textNode(s);
+            case Boolean b -> JsonNodeFactory.instance.booleanNode(b);
+            case Long n -> JsonNodeFactory.instance.numberNode(n);
+            case BigInteger n -> JsonNodeFactory.instance.numberNode(n);
+            case Double d when Double.isFinite(d) -> JsonNodeFactory.instance.numberNode(d);
+            default -> JsonNodeFactory.instance.textNode(String.valueOf(value));
+        };
     }
 
     /** The format, in words. */

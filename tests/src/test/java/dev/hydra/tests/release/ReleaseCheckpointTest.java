@@ -88,6 +88,31 @@ class ReleaseCheckpointTest {
     }
 
     @Test
+    void aComposerCheckpointAloneUsesTheConfigItCarries() throws Exception {
+        Path alone = Files.copy(ReleaseFiles.dir("ckpt_pub_mlm").resolve("composer-checkpoint.pt"),
+                Files.createDirectories(tmp.resolve("alone")).resolve("hydra.pt"));
+        for (Path model : List.of(alone, alone.getParent()))
+            try (HydraBert bert = load(model, Precision.FP64)) {
+                assertGolden(outputs(bert, "ckpt_pub_mlm"), "ckpt_pub_mlm", 1e-6);
+            }
+        Path out = tmp.resolve("converted");
+        ModelConversion.convert(ModelFiles.locate(alone, null), out, false);
+        assertThat(out.resolve("config.json")).content().contains("\"matrix_mixer_type\" : \"hydra\"");
+        try (HydraBert bert = load(out, Precision.FP64)) {
+            assertGolden(outputs(bert, "ckpt_pub_mlm"), "ckpt_pub_mlm", 1e-6);
+        }
+    }
+
+    @Test
+    void anExplicitConfigReplacesTheOneBesideTheCheckpoint() throws Exception {
+        Path config = tmp.resolve("other.json");
+        Files.writeString(config, Files.readString(ReleaseFiles.dir("ckpt_pub_mlm").resolve("config.json")).replace("\"d_state\": 16", "\"d_state\": 8"));
+        ModelFiles files = ModelFiles.locate(ReleaseFiles.dir("ckpt_pub_mlm").resolve("pytorch_model.bin"), config);
+        assertThatThrownBy(() -> HydraBert.load(files, HydraBert.Options.defaults())).isInstanceOf(HydraException.class)
+                .hasMessageContaining("bert.encoder.layer.0.layer.mixer.in_proj.weight' has shape (336, 64)");
+    }
+
+    @Test
     void aModelDirectoryPicksItsCheckpoint() {
         assertThat(ModelFiles.locate(ReleaseFiles.dir("ckpt_pub_lowrank"), null).weights().getFileName().toString())
                 .isEqualTo("model.safetensors");

@@ -27,7 +27,8 @@ final class ReleaseFiles {
 
     /** Every file of every public case. */
     static final List<Checkpoint> ALL = List.of(
-            new Checkpoint("ckpt_pub_lowrank", "model.safetensors"));
+            new Checkpoint("ckpt_pub_lowrank", "model.safetensors"), new Checkpoint("ckpt_pub_lowrank", "legacy-format.bin"),
+            new Checkpoint("ckpt_pub_mlm", "pytorch_model.bin"), new Checkpoint("ckpt_pub_mlm", "composer-checkpoint.pt"));
 
     private ReleaseFiles() {}
 
