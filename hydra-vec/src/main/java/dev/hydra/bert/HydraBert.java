@@ -210,6 +210,7 @@ public final class HydraBert implements AutoCloseable {
     }
 
     public List<Classification> classifyOutputs(List<Output> outputs) {
+        if (model.numLabels() == 0) throw new HydraException("classify: the checkpoint has no classification head (classifier.*)");
         List<Classification> out = new ArrayList<>();
         for (Output o : outputs) {
             double[] p = softmax(model.classifierLogits(o.pooled(0), 1));
