@@ -48,6 +48,8 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
             "tie_encoder_decoder", "output_hidden_states", "output_attentions", "return_dict",
             // the release ties the MLM decoder to the word embeddings whatever this says
             "tie_word_embeddings",
+            // set by the release's pretraining yaml (model_config, a misspelling that nothing reads)
+            "max_position_embedding",
             // special token ids (padding_idx only affects training)
             "pad_token_id", "bos_token_id", "eos_token_id", "sep_token_id", "decoder_start_token_id",
             // generation settings

@@ -50,7 +50,7 @@ class ReleaseConfigTest {
     void keysThatDoNotChangeTheForwardPassAreIgnoredButOthersAreRefused() throws Exception {
         ObjectNode o = release("ckpt_pub_mlm");
         for (String key : List.of("torch_dtype", "output_hidden_states", "return_dict", "chunk_size_feed_forward", "is_encoder_decoder",
-                "use_bfloat16", "pruned_heads", "num_beams", "tokenizer_class", "position_embedding_type"))
+                "use_bfloat16", "pruned_heads", "num_beams", "tokenizer_class", "position_embedding_type", "max_position_embedding"))
             o.putNull(key);
         assertThat(BertConfig.fromJson(o, "c").numHiddenLayers()).isEqualTo(2);
         o.put("ngroup", 2);    // goes to the mixer's config, which refuses it when the model loads
