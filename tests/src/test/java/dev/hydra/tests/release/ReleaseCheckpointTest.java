@@ -9,6 +9,8 @@ import dev.hydra.bert.ModelConversion;
 import dev.hydra.bert.ModelFiles;
 import dev.hydra.bert.Output;
 import dev.hydra.bert.Tokens;
+import dev.hydra.io.SafeTensors;
+import dev.hydra.io.SafeTensorsWriter;
 import dev.hydra.weights.Precision;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -110,6 +112,66 @@ class ReleaseCheckpointTest {
         ModelFiles files = ModelFiles.locate(ReleaseFiles.dir("ckpt_pub_mlm").resolve("pytorch_model.bin"), config);
         assertThatThrownBy(() -> HydraBert.load(files, HydraBert.Options.defaults())).isInstanceOf(HydraException.class)
                 .hasMessageContaining("bert.encoder.layer.0.layer.mixer.in_proj.weight' has shape (336, 64)");
+    }
+
+    /** The classifier's folder with its state dict's names mapped by {@code rename} (null drops a tensor). */
+    Path rewritten(String name, java.util.function.UnaryOperator<String> rename) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve(name));
+        Files.copy(ReleaseFiles.dir("ckpt_pub_lowrank").resolve("config.json"), dir.resolve("config.json"));
+        try (SafeTensors st = SafeTensors.open(ReleaseFiles.dir("ckpt_pub_lowrank").resolve("model.safetensors"))) {
+            SafeTensorsWriter w = new SafeTensorsWriter();
+            for (String n : st.names())
+                if (rename.apply(n) != null) w.put(rename.apply(n), st.floats(n), st.info(n).shape());
+            w.write(dir.resolve("model.safetensors"), false);
+        }
+        return dir;
+    }
+
+    @Test
+    void everyLayoutOfTheStateDictLoads() throws Exception {
+        List<java.util.function.UnaryOperator<String>> layouts = List.of(
+                n -> n.startsWith("bert.") ? n.substring(5) : n,       // BertModel: the encoder at the root
+                n -> "model." + n,                                         // Composer: model.bert.*, model.classifier.*
+                n -> "model." + (n.startsWith("bert.") ? n.substring(5) : n));
+        for (int i = 0; i < layouts.size(); i++)
+            try (HydraBert bert = load(rewritten("layout" + i, layouts.get(i)), Precision.FP64)) {
+                assertGolden(outputs(bert, "ckpt_pub_lowrank"), "ckpt_pub_lowrank", 1e-6);
+            }
+    }
+
+    @Test
+    void aStateDictThatDoesNotFitIsRefusedNamingTheTensor() throws Exception {
+        Path noPooler = rewritten("no-pooler", n -> n.startsWith("bert.pooler.") ? null : n);
+        assertThatThrownBy(() -> load(noPooler, Precision.FP64)).isInstanceOf(HydraException.class)
+                .hasMessageEndingWith("model.safetensors: tensor 'classifier.weight' needs the pooler (bert.pooler.dense.*), which is missing");
+        Path twoEncoders = rewritten("two", n -> n.startsWith("bert.") ? n.substring(5) : "bert.embeddings.word_embeddings.weight");
+        assertThatThrownBy(() -> load(twoEncoders, Precision.FP64)).isInstanceOf(HydraException.class)
+                .hasMessageContaining("holds two encoders ('embeddings.word_embeddings.weight' and 'bert.embeddings.word_embeddings.weight')");
+        Path none = rewritten("none", n -> "encoder." + n);
+        assertThatThrownBy(() -> load(none, Precision.FP64)).isInstanceOf(HydraException.class)
+                .hasMessageContaining("no BERT encoder (no 'embeddings.word_embeddings.weight' at the root or under bert., model. or model.bert.)");
+    }
+
+    @Test
+    void aStoredDecoderWeightMustBeTheWordEmbeddings() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("untied"));
+        Files.copy(ReleaseFiles.dir("ckpt_pub_mlm").resolve("config.json"), dir.resolve("config.json"));
+        try (HydraBert bert = load(ReleaseFiles.dir("ckpt_pub_mlm"), Precision.FP64)) {
+            assertThat(bert.model().hasMlmHead()).isTrue();
+        }
+        Path converted = tmp.resolve("mlm");
+        ModelConversion.convert(ModelFiles.locate(ReleaseFiles.dir("ckpt_pub_mlm"), null), converted, false);
+        try (SafeTensors st = SafeTensors.open(converted.resolve("model.safetensors"))) {
+            SafeTensorsWriter w = new SafeTensorsWriter();
+            for (String n : st.names()) {
+                float[] v = st.floats(n);
+                if (n.equals("cls.predictions.decoder.weight")) v[5] = -v[5];
+                w.put(n, v, st.info(n).shape());
+            }
+            w.write(dir.resolve("model.safetensors"), false);
+        }
+        assertThatThrownBy(() -> load(dir, Precision.FP64)).isInstanceOf(HydraException.class)
+                .hasMessageEndingWith("tensor 'cls.predictions.decoder.weight' differs from the word embeddings, to which the release ties it");
     }
 
     @Test
