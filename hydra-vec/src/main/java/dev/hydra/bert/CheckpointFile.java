@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * A checkpoint file opened for reading, whatever its format: the model's state dict as tensors, the config it
@@ -27,13 +28,13 @@ public final class CheckpointFile implements AutoCloseable {
     public record Entry(String path, TensorInfo info) {}
 
     private final String format;
-    private final TensorSource stateDict;
+    private final Supplier<TensorSource> stateDict;
     private final ObjectNode carriedConfig;
     private final List<Entry> entries;
     private final Map<String, String> metadata;
     private final AutoCloseable resource;
 
-    private CheckpointFile(String format, TensorSource stateDict, ObjectNode carriedConfig, List<Entry> entries,
+    private CheckpointFile(String format, Supplier<TensorSource> stateDict, ObjectNode carriedConfig, List<Entry> entries,
                            Map<String, String> metadata, AutoCloseable resource) {
         this.format = format;
         this.stateDict = stateDict;
@@ -51,19 +52,16 @@ public final class CheckpointFile implements AutoCloseable {
         if (!TorchCheckpoint.isTorchFile(file)) {
             SafeTensors st = SafeTensors.open(file);
             List<Entry> entries = st.names().stream().sorted().map(n -> new Entry(n, st.info(n))).toList();
-            return new CheckpointFile("safetensors", st, null, entries, st.metadata(), st);
+            return new CheckpointFile("safetensors", () -> st, null, entries, st.metadata(), st);
         }
         TorchCheckpoint torch = TorchCheckpoint.open(file);
         try {
             Optional<Object> composerModel = torch.at("state", "model");
-            TensorSource stateDict;
-            if (composerModel.isEmpty()) {
-                stateDict = torch.stateDict();
-            } else if (composerModel.get() instanceof Map<?, ?> dict) {
-                stateDict = torch.tensors(dict, "state.model");
-            } else {
+            Supplier<TensorSource> stateDict = () -> {    // on demand: inspect lists any file, a state dict or not
+                if (composerModel.isEmpty()) return torch.stateDict();
+                if (composerModel.get() instanceof Map<?, ?> dict) return torch.tensors(dict, "state.model");
                 throw new HydraException(file + ": state.model is not a state dict");
-            }
+            };
             ObjectNode config = torch.at("state", "integrations", "huggingface", "model", "config", "content")
                     .map(c -> c instanceof Map<?, ?> m ? (ObjectNode) json(m) : null).orElse(null);
             List<Entry> entries = new ArrayList<>();
@@ -104,8 +102,9 @@ public final class CheckpointFile implements AutoCloseable {
         return format;
     }
 
+    /** The model's state dict; an error naming the file when it holds none. */
     public TensorSource stateDict() {
-        return stateDict;
+        return stateDict.get();
     }
 
     public Optional<ObjectNode> carriedConfig() {
@@ -126,7 +125,7 @@ public final class CheckpointFile implements AutoCloseable {
         try {
             resource.close();
         } catch (Exception e) {
-            throw new HydraException(stateDict.source() + ": cannot close (" + e.getMessage() + ")");
+            throw new HydraException("cannot close a checkpoint (" + e.getMessage() + ")");
         }
     }
 }

@@ -7,6 +7,7 @@ import dev.hydra.backend.Backend;
 import dev.hydra.backend.Backends;
 import dev.hydra.bert.BertModel.Padding;
 import dev.hydra.config.JsonKeys;
+import dev.hydra.io.TensorSource;
 import dev.hydra.weights.Precision;
 
 import java.nio.file.Path;
@@ -87,7 +88,8 @@ public final class HydraBert implements AutoCloseable {
         try (CheckpointFile checkpoint = CheckpointFile.open(files.weights())) {
             configJson = configJson(files, checkpoint);
             BertConfig config = BertConfig.fromJson(configJson, configSource(files));
-            model = CheckpointLayout.of(checkpoint.stateDict()).load(config, checkpoint.stateDict(), options.precision(), options.backend());
+            TensorSource stateDict = checkpoint.stateDict();
+            model = CheckpointLayout.of(stateDict).load(config, stateDict, options.precision(), options.backend());
         }
         try {
             String[] labels = labelNames(configJson, model.numLabels());
