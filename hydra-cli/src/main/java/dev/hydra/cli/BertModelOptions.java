@@ -3,16 +3,22 @@ package dev.hydra.cli;
 import dev.hydra.bert.BertModel.Padding;
 import dev.hydra.bert.HydraBert;
 import dev.hydra.runtime.Backends;
+import dev.hydra.bert.ModelFiles;
 import dev.hydra.weights.Precision;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 
-/** The options every Hydra BERT command shares: the model directory, precision, backend and padding mode. */
+/** The options every Hydra BERT command shares: the model (directory or checkpoint), its config, precision, backend and padding mode. */
 final class BertModelOptions {
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Model directory: config.json, model.safetensors, optionally tokenizer.json.")
+    @Option(names = "--model", required = true, paramLabel = "DIR|FILE",
+            description = "A model directory (config.json; model.safetensors, pytorch_model.bin or a *.pt Composer checkpoint; "
+                    + "tokenizer.json or vocab.txt) or a checkpoint file (config and tokenizer from beside it).")
     Path model;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "The model's config.json, instead of the one beside the checkpoint (or the one a Composer checkpoint carries).")
+    Path config;
 
     @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|fp64", description = "Numeric precision (default: ${DEFAULT-VALUE}).")
     String precision;
@@ -42,6 +48,10 @@ final class BertModelOptions {
             case "none" -> Padding.NONE;
             default -> throw new dev.hydra.HydraException("--padding must be release or none, got '" + padding + "'");
         };
-        return HydraBert.load(model, new HydraBert.Options(p, Backends.named(backend), pad, batchSize));
+        return HydraBert.load(files(), new HydraBert.Options(p, Backends.named(backend), pad, batchSize));
+    }
+
+    ModelFiles files() {
+        return ModelFiles.locate(model, config);
     }
 }

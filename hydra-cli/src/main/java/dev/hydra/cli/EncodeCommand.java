@@ -1,8 +1,13 @@
 package dev.hydra.cli;
 
+import dev.hydra.HydraException;
+import dev.hydra.bert.BertModel;
 import dev.hydra.bert.HydraBert;
 import dev.hydra.bert.Output;
+import dev.hydra.io.AtomicFiles;
 import dev.hydra.io.SafeTensorsWriter;
+import dev.hydra.forward.Inputs;
+import dev.hydra.layer.Layers;
 import dev.hydra.weights.Precision;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -18,7 +23,8 @@ import java.util.concurrent.Callable;
 /** {@code hydra encode}: sequence and pooled outputs of a Hydra BERT for texts or token ids. */
 @Command(name = "encode", mixinStandardHelpOptions = true,
         description = "Run a Hydra BERT encoder; writes sequence_output (N, L, hidden) with zeros at padding, "
-                + "pooled_output (N, hidden) and attention_mask (N, L) to a safetensors file.")
+                + "pooled_output (N, hidden) (absent for a model without a pooler unless --pool mean), logits of the model's head "
+                + "(masked LM: (N, L, vocab); classifier: (N, num_labels)) and attention_mask (N, L) to a safetensors file.")
 final class EncodeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -26,8 +32,9 @@ final class EncodeCommand implements Callable<Integer> {
 
     @ArgGroup(exclusive = true, multiplicity = "1") BertInput input;
 
-    @Option(names = "--pool", defaultValue = "cls", paramLabel = "cls|mean",
-            description = "pooled_output: cls = the model's pooler, tanh(dense(h[CLS])); mean = the mean of the token states (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--pool", paramLabel = "cls|mean",
+            description = "pooled_output: cls = the model's pooler, tanh(dense(h[CLS])) (the default when the model has one); "
+                    + "mean = the mean of the token states. Without --pool, a model without a pooler (masked LM) writes no pooled_output.")
     String pool;
 
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "The safetensors file to write.")
@@ -38,32 +45,57 @@ final class EncodeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        HydraBert.Pool p = switch (pool) {
+        AtomicFiles.refuseExisting(output, force);
+        HydraBert.Pool p = pool == null ? null : switch (pool) {
             case "cls" -> HydraBert.Pool.CLS;
             case "mean" -> HydraBert.Pool.MEAN;
-            default -> throw new dev.hydra.HydraException("--pool must be cls or mean, got '" + pool + "'");
+            default -> throw new HydraException("--pool must be cls or mean, got '" + pool + "'");
         };
         try (HydraBert m = model.load(input.isIds())) {
+            BertModel bert = m.model();
+            if (p == HydraBert.Pool.CLS && !bert.hasPooler())
+                throw new HydraException("--pool cls: the model has no pooler (a masked-LM model), so there is no pooled output; use --pool mean");
+            if (p == null && bert.hasPooler()) p = HydraBert.Pool.CLS;
             List<Output> outs = input.run(m, model.progress, spec.commandLine().getErr());
-            int n = outs.size(), d = m.model().config().hiddenSize();
+            int n = outs.size(), d = bert.config().hiddenSize();
             int width = input.isIds() ? input.idsLength() : outs.stream().mapToInt(Output::len).max().orElse(1);
-            double[] seq = new double[n * width * d], pooled = new double[n * d];
+            double[] seq = new double[n * width * d];
             long[] mask = new long[n * width];
-            double[][] pooledRows = HydraBert.pool(outs, p);
             for (int i = 0; i < n; i++) {
                 Output o = outs.get(i);
                 System.arraycopy(o.sequence(), 0, seq, i * width * d, o.len() * d);
-                System.arraycopy(pooledRows[i], 0, pooled, i * d, d);
                 java.util.Arrays.fill(mask, i * width, i * width + o.len(), 1);
             }
-            SafeTensorsWriter w = new SafeTensorsWriter().metadata("pool", pool).metadata("precision", model.precision);
-            if (m.model().precision() == Precision.FP64) {
-                w.put("sequence_output", seq, n, width, d).put("pooled_output", pooled, n, d);
-            } else {
-                w.put("sequence_output", dev.hydra.layer.Layers.narrow(seq), n, width, d).put("pooled_output", dev.hydra.layer.Layers.narrow(pooled), n, d);
+            boolean fp64 = bert.precision() == Precision.FP64;
+            SafeTensorsWriter w = new SafeTensorsWriter().metadata("precision", model.precision);
+            put(w, "sequence_output", seq, fp64, n, width, d);
+            if (p != null) {
+                w.metadata("pool", pool == null ? "cls" : pool);
+                put(w, "pooled_output", flatten(HydraBert.pool(outs, p)), fp64, n, d);
             }
+            if (bert.hasMlmHead()) {
+                int vocab = bert.config().vocabSize();
+                Inputs.checkActivations(16L * n * width * vocab, (long) n * width * vocab, n, width);
+                // padded positions get the head of a zero state, as in the release's (B, L, vocab) logits
+                put(w, "logits", bert.mlmLogits(seq, n * width), fp64, n, width, vocab);
+            }
+            if (bert.numLabels() > 0)
+                put(w, bert.hasMlmHead() ? "classifier_logits" : "logits",
+                        bert.classifierLogits(flatten(HydraBert.pool(outs, HydraBert.Pool.CLS)), n), fp64, n, bert.numLabels());
             w.put("attention_mask", mask, n, width).write(output, force);
         }
         return 0;
+    }
+
+    private static void put(SafeTensorsWriter w, String name, double[] values, boolean fp64, long... shape) {
+        if (fp64) w.put(name, values, shape);
+        else w.put(name, Layers.narrow(values), shape);
+    }
+
+    private static double[] flatten(double[][] rows) {
+        int d = rows.length == 0 ? 0 : rows[0].length;
+        double[] flat = new double[rows.length * d];
+        for (int i = 0; i < rows.length; i++) System.arraycopy(rows[i], 0, flat, i * d, d);
+        return flat;
     }
 }

@@ -1,5 +1,6 @@
 package dev.hydra.bert;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.HydraException;
@@ -28,11 +29,44 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
             "max_position_embeddings", "layer_norm_eps", "mixer_layer_norm_eps", "is_prenorm", "use_position_embeddings",
             "pool_all");
 
-    /** Keys of Hugging Face / training configs that do not change the inference forward pass. */
-    public static final Set<String> IGNORED = Set.of("architectures", "model_type", "id2label", "label2id", "num_labels",
-            "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout", "initializer_range",
-            "pad_token_id", "torch_dtype", "transformers_version", "problem_type", "lengths", "_name_or_path",
-            "gradient_checkpointing", "position_embedding_type", "use_cache", "num_attention_heads", "intermediate_size");
+    /**
+     * Keys a {@code config.json} written by the release (transformers' {@code BertConfig.to_dict}, any version since
+     * 4.0, and Composer's copy of it) carries that do not change the inference forward pass: naming, training,
+     * dropout (inactive at inference), attention-only options the release does not read, generation settings.
+     */
+    public static final Set<String> IGNORED = Set.of(
+            // naming and bookkeeping
+            "architectures", "model_type", "transformers_version", "_name_or_path", "_commit_hash", "torch_dtype", "dtype",
+            "finetuning_task", "tokenizer_class", "prefix", "task_specific_params", "lengths", "use_bfloat16", "torchscript",
+            "_attn_implementation", "_attn_implementation_autoset", "_attn_implementation_internal", "tf_legacy_loss",
+            // labels (the classifier's size comes from its tensors) and training-only settings
+            "id2label", "label2id", "num_labels", "problem_type", "initializer_range", "gradient_checkpointing",
+            "hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout",
+            // attention-model options the release's encoder does not read
+            "num_attention_heads", "intermediate_size", "position_embedding_type", "use_cache", "pruned_heads",
+            "chunk_size_feed_forward", "is_decoder", "is_encoder_decoder", "add_cross_attention", "cross_attention_hidden_size",
+            "tie_encoder_decoder", "output_hidden_states", "output_attentions", "return_dict",
+            // the release ties the MLM decoder to the word embeddings whatever this says
+            "tie_word_embeddings",
+            // set by the release's pretraining yaml (model_config, a misspelling that nothing reads)
+            "max_position_embedding",
+            // special token ids (padding_idx only affects training)
+            "pad_token_id", "bos_token_id", "eos_token_id", "sep_token_id", "decoder_start_token_id",
+            // generation settings
+            "max_length", "min_length", "do_sample", "early_stopping", "num_beams", "num_beam_groups", "diversity_penalty",
+            "temperature", "top_k", "top_p", "typical_p", "repetition_penalty", "length_penalty", "no_repeat_ngram_size",
+            "encoder_no_repeat_ngram_size", "bad_words_ids", "num_return_sequences", "output_scores", "return_dict_in_generate",
+            "forced_bos_token_id", "forced_eos_token_id", "remove_invalid_values", "exponential_decay_length_penalty",
+            "suppress_tokens", "begin_suppress_tokens");
+
+    /** The activation of the MLM head's transform ({@code hidden_act}); the only value the head implements. */
+    public static final String HIDDEN_ACT = "gelu";
+
+    /** The release's default {@code chunk_size} (its BertConfig's, Hydra's and MatrixMixer's). */
+    private static final int RELEASE_CHUNK_SIZE = 256;
+
+    /** {@code matrix_mixer_type} of the release's configs that selects the Hydra layer. */
+    public static final String HYDRA_MIXER = "hydra";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -57,22 +91,51 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
         return fromJson(JsonKeys.readObject(file), file.toString());
     }
 
+    /**
+     * Reads the project's format (encoder keys plus the mixer's own keys) and the release's {@code config.json}
+     * alike. As the release builds each layer's mixer (SPEC.md section 3): {@code matrix_mixer_type "hydra"} is the
+     * Hydra layer ({@code is_data_dependent} and {@code qk_dim} unused), any other type a matrix mixer with
+     * {@code max_seq_len = max_position_embeddings} ({@code d_state} unused), and every mixer gets
+     * {@code chunk_size = min(chunk_size, max_position_embeddings)}.
+     */
     public static BertConfig fromJson(ObjectNode obj, String source) {
         ObjectNode mixer = JSON.createObjectNode();
         for (Iterator<String> it = obj.fieldNames(); it.hasNext(); ) {
             String k = it.next();
-            if (!KEYS.contains(k) && !IGNORED.contains(k)) mixer.set(k, obj.get(k));
+            if (!KEYS.contains(k) && !IGNORED.contains(k) && !k.equals("hidden_act")) mixer.set(k, obj.get(k));
         }
         try {
+            JsonNode act = obj.get("hidden_act");
+            if (act != null && !act.isNull() && !(act.isTextual() && act.asText().equals(HIDDEN_ACT)))
+                throw new HydraException(source + ": config key 'hidden_act' is " + act + "; the MLM head implements \"" + HIDDEN_ACT + "\" (exact erf) only");
             int hidden = intKey(obj, "hidden_size", null, source);
+            int maxPositions = intKey(obj, "max_position_embeddings", 512, source);
             mixer.put("d_model", hidden);
+            asTheReleaseBuildsIt(mixer, maxPositions);
             return new BertConfig(intKey(obj, "vocab_size", null, source), hidden,
                     intKey(obj, "num_hidden_layers", null, source), intKey(obj, "type_vocab_size", 2, source),
-                    intKey(obj, "max_position_embeddings", 512, source), numberKey(obj, "layer_norm_eps", 1e-12, source),
+                    maxPositions, numberKey(obj, "layer_norm_eps", 1e-12, source),
                     numberKey(obj, "mixer_layer_norm_eps", 1e-5, source), boolKey(obj, "is_prenorm", false, source),
                     boolKey(obj, "use_position_embeddings", false, source), boolKey(obj, "pool_all", false, source), mixer, source);
         } catch (HydraException e) {
             throw JsonKeys.withSource(e, source);
+        }
+    }
+
+    /** The release's {@code BertUnpadMixer} constructor arguments, from its config keys (a no-op on the project's format but for the chunk). */
+    private static void asTheReleaseBuildsIt(ObjectNode mixer, int maxPositions) {
+        JsonNode type = mixer.get("matrix_mixer_type");
+        if (type != null && type.isTextual() && type.asText().equals(HYDRA_MIXER)) {
+            mixer.remove(List.of("matrix_mixer_type", "is_data_dependent", "qk_dim"));
+        } else if (type != null) {
+            mixer.remove("d_state");
+            if (!mixer.has("max_seq_len")) mixer.put("max_seq_len", maxPositions);
+        }
+        JsonNode chunk = mixer.get("chunk_size");
+        if (chunk == null || chunk.isNull()) {
+            if (maxPositions < RELEASE_CHUNK_SIZE) mixer.put("chunk_size", maxPositions);
+        } else if (chunk.isIntegralNumber() && chunk.canConvertToInt() && chunk.intValue() > maxPositions) {
+            mixer.put("chunk_size", maxPositions);
         }
     }
 

@@ -78,9 +78,14 @@ public final class BertModel implements AutoCloseable {
         else if (src.contains(f + "weight")) throw new HydraException(src.source() + ": unexpected tensor '" + f + "weight' (is_prenorm is false)");
         normFW = c.prenorm() ? read(src, f + "weight") : null;
         normFB = c.prenorm() ? read(src, f + "bias") : null;
-        new ParamSpec().add("dense.weight", d, d).add("dense.bias", d).check(src, prefix + "pooler.");
-        poolW = read(src, prefix + "pooler.dense.weight");
-        poolB = read(src, prefix + "pooler.dense.bias");
+        // a masked-LM model (the release's BertForMaskedLM) has no pooler
+        if (src.contains(prefix + "pooler.dense.weight") || src.contains(prefix + "pooler.dense.bias")) {
+            new ParamSpec().add("dense.weight", d, d).add("dense.bias", d).check(src, prefix + "pooler.");
+            poolW = read(src, prefix + "pooler.dense.weight");
+            poolB = read(src, prefix + "pooler.dense.bias");
+        } else {
+            poolW = poolB = null;
+        }
 
         String p = headPrefix + "cls.predictions.";
         if (src.contains(p + "decoder.bias")) {
@@ -89,6 +94,9 @@ public final class BertModel implements AutoCloseable {
             if (src.contains(p + "decoder.weight")) s.add("decoder.weight", c.vocabSize(), d); // tied: the word embeddings are used
             if (src.contains(p + "bias")) s.add("bias", c.vocabSize());                        // tied to decoder.bias
             s.check(src, p);
+            if (src.contains(p + "decoder.weight") && !Arrays.equals(read(src, p + "decoder.weight"), word))
+                throw new HydraException(src.source() + ": tensor '" + p + "decoder.weight' differs from the word embeddings, "
+                        + "to which the release ties it");
             mlm = new MlmHead(read(src, p + "transform.dense.weight"), read(src, p + "transform.dense.bias"),
                     read(src, p + "transform.LayerNorm.weight"), read(src, p + "transform.LayerNorm.bias"), read(src, p + "decoder.bias"));
         } else {
@@ -96,6 +104,8 @@ public final class BertModel implements AutoCloseable {
         }
         String k = headPrefix + "classifier.";
         if (src.contains(k + "weight")) {
+            if (poolW == null)
+                throw new HydraException(src.source() + ": tensor '" + k + "weight' needs the pooler (" + prefix + "pooler.dense.*), which is missing");
             long[] shape = src.info(k + "weight").shape();
             if (shape.length != 2 || shape[1] != d || shape[0] < 1 || shape[0] > 1 << 20)
                 throw new HydraException(src.source() + ": tensor '" + k + "weight' has shape " + src.info(k + "weight").shapeString()
@@ -139,6 +149,11 @@ public final class BertModel implements AutoCloseable {
         return precision;
     }
 
+    /** False for a masked-LM model, which has no pooler (its outputs have no pooled output). */
+    public boolean hasPooler() {
+        return poolW != null;
+    }
+
     public boolean hasMlmHead() {
         return mlm != null;
     }
@@ -153,7 +168,7 @@ public final class BertModel implements AutoCloseable {
         if (padding == Padding.RELEASE) return forwardPadded(in);
         int d = c.hiddenSize(), L = in.len();
         int[] lengths = in.rightPaddedLengths("unpadded mode");
-        double[] seq = new double[in.batch() * L * d], pooled = new double[in.batch() * d];
+        double[] seq = new double[in.batch() * L * d], pooled = hasPooler() ? new double[in.batch() * d] : null;
         // sequences of one length run together as one batch without padding
         Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
         for (int b = 0; b < in.batch(); b++) byLength.computeIfAbsent(lengths[b], x -> new ArrayList<>()).add(b);
@@ -170,7 +185,7 @@ public final class BertModel implements AutoCloseable {
             Output o = forwardPadded(new Tokens(rows.size(), n, ids, types, mask));
             for (int j = 0; j < rows.size(); j++) {
                 System.arraycopy(o.sequence(), j * n * d, seq, rows.get(j) * L * d, n * d);
-                System.arraycopy(o.pooled(), j * d, pooled, rows.get(j) * d, d);
+                if (pooled != null) System.arraycopy(o.pooled(), j * d, pooled, rows.get(j) * d, d);
             }
         }
         return new Output(in.batch(), L, d, seq, pooled);
@@ -212,8 +227,9 @@ public final class BertModel implements AutoCloseable {
         return new Output(B, L, d, h, pool(h, in));
     }
 
-    /** Step 4: tanh(dense(h[:, 0])), or of the masked mean with pool_all. */
+    /** Step 4: tanh(dense(h[:, 0])), or of the masked mean with pool_all; null without a pooler. */
     private double[] pool(double[] h, Tokens in) {
+        if (poolW == null) return null;
         int B = in.batch(), L = in.len(), d = c.hiddenSize();
         double[] first = new double[B * d];
         int[] lengths = in.lengths();

@@ -1,16 +1,16 @@
 package dev.hydra.bert;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hydra.HydraException;
 import dev.hydra.backend.Backend;
 import dev.hydra.bert.BertModel.Padding;
 import dev.hydra.io.SafeTensors;
 import dev.hydra.runtime.Backends;
+import dev.hydra.config.JsonKeys;
+import dev.hydra.io.TensorSource;
 import dev.hydra.weights.Precision;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,8 +20,8 @@ import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 
 /**
- * A Hydra BERT model directory ({@code config.json}, {@code model.safetensors}, optionally
- * {@code tokenizer.json}) as an application uses it: embeddings, labels and masked-token predictions for
+ * A Hydra BERT model (a directory or checkpoint file in any of the release's formats, see {@link ModelFiles}) as
+ * an application uses it: embeddings, labels and masked-token predictions for
  * texts. Inputs are bucketed by length into batches of at most {@link Options#maxBatch}; by default each
  * sequence runs exactly as if alone ({@link Padding#NONE}), so a text's result does not depend on the
  * other texts of the call. The whole model shares one backend. Safe to share between threads.
@@ -56,59 +56,68 @@ public final class HydraBert implements AutoCloseable {
     /** A candidate for a masked position: the token, its id and its softmax probability. */
     public record Prediction(int position, int tokenId, String token, double score) {}
 
-    private final Path dir;
+    private final Path location;
     private final BertModel model;
     private final TextTokenizer tokenizer;
     private final Options options;
     private final String[] labelNames;
 
-    private HydraBert(Path dir, BertModel model, TextTokenizer tokenizer, Options options, String[] labelNames) {
-        this.dir = dir;
+    private HydraBert(Path location, BertModel model, TextTokenizer tokenizer, Options options, String[] labelNames) {
+        this.location = location;
         this.model = model;
         this.tokenizer = tokenizer;
         this.options = options;
         this.labelNames = labelNames;
     }
 
-    public static HydraBert load(Path dir) {
-        return load(dir, Options.defaults());
+    /** Loads a model directory or checkpoint file (see {@link ModelFiles}) in fp32 on {@code Backends.cpu()}. */
+    public static HydraBert load(Path model) {
+        return load(model, Options.defaults());
+    }
+
+    public static HydraBert load(Path model, Options options) {
+        return load(ModelFiles.locate(model, null), options);
     }
 
     /**
-     * Loads the directory; the encoder's names may carry the {@code bert.} prefix of task models (found
-     * automatically), the heads sit at the root.
+     * Loads the checkpoint in any of the release's layouts ({@link CheckpointLayout}) with its config: the config
+     * file, else the config the checkpoint carries.
      */
-    public static HydraBert load(Path dir, Options options) {
-        if (!Files.isDirectory(dir)) throw new HydraException(dir + ": no such model directory");
-        BertConfig config = BertConfig.read(dir.resolve("config.json"));
-        Path weights = dir.resolve("model.safetensors");
-        if (!Files.isRegularFile(weights)) throw new HydraException(weights + ": no such file (the model directory needs model.safetensors)");
+    public static HydraBert load(ModelFiles files, Options options) {
+        ObjectNode configJson;
         BertModel model;
-        try (SafeTensors st = SafeTensors.open(weights)) {
-            String prefix = st.contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
-            model = BertModel.load(config, st, prefix, "", options.precision(), options.backend());
+        try (CheckpointFile checkpoint = CheckpointFile.open(files.weights())) {
+            configJson = configJson(files, checkpoint);
+            BertConfig config = BertConfig.fromJson(configJson, configSource(files));
+            TensorSource stateDict = checkpoint.stateDict();
+            model = CheckpointLayout.of(stateDict).load(config, stateDict, options.precision(), options.backend());
         }
         try {
-            String[] labels = labelNames(dir.resolve("config.json"), model.numLabels());
-            Path tok = dir.resolve("tokenizer.json");
-            TextTokenizer tokenizer = Files.isRegularFile(tok) ? TextTokenizer.load(tok, config.maxPositionEmbeddings()) : null;
-            return new HydraBert(dir, model, tokenizer, options, labels);
+            String[] labels = labelNames(configJson, model.numLabels());
+            TextTokenizer tokenizer = files.hasTokenizer() ? files.tokenizer(model.config().maxPositionEmbeddings(), files.weights()) : null;
+            return new HydraBert(files.weights(), model, tokenizer, options, labels);
         } catch (RuntimeException failure) {
             model.close();
             throw failure;
         }
     }
 
-    private static String[] labelNames(Path config, int n) {
+    /** The config file's JSON, else the config the checkpoint carries. */
+    public static ObjectNode configJson(ModelFiles files, CheckpointFile checkpoint) {
+        if (files.config() != null) return JsonKeys.readObject(files.config());
+        return checkpoint.carriedConfig().orElseThrow(() -> new HydraException(files.weights()
+                + ": no config.json beside it and the checkpoint carries no config (give one with --config)"));
+    }
+
+    public static String configSource(ModelFiles files) {
+        return files.config() != null ? files.config().toString() : files.weights() + " (its config)";
+    }
+
+    private static String[] labelNames(ObjectNode config, int n) {
         String[] names = new String[n];
-        for (int i = 0; i < n; i++) names[i] = Integer.toString(i);
-        try {
-            JsonNode id2label = new ObjectMapper().readTree(Files.readString(config)).get("id2label");
-            if (id2label != null) for (int i = 0; i < n; i++)
-                if (id2label.hasNonNull(Integer.toString(i))) names[i] = id2label.get(Integer.toString(i)).asText();
-        } catch (IOException e) {
-            throw new HydraException(config + ": cannot read (" + e.getMessage() + ")");
-        }
+        JsonNode id2label = config.get("id2label");
+        for (int i = 0; i < n; i++)
+            names[i] = id2label != null && id2label.hasNonNull(Integer.toString(i)) ? id2label.get(Integer.toString(i)).asText() : Integer.toString(i);
         return names;
     }
 
@@ -117,7 +126,7 @@ public final class HydraBert implements AutoCloseable {
     }
 
     public TextTokenizer tokenizer() {
-        if (tokenizer == null) throw new HydraException(dir + ": the model directory has no tokenizer.json, so it takes token ids only");
+        if (tokenizer == null) throw new HydraException(location + ": the model has no tokenizer (tokenizer.json or vocab.txt beside it), so it takes token ids only");
         return tokenizer;
     }
 
@@ -161,7 +170,8 @@ public final class HydraBert implements AutoCloseable {
     /** Row b of a batch output, cut to its n tokens, as an output of batch 1. */
     private static Output slice(Output o, int b, int n) {
         int d = o.hidden();
-        return new Output(1, n, d, Arrays.copyOfRange(o.sequence(), b * o.len() * d, (b * o.len() + n) * d), o.pooled(b));
+        return new Output(1, n, d, Arrays.copyOfRange(o.sequence(), b * o.len() * d, (b * o.len() + n) * d),
+                o.pooled() == null ? null : o.pooled(b));
     }
 
     public List<TextTokenizer.Encoded> tokenize(List<String> texts) {
@@ -203,6 +213,7 @@ public final class HydraBert implements AutoCloseable {
     }
 
     public List<Classification> classifyOutputs(List<Output> outputs) {
+        if (model.numLabels() == 0) throw new HydraException("classify: the checkpoint has no classification head (classifier.*)");
         List<Classification> out = new ArrayList<>();
         for (Output o : outputs) {
             double[] p = softmax(model.classifierLogits(o.pooled(0), 1));

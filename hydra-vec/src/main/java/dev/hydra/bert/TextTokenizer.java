@@ -4,14 +4,17 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import dev.hydra.HydraException;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Text to token ids through a Hugging Face {@code tokenizer.json}, by the Rust tokenizers library (DJL's
+ * Text to token ids through a Hugging Face {@code tokenizer.json} (or a WordPiece {@code vocab.txt}, see
+ * {@link #fromVocab}), by the Rust tokenizers library (DJL's
  * binding, whose jar carries the native library for Linux, macOS and Windows; nothing is downloaded).
  * Adds the special tokens the file defines and truncates to {@code maxLength} (longest first for
  * pairs). Safe to share between threads.
@@ -36,13 +39,34 @@ public final class TextTokenizer implements AutoCloseable {
 
     public static TextTokenizer load(Path file, int maxLength) {
         if (!Files.isRegularFile(file)) throw new HydraException(file + ": no such file");
-        if (maxLength < 2) throw new HydraException(file + ": max length must be at least 2, got " + maxLength);
+        checkMaxLength(file, maxLength);
         try {
-            return new TextTokenizer(HuggingFaceTokenizer.newInstance(file, Map.of("truncation", "true", "padding", "false",
-                    "maxLength", Integer.toString(maxLength), "addSpecialTokens", "true")), file, maxLength);
+            return new TextTokenizer(HuggingFaceTokenizer.newInstance(file, options(maxLength)), file, maxLength);
         } catch (IOException | RuntimeException e) {
             throw new HydraException(file + ": not a usable tokenizer.json (" + firstLine(e.getMessage()) + ")");
         }
+    }
+
+    /**
+     * transformers' {@code BertTokenizer} for a WordPiece {@code vocab.txt}, with the options of an optional
+     * {@code tokenizer_config.json} (null when absent): the tokenizer.json its converter writes, run by the same library.
+     */
+    public static TextTokenizer fromVocab(Path vocab, Path tokenizerConfig, int maxLength) {
+        checkMaxLength(vocab, maxLength);
+        byte[] json = VocabTokenizer.json(vocab, tokenizerConfig).getBytes(StandardCharsets.UTF_8);
+        try {
+            return new TextTokenizer(HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json), options(maxLength)), vocab, maxLength);
+        } catch (IOException | RuntimeException e) {
+            throw new HydraException(vocab + ": not a usable WordPiece vocabulary (" + firstLine(e.getMessage()) + ")");
+        }
+    }
+
+    private static void checkMaxLength(Path file, int maxLength) {
+        if (maxLength < 2) throw new HydraException(file + ": max length must be at least 2, got " + maxLength);
+    }
+
+    private static Map<String, String> options(int maxLength) {
+        return Map.of("truncation", "true", "padding", "false", "maxLength", Integer.toString(maxLength), "addSpecialTokens", "true");
     }
 
     private static String firstLine(String s) {

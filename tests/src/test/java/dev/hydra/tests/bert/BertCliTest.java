@@ -70,7 +70,7 @@ class BertCliTest {
                 .write(outOfVocab, false);
         assertThat(error("encode", "--model", dir.toString(), "--input-ids", outOfVocab.toString(), "--output", tmp.resolve("x").toString()))
                 .contains("input_ids[0, 1] is 200, outside the vocabulary [0, 100)");
-        assertThat(error("fill-mask", "--model", dir.toString(), "--text", "a [MASK]")).contains("has no tokenizer.json");
+        assertThat(error("fill-mask", "--model", dir.toString(), "--text", "a [MASK]")).contains("has no tokenizer (tokenizer.json or vocab.txt beside it)");
     }
 
     /** Runs the command expecting exit code 1 and one line on stderr; returns that line. */

@@ -109,16 +109,17 @@ class HydraBertTest {
 
     @Test
     void loadErrorsAreOneLineAndNameTheCulprit() throws Exception {
-        oneLine(() -> HydraBert.load(tmp.resolve("absent")), "absent: no such model directory");
+        oneLine(() -> HydraBert.load(tmp.resolve("absent")), "absent: no such model directory or checkpoint file");
         Path noTok = TinyBertDir.create(tmp.resolve("ids-only"), false);
         try (HydraBert m = HydraBert.load(noTok)) {
-            oneLine(() -> m.embed(List.of("x"), Pool.CLS), "has no tokenizer.json");
+            oneLine(() -> m.embed(List.of("x"), Pool.CLS), "has no tokenizer (tokenizer.json or vocab.txt beside it)");
         }
         Path d = TinyBertDir.create(tmp.resolve("broken"), false);
-        Files.delete(d.resolve("model.safetensors"));
-        oneLine(() -> HydraBert.load(d), "model.safetensors: no such file");
         Files.delete(d.resolve("config.json"));
-        oneLine(() -> HydraBert.load(d), "config.json: no such file");
+        oneLine(() -> HydraBert.load(d), "model.safetensors: no config.json beside it and the checkpoint carries no config");
+        Files.move(d.resolve("model.safetensors"), d.resolve("weights.bin"));
+        oneLine(() -> HydraBert.load(d), "no checkpoint (model.safetensors, pytorch_model.bin or a *.pt Composer checkpoint)");
+        Files.move(d.resolve("weights.bin"), d.resolve("model.safetensors"));
         Files.writeString(d.resolve("config.json"), "{\"vocab_size\": 50,");
         oneLine(() -> HydraBert.load(d), "config.json: not valid JSON");
         Files.writeString(d.resolve("config.json"), "{\"vocab_size\": 50, \"num_hidden_layers\": 2}");
