@@ -1,0 +1,124 @@
+package dev.hydra.kernels;
+
+import dev.hydra.backend.Backend;
+import dev.hydra.backend.Buf;
+import dev.hydra.backend.HeapBuf;
+import dev.hydra.backend.ScanLayout;
+import dev.hydra.reference.ChunkedScan;
+import dev.hydra.reference.Recurrence;
+import dev.hydra.reference.ScanInputs;
+import dev.hydra.reference.ScanInputs.Direction;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The scan's edge cases on all three CPU paths (fp64 chunked reference, scalar, Vector API) against the
+ * fp64 recurrence: decay exponents that must not be taken as differences of large prefix sums, decays
+ * below the smallest normal float, and chunk sizes far beyond any tile.
+ */
+class ScanEdgeCaseTest {
+    private static final int HEADS = 2, P = 8, N = 8, HP = HEADS * P, S = HP + 2 * N;
+
+    /** x, B, C packed as one (rows, S) buffer the way the layer's conv output is: x, then B, then C. */
+    private record Case(int len, float[] xbc, float[] dt, float[] a) {
+        ScanLayout layout(int chunk, boolean forward) {
+            return new ScanLayout(1, len, HEADS, P, 1, N, chunk, S, 0, HP, HP + N, HEADS, 0, forward);
+        }
+
+        ScanInputs inputs() {
+            double[] x = new double[len * HP], b = new double[len * N], c = new double[len * N], d = new double[len * HEADS], aa = new double[HEADS];
+            for (int r = 0; r < len; r++) {
+                for (int i = 0; i < HP; i++) x[r * HP + i] = xbc[r * S + i];
+                for (int n = 0; n < N; n++) {
+                    b[r * N + n] = xbc[r * S + HP + n];
+                    c[r * N + n] = xbc[r * S + HP + N + n];
+                }
+                for (int h = 0; h < HEADS; h++) d[r * HEADS + h] = dt[r * HEADS + h];
+            }
+            for (int h = 0; h < HEADS; h++) aa[h] = a[h];
+            return new ScanInputs(1, len, HEADS, P, 1, N, x, b, c, b, c, d, d, aa, null);
+        }
+
+        float[] run(Backend be, int chunk, boolean forward) {
+            Buf y = be.allocate((long) len * HP);
+            be.ssdScan(layout(chunk, forward), be.upload(xbc), be.upload(dt), be.upload(a), null, y);
+            return HeapBuf.of(y);
+        }
+    }
+
+    private static Case randomCase(int len, long seed) {
+        Random rnd = new Random(seed);
+        float[] xbc = new float[len * S], dt = new float[len * HEADS];
+        for (int i = 0; i < xbc.length; i++) xbc[i] = (float) rnd.nextGaussian();
+        for (int i = 0; i < dt.length; i++) dt[i] = 0.01f + 0.1f * rnd.nextFloat();
+        return new Case(len, xbc, dt, new float[] {-1f, -0.5f});
+    }
+
+    @Test
+    void oneHugeStepFollowedByTinyOnesKeepsTheTinyDecays() {
+        Case k = randomCase(192, 1);
+        // each chunk of 64 starts with one step whose |dt A| is ~1e14 times the others' (in scan order, both directions)
+        for (int r = 0; r < k.len; r++)
+            for (int h = 0; h < HEADS; h++) k.dt[r * HEADS + h] = r % 64 == 0 || r % 64 == 63 ? 1e12f : 0.01f;
+        for (boolean forward : new boolean[] {true, false}) {
+            Direction dir = forward ? Direction.FORWARD : Direction.BACKWARD;
+            double[] exact = Recurrence.scan(k.inputs(), dir);
+            assertClose("fp64 chunked, forward=" + forward, ChunkedScan.scan(k.inputs(), dir, 64), exact, 1e-9, 0);
+            assertClose("scalar, forward=" + forward, widen(k.run(new ScalarBackend(), 64, forward)), exact, 1e-5, 0);
+            assertClose("vector, forward=" + forward, widen(k.run(new VectorBackend(2), 64, forward)), exact, 1e-5, 0);
+        }
+    }
+
+    @Test
+    void decaysBelowTheSmallestNormalFloatAreRight() {
+        // one huge x at the first step, zero elsewhere: y_i is that x decayed by exp(-i), down through the subnormals
+        Case k = randomCase(128, 2);
+        for (int r = 0; r < k.len; r++) {
+            for (int i = 0; i < HP; i++) k.xbc[r * S + i] = r == 0 ? 1e30f : 0f;
+            for (int h = 0; h < HEADS; h++) k.dt[r * HEADS + h] = 1f;
+        }
+        double[] exact = Recurrence.scan(k.inputs(), Direction.FORWARD);
+        // a decay below 2^-126 keeps only the bits a subnormal float has: allow one quantum of it, times the x
+        double quantum = 1e30 * Math.scalb(1.0, -148) * 16;
+        assertClose("scalar", widen(k.run(new ScalarBackend(), 128, true)), exact, 1e-4, quantum);
+        assertClose("vector", widen(k.run(new VectorBackend(2), 128, true)), exact, 1e-4, quantum);
+    }
+
+    @Test
+    void aChunkAsLongAsTheSequenceRunsInBoundedMemoryAndChangesNothing() {
+        int len = 65536;
+        Case k = randomCase(len, 3);
+        VectorBackend one = new VectorBackend(1);
+        float[] tiled = k.run(one, 256, true);
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = mx.getCurrentThreadAllocatedBytes();
+        float[] whole = k.run(one, len, true);
+        long allocated = mx.getCurrentThreadAllocatedBytes() - before;
+        double scale = 0, err = 0;
+        for (int i = 0; i < tiled.length; i++) {
+            scale = Math.max(scale, Math.abs(tiled[i]));
+            err = Math.max(err, Math.abs(whole[i] - tiled[i]));
+        }
+        assertThat(err / scale).as("chunk %d vs chunk 256", len).isLessThan(1e-5);
+        long io = 4L * len * (S + HEADS + HP);
+        assertThat(allocated).as("bytes allocated by the scan beyond its inputs and output").isLessThan(io + (64L << 20));
+    }
+
+    private static void assertClose(String what, double[] actual, double[] exact, double rel, double abs) {
+        double scale = 0;
+        for (double v : exact) scale = Math.max(scale, Math.abs(v));
+        for (int i = 0; i < exact.length; i++) {
+            double bound = abs > 0 ? rel * Math.abs(exact[i]) + abs : rel * scale;
+            assertThat(Math.abs(actual[i] - exact[i])).as("%s: element %d (exact %s, got %s)", what, i, exact[i], actual[i]).isLessThanOrEqualTo(bound);
+        }
+    }
+
+    private static double[] widen(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
+    }
+}
