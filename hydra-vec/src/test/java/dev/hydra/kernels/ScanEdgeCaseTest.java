@@ -107,6 +107,30 @@ class ScanEdgeCaseTest {
         assertThat(allocated).as("bytes allocated by the scan beyond its inputs and output").isLessThan(io + (64L << 20));
     }
 
+    @Test
+    void chunkParallelScanOverSeveralWindowsMatchesScalarAndIsBitIdenticalForAnyThreadCount() {
+        // 8 heads of 64 x 64 states, chunk 2: 300 chunks hold more states than one window (2^23 floats) takes
+        int heads = 8, p = 64, n = 64, len = 600, hp = heads * p, stride = hp + 4 * n;
+        Random rnd = new Random(4);
+        float[] xbc = new float[len * stride], dt = new float[len * heads], a = new float[heads], init = new float[heads * p * n];
+        for (int i = 0; i < xbc.length; i++) xbc[i] = (float) rnd.nextGaussian();
+        for (int i = 0; i < dt.length; i++) dt[i] = 0.001f + 0.01f * rnd.nextFloat();
+        for (int h = 0; h < heads; h++) a[h] = -(0.5f + rnd.nextFloat());
+        for (int i = 0; i < init.length; i++) init[i] = (float) rnd.nextGaussian();
+        for (boolean forward : new boolean[] {true, false}) {
+            ScanLayout s = new ScanLayout(1, len, heads, p, 2, n, 2, stride, 0, hp, hp + 2 * n, heads, 0, forward);
+            java.util.function.Function<Backend, float[]> run = be -> {
+                Buf y = be.allocate((long) len * hp);
+                be.ssdScan(s, be.upload(xbc), be.upload(dt), be.upload(a), be.upload(init), y);
+                return HeapBuf.of(y);
+            };
+            float[] one = run.apply(new VectorBackend(1));
+            for (int threads : new int[] {2, 3, 7})
+                assertThat(run.apply(new VectorBackend(threads))).as("%d threads vs 1, forward=%s", threads, forward).isEqualTo(one);
+            assertClose("vector vs scalar, forward=" + forward, widen(one), widen(run.apply(new ScalarBackend())), 2e-5, 0);
+        }
+    }
+
     private static void assertClose(String what, double[] actual, double[] exact, double rel, double abs) {
         double scale = 0;
         for (double v : exact) scale = Math.max(scale, Math.abs(v));

@@ -15,12 +15,21 @@ import java.util.Random;
 import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Every VectorBackend kernel against ScalarBackend on random shapes (tails of the species included), and thread-count determinism. */
 class VectorBackendTest {
     private static final ScalarBackend SCALAR = new ScalarBackend();
     private static final VectorBackend VECTOR = new VectorBackend(2);
     private static final int VL = VectorBackend.lanes();
+
+    @Test
+    void runsAtTheRequestedSpeciesWidth() {
+        String bits = System.getProperty(VectorBackend.WIDTH_PROPERTY);
+        int expected = bits == null ? VectorBackend.preferredBits() : Integer.parseInt(bits);
+        assertThat(VL * Float.SIZE).isEqualTo(expected);
+        assertThatThrownBy(() -> VectorBackend.species("384")).hasMessage("hydra.tests.vectorsize must be 128, 256 or 512, got '384'");
+    }
 
     @Test
     void linearMatchesScalar() {
