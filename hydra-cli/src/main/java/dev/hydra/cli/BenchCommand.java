@@ -34,6 +34,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Worker threads (default: available processors).")
     Integer threads;
 
+    @Option(names = "--min-runs", defaultValue = "3", description = "At least this many warm-up and measured runs (default ${DEFAULT-VALUE}).")
+    int minRuns;
+
     @Option(names = "--stages", description = "Also time each stage (median per stage over the runs): ms, GFLOP/s, % of the FMA peak.")
     boolean stages;
 
@@ -46,6 +49,7 @@ final class BenchCommand implements Callable<Integer> {
         if (batch < 1 || seqlen < 1) throw new HydraException("--batch and --seqlen must be positive, got " + batch + " and " + seqlen);
         if ((long) batch * seqlen * c.projDim() > Integer.MAX_VALUE - 8)
             throw new HydraException("--batch x --seqlen = " + (long) batch * seqlen + " tokens is too many for one forward pass of this config");
+        if (minRuns < 1) throw new HydraException("--min-runs must be at least 1, got " + minRuns);
         if (!(seconds > 0)) throw new HydraException("--seconds must be positive, got " + seconds);
         int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         float[] u = new float[batch * seqlen * c.dModel()];
@@ -59,11 +63,11 @@ final class BenchCommand implements Callable<Integer> {
         try (HydraLayer layer = new HydraLayer(HydraWeights.load(c, HydraWeights.seeded(c, 1), "", Precision.FP32), Backends.cpu(t))) {
             backend = layer.backend().name();
             long warmEnd = System.nanoTime() + 2_000_000_000L;
-            for (int i = 0; i < 3 || System.nanoTime() < warmEnd; i++) layer.forward(u, batch, seqlen);
+            for (int i = 0; i < minRuns || System.nanoTime() < warmEnd; i++) layer.forward(u, batch, seqlen);
             long end = System.nanoTime() + (long) (seconds * 1e9);
             long[] last = new long[1];
             int[] stage = new int[1];
-            while (runs < ms.length && (runs < 3 || System.nanoTime() < end)) {
+            while (runs < ms.length && (runs < minRuns || System.nanoTime() < end)) {
                 long t0 = System.nanoTime();
                 if (stages) {
                     int run = runs;
