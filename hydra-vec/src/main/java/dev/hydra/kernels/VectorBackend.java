@@ -34,14 +34,14 @@ public final class VectorBackend extends ScalarBackend {
     private static final int VL = F.length();
     /** GEMM register tile: MR rows by NR = two vectors of outputs; cache tiles: MC rows, NC outputs, KC depth. */
     private static final int MR = 6, NR = 2 * VL, MC = 384, NC = 2 * NR, KC = 256;
-    /** Heads of one group per scan task: they share the chunk's C B^T (a fixed count, so results do not depend on the threads). */
-    private static final int HEADS_PER_TASK = 4;
     /** Rows per task of the row-wise kernels (conv, shift, norm). */
     private static final int ROWS_PER_TASK = 64;
     /** Longest chunk the scan runs (its Q x Q tiles are 1 MB): a longer chunk_size gives the same result. */
     private static final int MAX_CHUNK = 512;
     /** Floats of chunk states one scan call holds at once (32 MB), which bounds its window of chunks. */
     private static final long WINDOW_FLOATS = 1 << 23;
+    /** Four-vector-wide register tiles in the scan's products: sixteen accumulators, which need the 32 registers of AVX-512. */
+    private static final boolean WIDE_TILES = F.vectorBitSize() >= 512;
     private static final FloatVector IOTA = FloatVector.fromArray(F, iota(), 0);
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -270,32 +270,43 @@ public final class VectorBackend extends ScalarBackend {
 
     /**
      * SPEC.md's chunked algorithm in three passes over windows of chunks, so that chunks are a parallel
-     * axis: (a) every chunk's own final state from a zero start, one task per (sequence, block of heads,
-     * chunk); (b) the state passing S_in[c+1] = exp(sum of chunk c's dt A) S_in[c] + S_c, sequential
-     * over chunks, one task per (sequence, head); (c) every chunk's outputs Y = M X + diag(exp(cum)) C S_in^T,
-     * one task per (sequence, block of heads, chunk). Each task owns its outputs and the windows only
-     * bound memory, so results never depend on the thread count. A chunk longer than {@link #MAX_CHUNK}
-     * runs as chunks of that length (the same math), so tiles stay small for any chunk_size.
+     * axis: (a) per chunk, its intra-chunk outputs Y = M X with M = (C B^T) o exp(segsum) o dt, and its
+     * own final state S_c from a zero start; (b) the state passing S_in[c+1] = exp(sum of chunk c's
+     * dt A) S_in[c] + S_c, sequential over chunks, one task per (sequence, head); (c) per chunk, the
+     * entering state's output Y += diag(exp(cum)) C S_in^T. Passes (a) and (c) run one task per
+     * (sequence, block of heads of one group, chunk); a block shares the chunk's C B^T, and its size
+     * only trades that sharing against the task count: every head's arithmetic is the same in any
+     * block, and the windows only bound memory, so results never depend on the thread count. A chunk
+     * longer than {@link #MAX_CHUNK} runs as chunks of that length (the same math), so tiles stay small.
      */
     @Override
     public void ssdScan(ScanLayout s, Buf xbcb, Buf dtb, Buf ab, Buf initb, Buf yb) {
         float[] xbc = HeapBuf.of(xbcb), dt = HeapBuf.of(dtb), a = HeapBuf.of(ab), init = HeapBuf.of(initb), y = HeapBuf.of(yb);
         int Q = Math.min(s.chunk(), MAX_CHUNK), chunks = ceilDiv(s.len(), Q), H = s.heads(), NP = s.state() * s.headdim();
-        int blocks = ceilDiv(H / s.groups(), HEADS_PER_TASK), units = s.groups() * blocks;
+        int perGroup = H / s.groups();
         long perSeq = (long) H * NP;
         int seqs = (int) Math.max(1, Math.min(s.batch(), WINDOW_FLOATS / (2 * perSeq)));
         int window = (int) Math.max(1, Math.min(chunks, WINDOW_FLOATS / (seqs * perSeq)));
+        // the largest blocks of heads that still give every thread several tasks per window
+        int block = perGroup;
+        while (block > 1 && (long) s.batch() * s.groups() * ceilDiv(perGroup, block) * Math.min(chunks, window) < 4L * pool.threads())
+            block = ceilDiv(block, 2);
+        int units = s.groups() * ceilDiv(perGroup, block);
         float[] buf = takeWindow(Math.toIntExact(seqs * perSeq * (window + 1) + (long) seqs * H * window));
         try {
             for (int b0 = 0; b0 < s.batch(); b0 += seqs) {
-                Window w = new Window(s, xbc, dt, a, y, Q, b0, Math.min(seqs, s.batch() - b0), window, buf);
+                Window w = new Window(s, xbc, dt, a, y, Q, b0, Math.min(seqs, s.batch() - b0), window, block, buf);
                 for (int i = 0; i < w.seqs * H; i++) w.loadInit(i, init);
                 for (int c0 = 0; c0 < chunks; c0 += window) {
                     int first = c0, n = Math.min(window, chunks - c0), tasks = w.seqs * units * n;
-                    boolean entering = c0 > 0 || init != null;
-                    pool.forEach(tasks, t -> w.chunkStates(t / n / units, t / n % units, first + t % n, t % n));
+                    pool.forEach(tasks, t -> w.chunkLocal(t / n / units, t / n % units, first + t % n, t % n));
                     pool.forEach(w.seqs * H, i -> w.passStates(i, n));
-                    pool.forEach(tasks, t -> w.chunkOutputs(t / n / units, t / n % units, first + t % n, t % n, entering || t % n > 0));
+                    // no state enters the first chunk without initial states
+                    int skip = c0 == 0 && init == null ? 1 : 0;
+                    if (n > skip) pool.forEach(w.seqs * units * (n - skip), t -> {
+                        int m = n - skip, k = skip + t % m;
+                        w.chunkEntering(t / m / units, t / m % units, first + k, k);
+                    });
                 }
             }
         } finally {
@@ -317,9 +328,10 @@ public final class VectorBackend extends ScalarBackend {
     private static final class Window {
         final ScanLayout s;
         final float[] xbc, dt, a, y, buf;
-        final int Q, Qp, b0, seqs, window, P, N, NP, H, perGroup, carry, decays;
+        final int Q, Qp, b0, seqs, window, block, P, N, NP, H, perGroup, carry, decays;
 
-        Window(ScanLayout s, float[] xbc, float[] dt, float[] a, float[] y, int Q, int b0, int seqs, int window, float[] buf) {
+        Window(ScanLayout s, float[] xbc, float[] dt, float[] a, float[] y, int Q, int b0, int seqs, int window, int block, float[] buf) {
+            this.block = block;
             this.s = s;
             this.xbc = xbc;
             this.dt = dt;
@@ -351,14 +363,14 @@ public final class VectorBackend extends ScalarBackend {
                 for (int p = 0; p < P; p++) buf[o + n * P + p] = init == null ? 0 : init[(h * P + p) * N + n];
         }
 
-        /** First and one-past-last head of block u (heads of one group, at most HEADS_PER_TASK). */
+        /** First and one-past-last head of block u (heads of one group, at most {@code block}). */
         private int firstHead(int u) {
-            int blocks = ceilDiv(perGroup, HEADS_PER_TASK);
-            return (u / blocks) * perGroup + (u % blocks) * HEADS_PER_TASK;
+            int blocks = ceilDiv(perGroup, block);
+            return (u / blocks) * perGroup + (u % blocks) * block;
         }
 
         private int lastHead(int h0) {
-            return Math.min(h0 + HEADS_PER_TASK, (h0 / perGroup + 1) * perGroup);
+            return Math.min(h0 + block, (h0 / perGroup + 1) * perGroup);
         }
 
         /** Packs chunk c's rows, C (q, N) and B^T (N, Qp) into scratch; returns q. */
@@ -387,15 +399,25 @@ public final class VectorBackend extends ScalarBackend {
         }
 
         /**
-         * Pass (a) for chunk c (window slot k) of sequence b0 + j, head block u: S_c = B^T diag(w) X with
-         * w_j = exp(dA_{j+1} + ... + dA_end) dt_j, each exponent summed over its own segment.
+         * Pass (a) for chunk c (window slot k) of sequence b0 + j, head block u: the chunk's C B^T once for
+         * the block, then per head Y = M X (lower triangle of M) and S_c = B^T diag(w) X with
+         * w_j = exp(dA_{j+1} + ... + dA_end) dt_j; every exponent is summed over its own segment.
          */
-        void chunkStates(int j, int u, int c, int k) {
+        void chunkLocal(int j, int u, int c, int k) {
             Scratch sc = SCRATCH.get();
             sc.ssd(Q, Qp, P, N);
-            int h0 = firstHead(u), q = packChunk(sc, b0 + j, s.group(h0), c, false);
+            int h0 = firstHead(u), q = packChunk(sc, b0 + j, s.group(h0), c, true), HP = H * P;
+            // C B^T, only the column vectors that reach the diagonal
+            smallGemm(q, N, false, true, sc.c, N, sc.bt, Qp, Qp, sc.scores, sc.mRow, false, 1f);
             for (int h = h0, h1 = lastHead(h0); h < h1; h++) {
                 packHead(sc, h, q);
+                for (int i = 0; i < q; i++) {
+                    sc.yRow[i] = sc.rows[i] * HP + h * P;
+                    for (int t = 0; t < i; t++) sc.segment[t] += sc.dA[i];
+                    sc.segment[i] = 0;
+                    decayMask(sc.scores, sc.m, i * Qp, i, sc.segment, sc.dts, sc.e);
+                }
+                smallGemm(q, q, true, false, sc.m, Qp, sc.x, P, P, y, sc.yRow, false, 1f);
                 double segment = 0;
                 for (int i = q - 1; i >= 0; i--) {
                     sc.e[i] = (float) Math.exp(segment) * sc.dts[i];
@@ -429,32 +451,24 @@ public final class VectorBackend extends ScalarBackend {
             }
         }
 
-        /**
-         * Pass (c) for chunk c (window slot k) of sequence b0 + j, head block u: the chunk's C B^T once for
-         * the block, then per head Y = M X with M = (C B^T) o exp(segsum) o dt (lower triangle), plus, when
-         * a state enters the chunk, diag(exp(dA_0 + ... + dA_i)) C S_in^T.
-         */
-        void chunkOutputs(int j, int u, int c, int k, boolean entering) {
+        /** Pass (c) for chunk c (window slot k) of sequence b0 + j, head block u: Y += diag(exp(dA_0 + ... + dA_i)) C S_in^T. */
+        void chunkEntering(int j, int u, int c, int k) {
             Scratch sc = SCRATCH.get();
             sc.ssd(Q, Qp, P, N);
-            int b = b0 + j, h0 = firstHead(u), q = packChunk(sc, b, s.group(h0), c, true), HP = H * P;
-            // C B^T, only the column vectors that reach the diagonal
-            smallGemm(q, N, false, true, sc.c, N, sc.bt, Qp, Qp, sc.scores, sc.mRow, false, 1f);
+            int L = s.len(), S = s.xbcStride(), h0 = firstHead(u), co = s.cCol() + s.group(h0) * N, c0 = c * Q, q = Math.min(Q, L - c0), HP = H * P;
+            for (int i = 0; i < q; i++) {
+                sc.rows[i] = (b0 + j) * L + s.position(c0 + i);
+                System.arraycopy(xbc, sc.rows[i] * S + co, sc.c, i * N, N);
+            }
             for (int h = h0, h1 = lastHead(h0); h < h1; h++) {
-                packHead(sc, h, q);
-                for (int i = 0; i < q; i++) {
-                    sc.yRow[i] = sc.rows[i] * HP + h * P;
-                    for (int t = 0; t < i; t++) sc.segment[t] += sc.dA[i];
-                    sc.segment[i] = 0;
-                    decayMask(sc.scores, sc.m, i * Qp, i, sc.segment, sc.dts, sc.e);
-                }
-                smallGemm(q, q, true, false, sc.m, Qp, sc.x, P, P, y, sc.yRow, false, 1f);
-                if (!entering) continue;
+                float ah = a[h];
                 double fromStart = 0;
                 for (int i = 0; i < q; i++) {
-                    fromStart += sc.dA[i];
+                    int ri = sc.rows[i];
+                    fromStart += (double) dt[ri * s.dtStride() + s.dtCol() + h] * ah;
                     float e = (float) Math.exp(fromStart);
                     for (int n = 0; n < N; n++) sc.ce[i * N + n] = sc.c[i * N + n] * e;
+                    sc.yRow[i] = ri * HP + h * P;
                 }
                 System.arraycopy(buf, state(j * H + h, k), sc.st, 0, NP);
                 smallGemm(q, N, false, false, sc.ce, N, sc.st, P, P, y, sc.yRow, true, 1f);
@@ -470,7 +484,10 @@ public final class VectorBackend extends ScalarBackend {
     private static void decayMask(float[] scores, float[] m, int off, int i, double[] segment, float[] dts, float[] e) {
         for (int j = 0; j <= i; j++) e[j] = (float) segment[j];
         expInPlace(e, i + 1);
-        for (int j0 = 0; j0 <= i; j0 += VL) {
+        int j0 = 0;
+        for (; j0 + VL <= i + 1; j0 += VL)
+            FloatVector.fromArray(F, scores, off + j0).mul(FloatVector.fromArray(F, e, j0)).mul(FloatVector.fromArray(F, dts, j0)).intoArray(m, off + j0);
+        if (j0 <= i) {
             FloatVector v = FloatVector.fromArray(F, scores, off + j0).mul(FloatVector.fromArray(F, e, j0)).mul(FloatVector.fromArray(F, dts, j0));
             VectorMask<Float> keep = IOTA.compare(VectorOperators.LE, (float) (i - j0));
             FloatVector.zero(F).blend(v, keep).intoArray(m, off + j0);
@@ -497,6 +514,7 @@ public final class VectorBackend extends ScalarBackend {
                 int a0 = r0 * aRow, a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
                 int o0 = outRow[r0], o1 = outRow[r0 + 1], o2 = outRow[r0 + 2], o3 = outRow[r0 + 3];
                 int c = 0;
+                if (WIDE_TILES) for (; c + 4 * VL <= cv; c += 4 * VL) tile4x4(k1, A, a0, a1, a2, a3, B, bRow, c, out, o0, o1, o2, o3, accumulate, scale);
                 for (; c + 2 * VL <= cv; c += 2 * VL) tile4x2(k1, A, a0, a1, a2, a3, B, bRow, c, out, o0, o1, o2, o3, accumulate, scale);
                 for (; c < cv; c += VL) {
                     FloatVector s0, s1, s2, s3;
@@ -539,6 +557,40 @@ public final class VectorBackend extends ScalarBackend {
                 }
             }
         }
+    }
+
+    /** Four rows by four vectors of {@link #smallGemm}, columns [c, c + 4 VL): sixteen accumulators, eight loads per sixteen FMAs. */
+    private static void tile4x4(int k1, float[] A, int a0, int a1, int a2, int a3, float[] B, int bRow, int c,
+                                float[] out, int o0, int o1, int o2, int o3, boolean accumulate, float scale) {
+        FloatVector s0, s1, s2, s3, t0, t1, t2, t3, u0, u1, u2, u3, v0, v1, v2, v3;
+        if (accumulate) {
+            s0 = FloatVector.fromArray(F, out, o0 + c).mul(scale); t0 = FloatVector.fromArray(F, out, o0 + c + VL).mul(scale);
+            u0 = FloatVector.fromArray(F, out, o0 + c + 2 * VL).mul(scale); v0 = FloatVector.fromArray(F, out, o0 + c + 3 * VL).mul(scale);
+            s1 = FloatVector.fromArray(F, out, o1 + c).mul(scale); t1 = FloatVector.fromArray(F, out, o1 + c + VL).mul(scale);
+            u1 = FloatVector.fromArray(F, out, o1 + c + 2 * VL).mul(scale); v1 = FloatVector.fromArray(F, out, o1 + c + 3 * VL).mul(scale);
+            s2 = FloatVector.fromArray(F, out, o2 + c).mul(scale); t2 = FloatVector.fromArray(F, out, o2 + c + VL).mul(scale);
+            u2 = FloatVector.fromArray(F, out, o2 + c + 2 * VL).mul(scale); v2 = FloatVector.fromArray(F, out, o2 + c + 3 * VL).mul(scale);
+            s3 = FloatVector.fromArray(F, out, o3 + c).mul(scale); t3 = FloatVector.fromArray(F, out, o3 + c + VL).mul(scale);
+            u3 = FloatVector.fromArray(F, out, o3 + c + 2 * VL).mul(scale); v3 = FloatVector.fromArray(F, out, o3 + c + 3 * VL).mul(scale);
+        } else {
+            s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = u0 = u1 = u2 = u3 = v0 = v1 = v2 = v3 = FloatVector.zero(F);
+        }
+        for (int k = 0, b = c; k < k1; k++, b += bRow) {
+            FloatVector w = FloatVector.fromArray(F, B, b), x = FloatVector.fromArray(F, B, b + VL);
+            FloatVector y = FloatVector.fromArray(F, B, b + 2 * VL), z = FloatVector.fromArray(F, B, b + 3 * VL);
+            FloatVector r = FloatVector.broadcast(F, A[a0 + k]);
+            s0 = w.fma(r, s0); t0 = x.fma(r, t0); u0 = y.fma(r, u0); v0 = z.fma(r, v0);
+            r = FloatVector.broadcast(F, A[a1 + k]);
+            s1 = w.fma(r, s1); t1 = x.fma(r, t1); u1 = y.fma(r, u1); v1 = z.fma(r, v1);
+            r = FloatVector.broadcast(F, A[a2 + k]);
+            s2 = w.fma(r, s2); t2 = x.fma(r, t2); u2 = y.fma(r, u2); v2 = z.fma(r, v2);
+            r = FloatVector.broadcast(F, A[a3 + k]);
+            s3 = w.fma(r, s3); t3 = x.fma(r, t3); u3 = y.fma(r, u3); v3 = z.fma(r, v3);
+        }
+        s0.intoArray(out, o0 + c); t0.intoArray(out, o0 + c + VL); u0.intoArray(out, o0 + c + 2 * VL); v0.intoArray(out, o0 + c + 3 * VL);
+        s1.intoArray(out, o1 + c); t1.intoArray(out, o1 + c + VL); u1.intoArray(out, o1 + c + 2 * VL); v1.intoArray(out, o1 + c + 3 * VL);
+        s2.intoArray(out, o2 + c); t2.intoArray(out, o2 + c + VL); u2.intoArray(out, o2 + c + 2 * VL); v2.intoArray(out, o2 + c + 3 * VL);
+        s3.intoArray(out, o3 + c); t3.intoArray(out, o3 + c + VL); u3.intoArray(out, o3 + c + 2 * VL); v3.intoArray(out, o3 + c + 3 * VL);
     }
 
     /** Four rows by two vectors of {@link #smallGemm}, columns [c, c + 2 VL): six loads per eight FMAs instead of five per four. */

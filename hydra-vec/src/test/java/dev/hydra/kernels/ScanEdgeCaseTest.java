@@ -94,16 +94,20 @@ class ScanEdgeCaseTest {
         VectorBackend one = new VectorBackend(1);
         float[] tiled = k.run(one, 256, true);
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-        long before = mx.getCurrentThreadAllocatedBytes();
-        float[] whole = k.run(one, len, true);
-        long allocated = mx.getCurrentThreadAllocatedBytes() - before;
+        long io = 4L * len * (S + HEADS + HP), allocated = Long.MAX_VALUE;
+        float[] whole = null;
+        // until the JIT has compiled the kernels (the Vector API's interpreted form boxes every vector)
+        for (int call = 0; call < 10 && allocated > io + (64L << 20); call++) {
+            long before = mx.getCurrentThreadAllocatedBytes();
+            whole = k.run(one, len, true);
+            allocated = mx.getCurrentThreadAllocatedBytes() - before;
+        }
         double scale = 0, err = 0;
         for (int i = 0; i < tiled.length; i++) {
             scale = Math.max(scale, Math.abs(tiled[i]));
             err = Math.max(err, Math.abs(whole[i] - tiled[i]));
         }
         assertThat(err / scale).as("chunk %d vs chunk 256", len).isLessThan(1e-5);
-        long io = 4L * len * (S + HEADS + HP);
         assertThat(allocated).as("bytes allocated by the scan beyond its inputs and output").isLessThan(io + (64L << 20));
     }
 
