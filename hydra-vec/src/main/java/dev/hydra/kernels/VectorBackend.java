@@ -266,6 +266,15 @@ public final class VectorBackend extends ScalarBackend {
         });
     }
 
+    // ---- step 3: dt = clamp(softplus(dt + dt_bias)), the scalar kernel on row blocks ------------------
+
+    @Override
+    public void softplusDt(Buf srcb, int srcStride, int srcCol, int rows, int heads, Buf dtBiasb, float lo, float hi, Buf dstb) {
+        float[] src = HeapBuf.of(srcb), dtBias = HeapBuf.of(dtBiasb), dst = HeapBuf.of(dstb);
+        int perTask = 16 * ROWS_PER_TASK;
+        pool.forEach(ceilDiv(rows, perTask), t -> softplusDtRows(src, srcStride, srcCol, t * perTask, Math.min(rows, (t + 1) * perTask), heads, dtBias, lo, hi, dst));
+    }
+
     // ---- steps 4, 5: chunked SSD as small matrix products -----------------------------------------------
 
     /**
@@ -420,11 +429,11 @@ public final class VectorBackend extends ScalarBackend {
                 smallGemm(q, q, true, false, sc.m, Qp, sc.x, P, P, y, sc.yRow, false, 1f);
                 double segment = 0;
                 for (int i = q - 1; i >= 0; i--) {
-                    sc.e[i] = (float) Math.exp(segment) * sc.dts[i];
+                    sc.e[i] = flushed((float) Math.exp(segment) * sc.dts[i]);
                     segment += sc.dA[i];
                 }
                 int i = j * H + h;
-                buf[decays + i * window + k] = (float) Math.exp(segment);
+                buf[decays + i * window + k] = flushed((float) Math.exp(segment));
                 for (int n = 0; n < N; n++)
                     for (int t = 0; t < q; t++) sc.btw[n * Qp + t] = sc.bt[n * Qp + t] * sc.e[t];
                 smallGemm(N, q, false, false, sc.btw, Qp, sc.x, P, P, sc.st, sc.stRow, false, 1f);
@@ -466,7 +475,7 @@ public final class VectorBackend extends ScalarBackend {
                 for (int i = 0; i < q; i++) {
                     int ri = sc.rows[i];
                     fromStart += (double) dt[ri * s.dtStride() + s.dtCol() + h] * ah;
-                    float e = (float) Math.exp(fromStart);
+                    float e = flushed((float) Math.exp(fromStart));
                     for (int n = 0; n < N; n++) sc.ce[i * N + n] = sc.c[i * N + n] * e;
                     sc.yRow[i] = ri * HP + h * P;
                 }
@@ -479,18 +488,21 @@ public final class VectorBackend extends ScalarBackend {
     /**
      * Row i of M from row i of the scores: M[i][j] = (C_i . B_j) exp(segment_j) dt_j for j <= i, 0 beyond,
      * where segment_j = dA_{j+1} + ... + dA_i was summed over that segment alone (a difference of two
-     * running sums would lose the small terms next to a huge one); e is scratch.
+     * running sums would lose the small terms next to a huge one); magnitudes below the smallest normal
+     * float are flushed to zero ({@link #flushed}); e is scratch.
      */
     private static void decayMask(float[] scores, float[] m, int off, int i, double[] segment, float[] dts, float[] e) {
         for (int j = 0; j <= i; j++) e[j] = (float) segment[j];
         expInPlace(e, i + 1);
         int j0 = 0;
-        for (; j0 + VL <= i + 1; j0 += VL)
-            FloatVector.fromArray(F, scores, off + j0).mul(FloatVector.fromArray(F, e, j0)).mul(FloatVector.fromArray(F, dts, j0)).intoArray(m, off + j0);
+        for (; j0 + VL <= i + 1; j0 += VL) {
+            FloatVector v = FloatVector.fromArray(F, scores, off + j0).mul(FloatVector.fromArray(F, e, j0)).mul(FloatVector.fromArray(F, dts, j0));
+            v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(m, off + j0);
+        }
         if (j0 <= i) {
             FloatVector v = FloatVector.fromArray(F, scores, off + j0).mul(FloatVector.fromArray(F, e, j0)).mul(FloatVector.fromArray(F, dts, j0));
-            VectorMask<Float> keep = IOTA.compare(VectorOperators.LE, (float) (i - j0));
-            FloatVector.zero(F).blend(v, keep).intoArray(m, off + j0);
+            VectorMask<Float> drop = IOTA.compare(VectorOperators.GT, (float) (i - j0)).or(v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL));
+            v.blend(0f, drop).intoArray(m, off + j0);
         }
     }
 
