@@ -128,7 +128,7 @@ public class ScalarBackend implements Backend {
                             int rj = row[j];
                             float dot = 0;
                             for (int n = 0; n < N; n++) dot += xbc[ri * S + co + n] * xbc[rj * S + bo + n];
-                            cb[j] = flushed(dot * (float) Math.exp(segment) * dt[rj * s.dtStride() + s.dtCol() + h]);
+                            cb[j] = flushed(dot * flushed((float) Math.exp(segment)) * dt[rj * s.dtStride() + s.dtCol() + h]);
                             segment += dA[j];
                         }
                         float decay = flushed((float) Math.exp(fromStart));
@@ -147,7 +147,7 @@ public class ScalarBackend implements Backend {
                     double segment = 0;
                     for (int j = q - 1; j >= 0; j--) {
                         int rj = row[j];
-                        float wj = flushed((float) Math.exp(segment) * dt[rj * s.dtStride() + s.dtCol() + h]);
+                        float wj = flushed(flushed((float) Math.exp(segment)) * dt[rj * s.dtStride() + s.dtCol() + h]);
                         segment += dA[j];
                         for (int p = 0; p < P; p++) {
                             float wx = wj * xbc[rj * S + xo + p];

@@ -429,13 +429,13 @@ public final class VectorBackend extends ScalarBackend {
                 smallGemm(q, q, true, false, sc.m, Qp, sc.x, P, P, y, sc.yRow, false, 1f);
                 double segment = 0;
                 for (int i = q - 1; i >= 0; i--) {
-                    sc.e[i] = flushed((float) Math.exp(segment) * sc.dts[i]);
+                    sc.e[i] = flushed(flushed((float) Math.exp(segment)) * sc.dts[i]);
                     segment += sc.dA[i];
                 }
                 int i = j * H + h;
                 buf[decays + i * window + k] = flushed((float) Math.exp(segment));
                 for (int n = 0; n < N; n++)
-                    for (int t = 0; t < q; t++) sc.btw[n * Qp + t] = sc.bt[n * Qp + t] * sc.e[t];
+                    for (int t = 0; t < q; t++) sc.btw[n * Qp + t] = flushed(sc.bt[n * Qp + t] * sc.e[t]);
                 smallGemm(N, q, false, false, sc.btw, Qp, sc.x, P, P, sc.st, sc.stRow, false, 1f);
                 System.arraycopy(sc.st, 0, buf, state(i, k), NP);
             }
@@ -476,7 +476,7 @@ public final class VectorBackend extends ScalarBackend {
                     int ri = sc.rows[i];
                     fromStart += (double) dt[ri * s.dtStride() + s.dtCol() + h] * ah;
                     float e = flushed((float) Math.exp(fromStart));
-                    for (int n = 0; n < N; n++) sc.ce[i * N + n] = sc.c[i * N + n] * e;
+                    for (int n = 0; n < N; n++) sc.ce[i * N + n] = flushed(sc.c[i * N + n] * e);
                     sc.yRow[i] = ri * HP + h * P;
                 }
                 System.arraycopy(buf, state(j * H + h, k), sc.st, 0, NP);
@@ -493,7 +493,7 @@ public final class VectorBackend extends ScalarBackend {
      */
     private static void decayMask(float[] scores, float[] m, int off, int i, double[] segment, float[] dts, float[] e) {
         for (int j = 0; j <= i; j++) e[j] = (float) segment[j];
-        expInPlace(e, i + 1);
+        decayInPlace(e, i + 1);
         int j0 = 0;
         for (; j0 + VL <= i + 1; j0 += VL) {
             FloatVector v = FloatVector.fromArray(F, scores, off + j0).mul(FloatVector.fromArray(F, e, j0)).mul(FloatVector.fromArray(F, dts, j0));
@@ -506,9 +506,19 @@ public final class VectorBackend extends ScalarBackend {
         }
     }
 
-    /** a[0, roundUp(n)) = e^a, in a loop of its own so that the JIT inlines {@link #exp} (a call would box the vectors). */
-    private static void expInPlace(float[] a, int n) {
-        for (int j = 0; j < n; j += VL) exp(FloatVector.fromArray(F, a, j)).intoArray(a, j);
+    /** Just above ln(2^-126) = -87.3365, so that {@link #exp} of it is still normal: a decay exponent below it gives a zero decay. */
+    private static final float LN_MIN_NORMAL = -87.33f;
+
+    /**
+     * a[0, roundUp(n)) = e^a flushed below the smallest normal float, never computing a subnormal (an
+     * Intel core takes a microcode assist for each); in a loop of its own so that the JIT inlines
+     * {@link #exp} (a call would box the vectors).
+     */
+    private static void decayInPlace(float[] a, int n) {
+        for (int j = 0; j < n; j += VL) {
+            FloatVector x = FloatVector.fromArray(F, a, j);
+            exp(x.max(LN_MIN_NORMAL)).blend(0f, x.compare(VectorOperators.LT, LN_MIN_NORMAL)).intoArray(a, j);
+        }
     }
 
     /**
