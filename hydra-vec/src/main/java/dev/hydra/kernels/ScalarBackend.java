@@ -82,8 +82,12 @@ public class ScalarBackend implements Backend {
 
     @Override
     public void softplusDt(Buf srcb, int srcStride, int srcCol, int rows, int heads, Buf dtBiasb, float lo, float hi, Buf dstb) {
-        float[] src = HeapBuf.of(srcb), dtBias = HeapBuf.of(dtBiasb), dst = HeapBuf.of(dstb);
-        for (int r = 0; r < rows; r++)
+        softplusDtRows(HeapBuf.of(srcb), srcStride, srcCol, 0, rows, heads, HeapBuf.of(dtBiasb), lo, hi, HeapBuf.of(dstb));
+    }
+
+    /** Rows [r0, r1) of {@link #softplusDt}. */
+    protected static void softplusDtRows(float[] src, int srcStride, int srcCol, int r0, int r1, int heads, float[] dtBias, float lo, float hi, float[] dst) {
+        for (int r = r0; r < r1; r++)
             for (int h = 0; h < heads; h++)
                 dst[r * heads + h] = Math.min(Math.max(softplus(src[r * srcStride + srcCol + h] + dtBias[h]), lo), hi);
     }
@@ -124,10 +128,10 @@ public class ScalarBackend implements Backend {
                             int rj = row[j];
                             float dot = 0;
                             for (int n = 0; n < N; n++) dot += xbc[ri * S + co + n] * xbc[rj * S + bo + n];
-                            cb[j] = dot * (float) Math.exp(segment) * dt[rj * s.dtStride() + s.dtCol() + h];
+                            cb[j] = flushed(dot * flushed((float) Math.exp(segment)) * dt[rj * s.dtStride() + s.dtCol() + h]);
                             segment += dA[j];
                         }
-                        float decay = (float) Math.exp(fromStart);
+                        float decay = flushed((float) Math.exp(fromStart));
                         for (int p = 0; p < P; p++) {
                             float acc = 0;
                             for (int j = 0; j <= i; j++) acc += cb[j] * xbc[row[j] * S + xo + p];
@@ -138,12 +142,12 @@ public class ScalarBackend implements Backend {
                         }
                     }
                     // (2) + (3): S <- exp(dA_0 + ... + dA_end) S + sum_j exp(dA_{j+1} + ... + dA_end) dt_j x_j B_j^T
-                    float chunkDecay = (float) Math.exp(fromStart);
+                    float chunkDecay = flushed((float) Math.exp(fromStart));
                     for (int i = 0; i < P * N; i++) state[i] *= chunkDecay;
                     double segment = 0;
                     for (int j = q - 1; j >= 0; j--) {
                         int rj = row[j];
-                        float wj = (float) Math.exp(segment) * dt[rj * s.dtStride() + s.dtCol() + h];
+                        float wj = flushed(flushed((float) Math.exp(segment)) * dt[rj * s.dtStride() + s.dtCol() + h]);
                         segment += dA[j];
                         for (int p = 0; p < P; p++) {
                             float wx = wj * xbc[rj * S + xo + p];
@@ -184,6 +188,15 @@ public class ScalarBackend implements Backend {
             float inv = (float) (1 / Math.sqrt(ss / dim + eps));
             for (int i = 0; i < dim; i++) out[r * dim + i] = y[r * dim + i] * inv * w[i] * silu(z[r * zStride + zCol + i]);
         }
+    }
+
+    /**
+     * A decay, or a decayed weight, of the scan with magnitudes below the smallest normal float flushed
+     * to zero, the same on every fp32 CPU path: what it carries is below fp32's resolution next to any
+     * normal term, and a subnormal operand costs an Intel core about a hundred cycles per FMA.
+     */
+    protected static float flushed(float v) {
+        return Math.abs(v) < Float.MIN_NORMAL ? 0f : v;
     }
 
     protected static float silu(float v) {

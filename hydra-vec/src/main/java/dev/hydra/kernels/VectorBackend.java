@@ -4,7 +4,13 @@ import dev.hydra.HydraException;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
+import java.util.Collections;
+import java.util.Map;
+import java.util.Queue;
+import java.util.WeakHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -26,14 +32,20 @@ import java.util.WeakHashMap;
  * layers' weights and inputs, never written after: {@link #linear} packs such a W once and keeps it.
  */
 public final class VectorBackend extends ScalarBackend {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** Test-only override of the species width: {@value #WIDTH_PROPERTY} = 128, 256 or 512 (bits), read once when the class loads. */
+    public static final String WIDTH_PROPERTY = "hydra.tests.vectorsize";
+    private static final VectorSpecies<Float> F = species(System.getProperty(WIDTH_PROPERTY));
     private static final int VL = F.length();
     /** GEMM register tile: MR rows by NR = two vectors of outputs; cache tiles: MC rows, NC outputs, KC depth. */
     private static final int MR = 6, NR = 2 * VL, MC = 384, NC = 2 * NR, KC = 256;
-    /** Heads of one group per scan task: they share the chunk's C B^T (a fixed count, so results do not depend on the threads). */
-    private static final int HEADS_PER_TASK = 4;
     /** Rows per task of the row-wise kernels (conv, shift, norm). */
     private static final int ROWS_PER_TASK = 64;
+    /** Longest chunk the scan runs (its Q x Q tiles are 1 MB): a longer chunk_size gives the same result. */
+    private static final int MAX_CHUNK = 512;
+    /** Floats of chunk states one scan call holds at once (32 MB), which bounds its window of chunks. */
+    private static final long WINDOW_FLOATS = 1 << 23;
+    /** Four-vector-wide register tiles in the scan's products: sixteen accumulators, which need the 32 registers of AVX-512. */
+    private static final boolean WIDE_TILES = F.vectorBitSize() >= 512;
     private static final FloatVector IOTA = FloatVector.fromArray(F, iota(), 0);
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -45,6 +57,8 @@ public final class VectorBackend extends ScalarBackend {
     private final WorkerPool pool;
     /** The arrays of the buffers this backend uploaded, by identity (weak keys: dropped with the buffer), with their packing. */
     private final Map<float[], PackedWeights> weights = Collections.synchronizedMap(new WeakHashMap<>());
+    /** The scan's window buffers, reused by later calls (one per concurrent call). */
+    private final Queue<float[]> windows = new ConcurrentLinkedQueue<>();
 
     /** One thread per available processor. */
     public VectorBackend() {
@@ -68,6 +82,26 @@ public final class VectorBackend extends ScalarBackend {
     /** Lanes of the species the kernels run on (16 with AVX-512). */
     public static int lanes() {
         return VL;
+    }
+
+    /** Bits of the machine's preferred fp32 species (0 when the Vector API has no vector shape here); read by the provider selection. */
+    public static int preferredBits() {
+        return FloatVector.SPECIES_PREFERRED.vectorBitSize();
+    }
+
+    /** The species the kernels run on. */
+    static VectorSpecies<Float> species() {
+        return F;
+    }
+
+    static VectorSpecies<Float> species(String bits) {
+        if (bits == null || bits.isBlank()) return FloatVector.SPECIES_PREFERRED;
+        return switch (bits.strip()) {
+            case "128" -> FloatVector.SPECIES_128;
+            case "256" -> FloatVector.SPECIES_256;
+            case "512" -> FloatVector.SPECIES_512;
+            default -> throw new HydraException(WIDTH_PROPERTY + " must be 128, 256 or 512, got '" + bits + "'");
+        };
     }
 
     // ---- step 1, 6 (fc_D) and 8: y = x W^T + b ------------------------------------------------------
@@ -236,96 +270,259 @@ public final class VectorBackend extends ScalarBackend {
         });
     }
 
+    // ---- step 3: dt = clamp(softplus(dt + dt_bias)), the scalar kernel on row blocks ------------------
+
+    @Override
+    public void softplusDt(Buf srcb, int srcStride, int srcCol, int rows, int heads, Buf dtBiasb, float lo, float hi, Buf dstb) {
+        float[] src = HeapBuf.of(srcb), dtBias = HeapBuf.of(dtBiasb), dst = HeapBuf.of(dstb);
+        int perTask = 16 * ROWS_PER_TASK;
+        pool.forEach(ceilDiv(rows, perTask), t -> softplusDtRows(src, srcStride, srcCol, t * perTask, Math.min(rows, (t + 1) * perTask), heads, dtBias, lo, hi, dst));
+    }
+
     // ---- steps 4, 5: chunked SSD as small matrix products -----------------------------------------------
 
     /**
-     * One task per (batch, head), chunks in scan order. Per chunk of q steps (docs/spec.md §1.5
-     * algorithm): x, C and B^T of the chunk are packed in scan order (the backward direction is read
-     * in place through {@link ScanLayout#position}); then M = (C B^T) o exp(segsum) o dt (lower
-     * triangle), Y = M X + diag(exp(cum)) C S^T, and S <- exp(cum_end) S + B^T diag(w) X with
-     * w_j = exp(cum_end - cum_j) dt_j. S is kept as (N, P).
+     * The chunked algorithm of docs/spec.md §1.5 in three passes over windows of chunks, so that chunks are a parallel
+     * axis: (a) per chunk, its intra-chunk outputs Y = M X with M = (C B^T) o exp(segsum) o dt, and its
+     * own final state S_c from a zero start; (b) the state passing S_in[c+1] = exp(sum of chunk c's
+     * dt A) S_in[c] + S_c, sequential over chunks, one task per (sequence, head); (c) per chunk, the
+     * entering state's output Y += diag(exp(cum)) C S_in^T. Passes (a) and (c) run one task per
+     * (sequence, block of heads of one group, chunk); a block shares the chunk's C B^T, and its size
+     * only trades that sharing against the task count: every head's arithmetic is the same in any
+     * block, and the windows only bound memory, so results never depend on the thread count. A chunk
+     * longer than {@link #MAX_CHUNK} runs as chunks of that length (the same math), so tiles stay small.
      */
     @Override
     public void ssdScan(ScanLayout s, Buf xbcb, Buf dtb, Buf ab, Buf initb, Buf yb) {
         float[] xbc = HeapBuf.of(xbcb), dt = HeapBuf.of(dtb), a = HeapBuf.of(ab), init = HeapBuf.of(initb), y = HeapBuf.of(yb);
-        int perGroup = s.heads() / s.groups(), blocks = ceilDiv(perGroup, HEADS_PER_TASK), groups = s.groups();
-        pool.forEach(s.batch() * groups * blocks, t -> {
-            int h0 = (t % (groups * blocks)) / blocks * perGroup + (t % blocks) * HEADS_PER_TASK;
-            scanHeads(s, xbc, dt, a, init, y, t / (groups * blocks), h0, Math.min(h0 + HEADS_PER_TASK, ((h0 / perGroup) + 1) * perGroup));
-        });
+        int Q = Math.min(s.chunk(), MAX_CHUNK), chunks = ceilDiv(s.len(), Q), H = s.heads(), NP = s.state() * s.headdim();
+        int perGroup = H / s.groups();
+        long perSeq = (long) H * NP;
+        int seqs = (int) Math.max(1, Math.min(s.batch(), WINDOW_FLOATS / (2 * perSeq)));
+        int window = (int) Math.max(1, Math.min(chunks, WINDOW_FLOATS / (seqs * perSeq)));
+        // the largest blocks of heads that still give every thread several tasks per window
+        int block = perGroup;
+        while (block > 1 && (long) s.batch() * s.groups() * ceilDiv(perGroup, block) * Math.min(chunks, window) < 4L * pool.threads())
+            block = ceilDiv(block, 2);
+        int units = s.groups() * ceilDiv(perGroup, block);
+        float[] buf = takeWindow(Math.toIntExact(seqs * perSeq * (window + 1) + (long) seqs * H * window));
+        try {
+            for (int b0 = 0; b0 < s.batch(); b0 += seqs) {
+                Window w = new Window(s, xbc, dt, a, y, Q, b0, Math.min(seqs, s.batch() - b0), window, block, buf);
+                for (int i = 0; i < w.seqs * H; i++) w.loadInit(i, init);
+                for (int c0 = 0; c0 < chunks; c0 += window) {
+                    int first = c0, n = Math.min(window, chunks - c0), tasks = w.seqs * units * n;
+                    pool.forEach(tasks, t -> w.chunkLocal(t / n / units, t / n % units, first + t % n, t % n));
+                    pool.forEach(w.seqs * H, i -> w.passStates(i, n));
+                    // no state enters the first chunk without initial states
+                    int skip = c0 == 0 && init == null ? 1 : 0;
+                    if (n > skip) pool.forEach(w.seqs * units * (n - skip), t -> {
+                        int m = n - skip, k = skip + t % m;
+                        w.chunkEntering(t / m / units, t / m % units, first + k, k);
+                    });
+                }
+            }
+        } finally {
+            windows.offer(buf);
+        }
     }
 
-    /** Heads [h0, h1) of one group and one sequence: the chunk's C B^T is computed once and shared by the heads. */
-    private static void scanHeads(ScanLayout s, float[] xbc, float[] dt, float[] a, float[] init, float[] y, int b, int h0, int h1) {
-        int L = s.len(), P = s.headdim(), N = s.state(), Q = s.chunk(), S = s.xbcStride(), HP = s.heads() * P;
-        int Qp = ceilDiv(Q, VL) * VL, g = s.group(h0), bo = s.bCol() + g * N, co = s.cCol() + g * N;
-        Scratch sc = SCRATCH.get();
-        sc.ssd(Q, Qp, P, N, h1 - h0);
-        float[] xs = sc.x, bt = sc.bt, btw = sc.btw, cs = sc.c, ce = sc.ce, scores = sc.scores, m = sc.m, dts = sc.dts;
-        double[] cumD = sc.cumD;
-        int[] rows = sc.rows, yRow = sc.yRow, mRow = sc.mRow, stRow = sc.stRow;
-        for (int h = h0; h < h1; h++) {
-            float[] st = sc.states[h - h0];
-            for (int n = 0; n < N; n++)
-                for (int p = 0; p < P; p++) st[n * P + p] = init == null ? 0 : init[(h * P + p) * N + n];
+    /** A reused window buffer of at least n floats (the pool holds one per concurrent scan call). */
+    private float[] takeWindow(int n) {
+        float[] w = windows.poll();
+        return w != null && w.length >= n ? w : new float[n];
+    }
+
+    /**
+     * One slice of sequences [b0, b0 + seqs) of a scan call and the buffer of its window of chunks:
+     * states (seqs, H, window, N*P), each (N, P); the running state entering the window (seqs, H, N*P);
+     * each chunk's total decay (seqs, H, window).
+     */
+    private static final class Window {
+        final ScanLayout s;
+        final float[] xbc, dt, a, y, buf;
+        final int Q, Qp, b0, seqs, window, block, P, N, NP, H, perGroup, carry, decays;
+
+        Window(ScanLayout s, float[] xbc, float[] dt, float[] a, float[] y, int Q, int b0, int seqs, int window, int block, float[] buf) {
+            this.block = block;
+            this.s = s;
+            this.xbc = xbc;
+            this.dt = dt;
+            this.a = a;
+            this.y = y;
+            this.buf = buf;
+            this.Q = Q;
+            this.Qp = ceilDiv(Q, VL) * VL;
+            this.b0 = b0;
+            this.seqs = seqs;
+            this.window = window;
+            P = s.headdim();
+            N = s.state();
+            NP = N * P;
+            H = s.heads();
+            perGroup = H / s.groups();
+            carry = seqs * H * window * NP;
+            decays = carry + seqs * H * NP;
         }
-        for (int c0 = 0; c0 < L; c0 += Q) {
-            int q = Math.min(Q, L - c0);
+
+        private int state(int seqHead, int slot) {
+            return (seqHead * window + slot) * NP;
+        }
+
+        /** The running state of (sequence, head) i starts as the initial state (H, P, N) transposed to (N, P), or zero. */
+        void loadInit(int i, float[] init) {
+            int h = i % H, o = carry + i * NP;
+            for (int n = 0; n < N; n++)
+                for (int p = 0; p < P; p++) buf[o + n * P + p] = init == null ? 0 : init[(h * P + p) * N + n];
+        }
+
+        /** First and one-past-last head of block u (heads of one group, at most {@code block}). */
+        private int firstHead(int u) {
+            int blocks = ceilDiv(perGroup, block);
+            return (u / blocks) * perGroup + (u % blocks) * block;
+        }
+
+        private int lastHead(int h0) {
+            return Math.min(h0 + block, (h0 / perGroup + 1) * perGroup);
+        }
+
+        /** Packs chunk c's rows, C (q, N) and B^T (N, Qp) into scratch; returns q. */
+        private int packChunk(Scratch sc, int b, int g, int c, boolean withC) {
+            int L = s.len(), S = s.xbcStride(), c0 = c * Q, q = Math.min(Q, L - c0), bo = s.bCol() + g * N, co = s.cCol() + g * N;
             for (int i = 0; i < q; i++) {
                 int ri = b * L + s.position(c0 + i);
-                rows[i] = ri;
-                System.arraycopy(xbc, ri * S + co, cs, i * N, N);
-                for (int n = 0; n < N; n++) bt[n * Qp + i] = xbc[ri * S + bo + n];
+                sc.rows[i] = ri;
+                if (withC) System.arraycopy(xbc, ri * S + co, sc.c, i * N, N);
+                for (int n = 0; n < N; n++) sc.bt[n * Qp + i] = xbc[ri * S + bo + n];
             }
+            return q;
+        }
+
+        /** x of head h for the chunk's rows, (q, P), and dt A of each step. */
+        private void packHead(Scratch sc, int h, int q) {
+            int S = s.xbcStride(), xo = s.xCol() + h * P;
+            float ah = a[h];
+            for (int i = 0; i < q; i++) {
+                int ri = sc.rows[i];
+                float dti = dt[ri * s.dtStride() + s.dtCol() + h];
+                sc.dts[i] = dti;
+                sc.dA[i] = (double) dti * ah;
+                System.arraycopy(xbc, ri * S + xo, sc.x, i * P, P);
+            }
+        }
+
+        /**
+         * Pass (a) for chunk c (window slot k) of sequence b0 + j, head block u: the chunk's C B^T once for
+         * the block, then per head Y = M X (lower triangle of M) and S_c = B^T diag(w) X with
+         * w_j = exp(dA_{j+1} + ... + dA_end) dt_j; every exponent is summed over its own segment.
+         */
+        void chunkLocal(int j, int u, int c, int k) {
+            Scratch sc = SCRATCH.get();
+            sc.ssd(Q, Qp, P, N);
+            int h0 = firstHead(u), q = packChunk(sc, b0 + j, s.group(h0), c, true), HP = H * P;
             // C B^T, only the column vectors that reach the diagonal
-            smallGemm(q, N, false, true, cs, N, bt, Qp, Qp, scores, mRow, false, 1f);
-            for (int h = h0; h < h1; h++) {
-                float[] st = sc.states[h - h0];
+            smallGemm(q, N, false, true, sc.c, N, sc.bt, Qp, Qp, sc.scores, sc.mRow, false, 1f);
+            for (int h = h0, h1 = lastHead(h0); h < h1; h++) {
+                packHead(sc, h, q);
+                for (int i = 0; i < q; i++) {
+                    sc.yRow[i] = sc.rows[i] * HP + h * P;
+                    for (int t = 0; t < i; t++) sc.segment[t] += sc.dA[i];
+                    sc.segment[i] = 0;
+                    decayMask(sc.scores, sc.m, i * Qp, i, sc.segment, sc.dts, sc.e);
+                }
+                smallGemm(q, q, true, false, sc.m, Qp, sc.x, P, P, y, sc.yRow, false, 1f);
+                double segment = 0;
+                for (int i = q - 1; i >= 0; i--) {
+                    sc.e[i] = flushed(flushed((float) Math.exp(segment)) * sc.dts[i]);
+                    segment += sc.dA[i];
+                }
+                int i = j * H + h;
+                buf[decays + i * window + k] = flushed((float) Math.exp(segment));
+                for (int n = 0; n < N; n++)
+                    for (int t = 0; t < q; t++) sc.btw[n * Qp + t] = flushed(sc.bt[n * Qp + t] * sc.e[t]);
+                smallGemm(N, q, false, false, sc.btw, Qp, sc.x, P, P, sc.st, sc.stRow, false, 1f);
+                System.arraycopy(sc.st, 0, buf, state(i, k), NP);
+            }
+        }
+
+        /** Pass (b) for (sequence, head) i over the window's n chunks: each slot's S_c becomes the state entering its chunk. */
+        void passStates(int i, int n) {
+            int run = carry + i * NP, pv = F.loopBound(NP);
+            for (int k = 0; k < n; k++) {
+                int o = state(i, k);
+                float d = buf[decays + i * window + k];
+                for (int e = 0; e < pv; e += VL) {
+                    FloatVector entering = FloatVector.fromArray(F, buf, run + e);
+                    entering.fma(FloatVector.broadcast(F, d), FloatVector.fromArray(F, buf, o + e)).intoArray(buf, run + e);
+                    entering.intoArray(buf, o + e);
+                }
+                for (int e = pv; e < NP; e++) {
+                    float entering = buf[run + e];
+                    buf[run + e] = Math.fma(entering, d, buf[o + e]);
+                    buf[o + e] = entering;
+                }
+            }
+        }
+
+        /** Pass (c) for chunk c (window slot k) of sequence b0 + j, head block u: Y += diag(exp(dA_0 + ... + dA_i)) C S_in^T. */
+        void chunkEntering(int j, int u, int c, int k) {
+            Scratch sc = SCRATCH.get();
+            sc.ssd(Q, Qp, P, N);
+            int L = s.len(), S = s.xbcStride(), h0 = firstHead(u), co = s.cCol() + s.group(h0) * N, c0 = c * Q, q = Math.min(Q, L - c0), HP = H * P;
+            for (int i = 0; i < q; i++) {
+                sc.rows[i] = (b0 + j) * L + s.position(c0 + i);
+                System.arraycopy(xbc, sc.rows[i] * S + co, sc.c, i * N, N);
+            }
+            for (int h = h0, h1 = lastHead(h0); h < h1; h++) {
                 float ah = a[h];
-                double sum = 0;
+                double fromStart = 0;
                 for (int i = 0; i < q; i++) {
-                    int ri = rows[i];
-                    float dti = dt[ri * s.dtStride() + s.dtCol() + h];
-                    sum += (double) dti * ah;
-                    cumD[i] = sum;
-                    dts[i] = dti;
-                    yRow[i] = ri * HP + h * P;
-                    System.arraycopy(xbc, ri * S + s.xCol() + h * P, xs, i * P, P);
+                    int ri = sc.rows[i];
+                    fromStart += (double) dt[ri * s.dtStride() + s.dtCol() + h] * ah;
+                    float e = flushed((float) Math.exp(fromStart));
+                    for (int n = 0; n < N; n++) sc.ce[i * N + n] = flushed(sc.c[i * N + n] * e);
+                    sc.yRow[i] = ri * HP + h * P;
                 }
-                for (int i = 0; i < q; i++) decayMask(scores, m, i * Qp, i, cumD, dts, sc.e);
-                smallGemm(q, q, true, false, m, Qp, xs, P, P, y, yRow, false, 1f);
-                for (int i = 0; i < q; i++) {
-                    float e = (float) Math.exp(cumD[i]);
-                    for (int n = 0; n < N; n++) ce[i * N + n] = cs[i * N + n] * e;
-                }
-                smallGemm(q, N, false, false, ce, N, st, P, P, y, yRow, true, 1f);
-                for (int j = 0; j < q; j++) {
-                    float wj = (float) Math.exp(cumD[q - 1] - cumD[j]) * dts[j];
-                    for (int n = 0; n < N; n++) btw[n * Qp + j] = bt[n * Qp + j] * wj;
-                }
-                smallGemm(N, q, false, false, btw, Qp, xs, P, P, st, stRow, true, (float) Math.exp(cumD[q - 1]));
+                System.arraycopy(buf, state(j * H + h, k), sc.st, 0, NP);
+                smallGemm(q, N, false, false, sc.ce, N, sc.st, P, P, y, sc.yRow, true, 1f);
             }
         }
     }
 
     /**
-     * Row i of M from row i of the scores: M[i][j] = (C_i . B_j) exp(cum_i - cum_j) dt_j for j <= i, 0 beyond;
-     * e is scratch. The exponents are differences of the double running sums, rounded once: float sums
-     * lose precision, and overflow to -inf (then -inf - -inf = NaN) when dt A is large.
+     * Row i of M from row i of the scores: M[i][j] = (C_i . B_j) exp(segment_j) dt_j for j <= i, 0 beyond,
+     * where segment_j = dA_{j+1} + ... + dA_i was summed over that segment alone (a difference of two
+     * running sums would lose the small terms next to a huge one); magnitudes below the smallest normal
+     * float are flushed to zero ({@link #flushed}); e is scratch.
      */
-    private static void decayMask(float[] scores, float[] m, int off, int i, double[] cumD, float[] dts, float[] e) {
-        for (int j = 0; j <= i; j++) e[j] = (float) (cumD[i] - cumD[j]);
-        expInPlace(e, i + 1);
-        for (int j0 = 0; j0 <= i; j0 += VL) {
+    private static void decayMask(float[] scores, float[] m, int off, int i, double[] segment, float[] dts, float[] e) {
+        for (int j = 0; j <= i; j++) e[j] = (float) segment[j];
+        decayInPlace(e, i + 1);
+        int j0 = 0;
+        for (; j0 + VL <= i + 1; j0 += VL) {
             FloatVector v = FloatVector.fromArray(F, scores, off + j0).mul(FloatVector.fromArray(F, e, j0)).mul(FloatVector.fromArray(F, dts, j0));
-            VectorMask<Float> keep = IOTA.compare(VectorOperators.LE, (float) (i - j0));
-            FloatVector.zero(F).blend(v, keep).intoArray(m, off + j0);
+            v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(m, off + j0);
+        }
+        if (j0 <= i) {
+            FloatVector v = FloatVector.fromArray(F, scores, off + j0).mul(FloatVector.fromArray(F, e, j0)).mul(FloatVector.fromArray(F, dts, j0));
+            VectorMask<Float> drop = IOTA.compare(VectorOperators.GT, (float) (i - j0)).or(v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL));
+            v.blend(0f, drop).intoArray(m, off + j0);
         }
     }
 
-    /** a[0, roundUp(n)) = e^a, in a loop of its own so that the JIT inlines {@link #exp} (a call would box the vectors). */
-    private static void expInPlace(float[] a, int n) {
-        for (int j = 0; j < n; j += VL) exp(FloatVector.fromArray(F, a, j)).intoArray(a, j);
+    /** Just above ln(2^-126) = -87.3365, so that {@link #exp} of it is still normal: a decay exponent below it gives a zero decay. */
+    private static final float LN_MIN_NORMAL = -87.33f;
+
+    /**
+     * a[0, roundUp(n)) = e^a flushed below the smallest normal float, never computing a subnormal (an
+     * Intel core takes a microcode assist for each); in a loop of its own so that the JIT inlines
+     * {@link #exp} (a call would box the vectors).
+     */
+    private static void decayInPlace(float[] a, int n) {
+        for (int j = 0; j < n; j += VL) {
+            FloatVector x = FloatVector.fromArray(F, a, j);
+            exp(x.max(LN_MIN_NORMAL)).blend(0f, x.compare(VectorOperators.LT, LN_MIN_NORMAL)).intoArray(a, j);
+        }
     }
 
     /**
@@ -343,6 +540,7 @@ public final class VectorBackend extends ScalarBackend {
                 int a0 = r0 * aRow, a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
                 int o0 = outRow[r0], o1 = outRow[r0 + 1], o2 = outRow[r0 + 2], o3 = outRow[r0 + 3];
                 int c = 0;
+                if (WIDE_TILES) for (; c + 4 * VL <= cv; c += 4 * VL) tile4x4(k1, A, a0, a1, a2, a3, B, bRow, c, out, o0, o1, o2, o3, accumulate, scale);
                 for (; c + 2 * VL <= cv; c += 2 * VL) tile4x2(k1, A, a0, a1, a2, a3, B, bRow, c, out, o0, o1, o2, o3, accumulate, scale);
                 for (; c < cv; c += VL) {
                     FloatVector s0, s1, s2, s3;
@@ -385,6 +583,40 @@ public final class VectorBackend extends ScalarBackend {
                 }
             }
         }
+    }
+
+    /** Four rows by four vectors of {@link #smallGemm}, columns [c, c + 4 VL): sixteen accumulators, eight loads per sixteen FMAs. */
+    private static void tile4x4(int k1, float[] A, int a0, int a1, int a2, int a3, float[] B, int bRow, int c,
+                                float[] out, int o0, int o1, int o2, int o3, boolean accumulate, float scale) {
+        FloatVector s0, s1, s2, s3, t0, t1, t2, t3, u0, u1, u2, u3, v0, v1, v2, v3;
+        if (accumulate) {
+            s0 = FloatVector.fromArray(F, out, o0 + c).mul(scale); t0 = FloatVector.fromArray(F, out, o0 + c + VL).mul(scale);
+            u0 = FloatVector.fromArray(F, out, o0 + c + 2 * VL).mul(scale); v0 = FloatVector.fromArray(F, out, o0 + c + 3 * VL).mul(scale);
+            s1 = FloatVector.fromArray(F, out, o1 + c).mul(scale); t1 = FloatVector.fromArray(F, out, o1 + c + VL).mul(scale);
+            u1 = FloatVector.fromArray(F, out, o1 + c + 2 * VL).mul(scale); v1 = FloatVector.fromArray(F, out, o1 + c + 3 * VL).mul(scale);
+            s2 = FloatVector.fromArray(F, out, o2 + c).mul(scale); t2 = FloatVector.fromArray(F, out, o2 + c + VL).mul(scale);
+            u2 = FloatVector.fromArray(F, out, o2 + c + 2 * VL).mul(scale); v2 = FloatVector.fromArray(F, out, o2 + c + 3 * VL).mul(scale);
+            s3 = FloatVector.fromArray(F, out, o3 + c).mul(scale); t3 = FloatVector.fromArray(F, out, o3 + c + VL).mul(scale);
+            u3 = FloatVector.fromArray(F, out, o3 + c + 2 * VL).mul(scale); v3 = FloatVector.fromArray(F, out, o3 + c + 3 * VL).mul(scale);
+        } else {
+            s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = u0 = u1 = u2 = u3 = v0 = v1 = v2 = v3 = FloatVector.zero(F);
+        }
+        for (int k = 0, b = c; k < k1; k++, b += bRow) {
+            FloatVector w = FloatVector.fromArray(F, B, b), x = FloatVector.fromArray(F, B, b + VL);
+            FloatVector y = FloatVector.fromArray(F, B, b + 2 * VL), z = FloatVector.fromArray(F, B, b + 3 * VL);
+            FloatVector r = FloatVector.broadcast(F, A[a0 + k]);
+            s0 = w.fma(r, s0); t0 = x.fma(r, t0); u0 = y.fma(r, u0); v0 = z.fma(r, v0);
+            r = FloatVector.broadcast(F, A[a1 + k]);
+            s1 = w.fma(r, s1); t1 = x.fma(r, t1); u1 = y.fma(r, u1); v1 = z.fma(r, v1);
+            r = FloatVector.broadcast(F, A[a2 + k]);
+            s2 = w.fma(r, s2); t2 = x.fma(r, t2); u2 = y.fma(r, u2); v2 = z.fma(r, v2);
+            r = FloatVector.broadcast(F, A[a3 + k]);
+            s3 = w.fma(r, s3); t3 = x.fma(r, t3); u3 = y.fma(r, u3); v3 = z.fma(r, v3);
+        }
+        s0.intoArray(out, o0 + c); t0.intoArray(out, o0 + c + VL); u0.intoArray(out, o0 + c + 2 * VL); v0.intoArray(out, o0 + c + 3 * VL);
+        s1.intoArray(out, o1 + c); t1.intoArray(out, o1 + c + VL); u1.intoArray(out, o1 + c + 2 * VL); v1.intoArray(out, o1 + c + 3 * VL);
+        s2.intoArray(out, o2 + c); t2.intoArray(out, o2 + c + VL); u2.intoArray(out, o2 + c + 2 * VL); v2.intoArray(out, o2 + c + 3 * VL);
+        s3.intoArray(out, o3 + c); t3.intoArray(out, o3 + c + VL); u3.intoArray(out, o3 + c + 2 * VL); v3.intoArray(out, o3 + c + 3 * VL);
     }
 
     /** Four rows by two vectors of {@link #smallGemm}, columns [c, c + 2 VL): six loads per eight FMAs instead of five per four. */
@@ -485,9 +717,13 @@ public final class VectorBackend extends ScalarBackend {
     /** 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits. */
     private static final float ROUNDER = 12582912f;
 
-    /** e^x, within 2 ulp for x in [-87.3, 88] (clamped outside): x = n ln2 + r, e^r by its Taylor series to r^7. */
+    /**
+     * e^x, within 2 ulp where the result is a normal float, x = n ln2 + r with e^r by its Taylor series to
+     * r^7. 2^n is applied as 2^(n>>1) 2^(n - (n>>1)), both normal, so that results below 2^-126 round once
+     * into the subnormals as Math.exp's do; x is clamped to [-104, 88], and e^-104 rounds to zero.
+     */
     static FloatVector exp(FloatVector x) {
-        x = x.max(-87.3f).min(88f);
+        x = x.max(-104f).min(88f);
         FloatVector t = x.fma(LOG2E, ROUNDER);
         FloatVector n = t.sub(ROUNDER);
         FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x);
@@ -496,9 +732,10 @@ public final class VectorBackend extends ScalarBackend {
                 .fma(r, FloatVector.broadcast(F, 1 / 120f)).fma(r, FloatVector.broadcast(F, 1 / 24f))
                 .fma(r, FloatVector.broadcast(F, 1 / 6f)).fma(r, FloatVector.broadcast(F, 0.5f))
                 .fma(r, FloatVector.broadcast(F, 1f)).fma(r, FloatVector.broadcast(F, 1f));
-        FloatVector scale = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUNDER) - 127)
-                .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return p.mul(scale);
+        IntVector k = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUNDER)), half = k.lanewise(VectorOperators.ASHR, 1);
+        FloatVector lo = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector hi = k.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(lo).mul(hi);
     }
 
     static FloatVector silu(FloatVector v) {
@@ -520,9 +757,8 @@ public final class VectorBackend extends ScalarBackend {
         final float[] lanes = new float[VL];
         private float[] pack = new float[0], convTaps = new float[0], edge = new float[0];
         private int lastQ = -1, lastP = -1, lastN = -1;
-        float[] e = new float[0], x = new float[0], bt = new float[0], btw = new float[0], c = new float[0], ce = new float[0], scores = new float[0], m = new float[0], dts = new float[0];
-        float[][] states = new float[0][];
-        double[] cumD = new double[0];
+        float[] e = new float[0], x = new float[0], bt = new float[0], btw = new float[0], c = new float[0], ce = new float[0], scores = new float[0], m = new float[0], dts = new float[0], st = new float[0];
+        double[] dA = new double[0], segment = new double[0];
         int[] rows = new int[0], yRow = new int[0], mRow = new int[0], stRow = new int[0];
 
         float[] pack(int n) {
@@ -540,34 +776,30 @@ public final class VectorBackend extends ScalarBackend {
             return edge;
         }
 
-        /** Sizes the scan's tiles for chunk Q (padded to Qp), headdim P, state N and {@code heads} states. */
-        void ssd(int Q, int Qp, int P, int N, int heads) {
-            if (Q != lastQ || P != lastP || N != lastN) {
-                x = new float[Q * P];
-                c = new float[Q * N];
-                ce = new float[Q * N];
-                bt = new float[N * Qp];
-                btw = new float[N * Qp];
-                scores = new float[Q * Qp];
-                m = new float[Q * Qp];
-                dts = new float[Qp];
-                e = new float[Qp];
-                cumD = new double[Qp];
-                rows = new int[Qp];
-                yRow = new int[Qp];
-                mRow = new int[Q];
-                for (int i = 0; i < Q; i++) mRow[i] = i * Qp;
-                stRow = new int[N];
-                for (int n = 0; n < N; n++) stRow[n] = n * P;
-                states = new float[0][];
-                lastQ = Q;
-                lastP = P;
-                lastN = N;
-            }
-            if (states.length < heads) {
-                states = new float[heads][];
-                for (int h = 0; h < heads; h++) states[h] = new float[N * P];
-            }
+        /** Sizes the scan's tiles for chunk Q (padded to Qp), headdim P and state N. */
+        void ssd(int Q, int Qp, int P, int N) {
+            if (Q == lastQ && P == lastP && N == lastN) return;
+            x = new float[Q * P];
+            c = new float[Q * N];
+            ce = new float[Q * N];
+            bt = new float[N * Qp];
+            btw = new float[N * Qp];
+            scores = new float[Q * Qp];
+            m = new float[Q * Qp];
+            st = new float[N * P];
+            dts = new float[Qp];
+            e = new float[Qp];
+            dA = new double[Qp];
+            segment = new double[Qp];
+            rows = new int[Qp];
+            yRow = new int[Qp];
+            mRow = new int[Q];
+            for (int i = 0; i < Q; i++) mRow[i] = i * Qp;
+            stRow = new int[N];
+            for (int n = 0; n < N; n++) stRow[n] = n * P;
+            lastQ = Q;
+            lastP = P;
+            lastN = N;
         }
     }
 }

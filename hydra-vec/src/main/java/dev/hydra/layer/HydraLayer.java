@@ -57,12 +57,27 @@ public final class HydraLayer implements AutoCloseable {
 
     /** u (B, L, d_model) to the layer output (B, L, d_model). Refuses non-finite input. */
     public float[] forward(float[] u, int batch, int len) {
-        return run(u, batch, len, false).output();
+        return run(u, batch, len, false, null).output();
+    }
+
+    /** Receives the end of each stage of a timed forward pass, in order: {@link #STAGES}. */
+    @FunctionalInterface
+    public interface StageClock {
+        void stageDone(String stage);
+    }
+
+    /** The stages a timed forward reports, in order (the FLOPs of each: {@code LayerFlops.stages}). */
+    public static final java.util.List<String> STAGES =
+            java.util.List.of("in_proj", "conv", "dt", "scan fwd", "scan bwd", "diag/shift", "norm", "out_proj");
+
+    /** {@link #forward(float[], int, int)}, telling {@code clock} as each stage ends (on a CPU backend, when its work is done). */
+    public float[] forward(float[] u, int batch, int len, StageClock clock) {
+        return run(u, batch, len, false, clock).output();
     }
 
     /** The forward pass with every intermediate of {@link Stages} downloaded. */
     public Stages<float[]> forwardStages(float[] u, int batch, int len) {
-        return run(u, batch, len, true);
+        return run(u, batch, len, true, null);
     }
 
     /**
@@ -75,7 +90,7 @@ public final class HydraLayer implements AutoCloseable {
         return Float.BYTES * ((stages ? 2 : 1) * workspace + 2 * rows * c.dModel());
     }
 
-    private Stages<float[]> run(float[] u, int batch, int len, boolean keepStages) {
+    private Stages<float[]> run(float[] u, int batch, int len, boolean keepStages, StageClock clock) {
         Inputs.checkShape(u.length, batch, len, c.dModel(), "input");
         Inputs.checkFinite(u, len, c.dModel(), "input");
         Inputs.checkActivations(inW instanceof HeapBuf ? activationBytes(c, batch, len, keepStages) : 0,
@@ -84,7 +99,7 @@ public final class HydraLayer implements AutoCloseable {
         Workspace pooled = idle.remove(shape);
         Workspace ws = pooled != null ? pooled : new Workspace(batch, len);
         try (Buf ub = be.wrap(u)) {
-            forward(ub, batch, len, ws);
+            forward(ub, batch, len, ws, clock);
             int rows = batch * len;
             float[] out = new float[rows * c.dModel()];
             be.download(ws.out, out);
@@ -106,26 +121,35 @@ public final class HydraLayer implements AutoCloseable {
      */
     public Workspace forward(Buf u, int batch, int len) {
         Workspace ws = new Workspace(batch, len);
-        forward(u, batch, len, ws);
+        forward(u, batch, len, ws, null);
         return ws;
     }
 
-    private void forward(Buf u, int batch, int len, Workspace ws) {
+    private void forward(Buf u, int batch, int len, Workspace ws, StageClock clock) {
         int rows = batch * len, H = c.nheads(), GN = c.ngroups() * c.dState(), dIn = c.dInner(), proj = c.projDim();
+        StageClock done = clock == null ? stage -> { } : clock;
         be.linear(u, c.dModel(), 0, rows, c.dModel(), inW, inB, proj, ws.zxbcdt);                       // step 1
+        done.stageDone("in_proj");
         be.convSilu(ws.zxbcdt, proj, dIn, batch, len, c.convDim(), convW, convB, c.dConv(), ws.xbc);     // step 2
+        done.stageDone("conv");
         be.softplusDt(ws.zxbcdt, proj, proj - 2 * H, rows, 2 * H, dtBias, (float) c.dtMin(),
                 (float) c.dtMax(), ws.dt);                                                              // step 3
+        done.stageDone("dt");
         ScanLayout fwd = new ScanLayout(batch, len, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
                 c.convDim(), 0, dIn, dIn + GN, 2 * H, 0, true);
         ScanLayout bwd = new ScanLayout(batch, len, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
                 c.convDim(), 0, dIn + 2 * GN, dIn + 3 * GN, 2 * H, H, false);
         be.ssdScan(fwd, ws.xbc, ws.dt, a, init, ws.yF);                                                 // step 4
+        done.stageDone("scan fwd");
         be.ssdScan(bwd, ws.xbc, ws.dt, a, init, ws.yB);                                                 // step 5
+        done.stageDone("scan bwd");
         be.linear(ws.xbc, c.convDim(), 0, rows, dIn, fcD, d, H, ws.delta);
         be.shiftAddDiagonal(batch, len, H, c.headdim(), ws.yF, ws.yB, ws.xbc, c.convDim(), ws.delta, ws.mix); // step 6
+        done.stageDone("diag/shift");
         be.gatedRmsNorm(ws.mix, rows, dIn, ws.zxbcdt, proj, 0, normW, 1e-5f, ws.normed);                // step 7
+        done.stageDone("norm");
         be.linear(ws.normed, dIn, 0, rows, dIn, outW, outB, c.dModel(), ws.out);                        // step 8
+        done.stageDone("out_proj");
     }
 
     private float[] get(Buf b, int n) {

@@ -11,13 +11,27 @@ public final class LayerFlops {
     private LayerFlops() {}
 
     public static double perToken(HydraConfig c) {
+        double sum = 0;
+        for (double f : stages(c).values()) sum += f;
+        return sum;
+    }
+
+    /** FLOPs per token of each stage of {@code HydraLayer.STAGES}, in that order (dt, norm: element-wise, 0). */
+    public static java.util.LinkedHashMap<String, Double> stages(HydraConfig c) {
         double D = c.dModel(), E = c.dInner(), H = c.nheads(), P = c.headdim(), N = c.dState(), G = c.ngroups(), Q = c.chunkSize();
-        double projections = 2 * D * c.projDim() + 2 * E * D + 2 * E * H; // in_proj, out_proj, fc_D
-        double conv = 2.0 * c.dConv() * c.convDim();
         // per direction: scores C B^T (causal half of 2NQ per group), M X (causal half of 2PQ per head),
         // entering state read through C (2NP per head), state update B^T X (2NP per head)
         double scan = G * N * Q + H * (P * Q + 4 * N * P);
-        return projections + conv + 2 * scan;
+        java.util.LinkedHashMap<String, Double> m = new java.util.LinkedHashMap<>();
+        m.put("in_proj", 2 * D * c.projDim());
+        m.put("conv", 2.0 * c.dConv() * c.convDim());
+        m.put("dt", 0.0);
+        m.put("scan fwd", scan);
+        m.put("scan bwd", scan);
+        m.put("diag/shift", 2 * E * H); // fc_D
+        m.put("norm", 0.0);
+        m.put("out_proj", 2 * E * D);
+        return m;
     }
 
     public static double forward(HydraConfig c, int batch, int len) {

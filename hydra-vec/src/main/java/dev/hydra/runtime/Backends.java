@@ -40,7 +40,36 @@ public final class Backends {
         return VectorProvider.CONSTRUCTOR != null;
     }
 
-    /** Looked up once: the VectorBackend(int) constructor, or null (and the one stderr line) without the module. */
+    /**
+     * Why the Vector API kernels would run slower than the scalar ones in this JVM, or null: no vector
+     * shape of at least 128 bits, or no C2 (-Xint, or tiered compilation stopped below level 4), without
+     * which every vector operation is a boxed object.
+     */
+    static String vectorRefusal(int preferredBits, boolean interpreted, boolean tiered, long tieredStopAtLevel) {
+        if (preferredBits < 128) return "the preferred vector width here is " + preferredBits + " bits, under 128";
+        if (interpreted) return "the JVM runs interpreted (-Xint)";
+        if (tiered && tieredStopAtLevel < 4) return "C2 is disabled (-XX:TieredStopAtLevel=" + tieredStopAtLevel + ")";
+        return null;
+    }
+
+    /** {@link #vectorRefusal} for this JVM; HotSpot's flags are read through its diagnostic bean (other VMs: assumed to have C2). */
+    private static String vectorRefusal(int preferredBits) {
+        boolean interpreted = System.getProperty("java.vm.info", "").contains("interpreted mode"), tiered = false;
+        long stopAt = 4;
+        try {
+            var flags = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            tiered = Boolean.parseBoolean(flags.getVMOption("TieredCompilation").getValue());
+            stopAt = Long.parseLong(flags.getVMOption("TieredStopAtLevel").getValue());
+        } catch (RuntimeException | LinkageError e) {
+            // not HotSpot: nothing to read
+        }
+        return vectorRefusal(preferredBits, interpreted, tiered, stopAt);
+    }
+
+    /**
+     * Looked up once: the VectorBackend(int) constructor, or null and one stderr line saying why (no module,
+     * or a JVM where the vector kernels would be slower than the scalar ones).
+     */
     private static final class VectorProvider {
         static final MethodHandle CONSTRUCTOR = find();
 
@@ -52,8 +81,14 @@ public final class Backends {
             }
             try {
                 Class<?> c = Class.forName("dev.hydra.kernels.VectorBackend");
+                int bits = (int) MethodHandles.publicLookup().findStatic(c, "preferredBits", MethodType.methodType(int.class)).invoke();
+                String refusal = vectorRefusal(bits);
+                if (refusal != null) {
+                    System.err.println("hydra: using the scalar CPU kernels, the Vector API ones would be slower: " + refusal);
+                    return null;
+                }
                 return MethodHandles.publicLookup().findConstructor(c, MethodType.methodType(void.class, int.class));
-            } catch (ReflectiveOperationException | LinkageError e) {
+            } catch (Throwable e) {
                 System.err.println("hydra: Vector API backend unavailable (" + e + "), using the scalar CPU kernels");
                 return null;
             }

@@ -15,12 +15,21 @@ import java.util.Random;
 import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Every VectorBackend kernel against ScalarBackend on random shapes (tails of the species included), and thread-count determinism. */
 class VectorBackendTest {
     private static final ScalarBackend SCALAR = new ScalarBackend();
     private static final VectorBackend VECTOR = new VectorBackend(2);
     private static final int VL = VectorBackend.lanes();
+
+    @Test
+    void runsAtTheRequestedSpeciesWidth() {
+        String bits = System.getProperty(VectorBackend.WIDTH_PROPERTY);
+        int expected = bits == null ? VectorBackend.preferredBits() : Integer.parseInt(bits);
+        assertThat(VL * Float.SIZE).isEqualTo(expected);
+        assertThatThrownBy(() -> VectorBackend.species("384")).hasMessage("hydra.tests.vectorsize must be 128, 256 or 512, got '384'");
+    }
 
     @Test
     void linearMatchesScalar() {
@@ -129,10 +138,29 @@ class VectorBackendTest {
         double worst = 0;
         for (float v = -87f; v < 87.9f; v += 0.0137f) {
             for (int i = 0; i < VL; i++) in[i] = v + i * 1e-3f;
-            VectorBackend.exp(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, in, 0)).intoArray(out, 0);
+            VectorBackend.exp(FloatVector.fromArray(VectorBackend.species(), in, 0)).intoArray(out, 0);
             for (int i = 0; i < VL; i++) worst = Math.max(worst, Math.abs(out[i] / Math.exp(in[i]) - 1));
         }
         assertThat(worst).isLessThan(5e-7);
+    }
+
+    @Test
+    void expRoundsIntoTheSubnormalsAndFlushesToZeroLikeMathExp() {
+        float[] in = new float[VL], out = new float[VL];
+        for (float v = -110f; v < -86f; v += 0.0071f) {
+            for (int i = 0; i < VL; i++) in[i] = v + i * 1e-3f;
+            VectorBackend.exp(FloatVector.fromArray(VectorBackend.species(), in, 0)).intoArray(out, 0);
+            for (int i = 0; i < VL; i++) {
+                double exact = Math.exp(in[i]);
+                // one rounding into the subnormals: at most one quantum (2^-149) beyond the normal-range error
+                assertThat((double) out[i]).as("exp(%s)", in[i]).isCloseTo(exact, org.assertj.core.data.Offset.offset(5e-7 * exact + Float.MIN_VALUE));
+            }
+        }
+        for (float v : new float[] {-104f, -200f, -1e30f, Float.NEGATIVE_INFINITY}) {
+            java.util.Arrays.fill(in, v);
+            VectorBackend.exp(FloatVector.fromArray(VectorBackend.species(), in, 0)).intoArray(out, 0);
+            assertThat(out[0]).as("exp(%s)", v).isEqualTo(0f);
+        }
     }
 
     @Test
@@ -140,9 +168,8 @@ class VectorBackendTest {
         HydraConfig c = new HydraConfig(64, 16, 7, 2, 16, 2, 0.0, Double.POSITIVE_INFINITY, true, false, true, 32);
         HydraWeights<float[]> w = HydraWeights.load(c, HydraWeights.seeded(c, 7), "", Precision.FP32);
         float[] u = random(new Random(5), 3 * 100 * c.dModel());
-        float[] one = forward(w, new VectorBackend(1), u), two = forward(w, new VectorBackend(2), u), three = forward(w, new VectorBackend(3), u);
-        assertThat(two).as("2 threads vs 1").isEqualTo(one);
-        assertThat(three).as("3 threads vs 1").isEqualTo(one);
+        float[] one = forward(w, new VectorBackend(1), u);
+        for (int threads : new int[] {2, 3, 7}) assertThat(forward(w, new VectorBackend(threads), u)).as("%d threads vs 1", threads).isEqualTo(one);
         assertThat(forward(w, SCALAR, u)).usingComparatorWithPrecision(1e-4f).containsExactly(one);
     }
 

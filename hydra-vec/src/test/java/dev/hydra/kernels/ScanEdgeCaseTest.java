@@ -1,0 +1,161 @@
+package dev.hydra.kernels;
+
+import dev.hydra.backend.Backend;
+import dev.hydra.backend.Buf;
+import dev.hydra.backend.HeapBuf;
+import dev.hydra.backend.ScanLayout;
+import dev.hydra.math.ChunkedScan;
+import dev.hydra.math.Recurrence;
+import dev.hydra.math.ScanInputs;
+import dev.hydra.math.ScanInputs.Direction;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The scan's edge cases on all three CPU paths (fp64 chunked reference, scalar, Vector API) against the
+ * fp64 recurrence: decay exponents that must not be taken as differences of large prefix sums, decays
+ * below the smallest normal float, and chunk sizes far beyond any tile.
+ */
+class ScanEdgeCaseTest {
+    private static final int HEADS = 2, P = 8, N = 8, HP = HEADS * P, S = HP + 2 * N;
+
+    /** x, B, C packed as one (rows, S) buffer the way the layer's conv output is: x, then B, then C. */
+    private record Case(int len, float[] xbc, float[] dt, float[] a) {
+        ScanLayout layout(int chunk, boolean forward) {
+            return new ScanLayout(1, len, HEADS, P, 1, N, chunk, S, 0, HP, HP + N, HEADS, 0, forward);
+        }
+
+        ScanInputs inputs() {
+            double[] x = new double[len * HP], b = new double[len * N], c = new double[len * N], d = new double[len * HEADS], aa = new double[HEADS];
+            for (int r = 0; r < len; r++) {
+                for (int i = 0; i < HP; i++) x[r * HP + i] = xbc[r * S + i];
+                for (int n = 0; n < N; n++) {
+                    b[r * N + n] = xbc[r * S + HP + n];
+                    c[r * N + n] = xbc[r * S + HP + N + n];
+                }
+                for (int h = 0; h < HEADS; h++) d[r * HEADS + h] = dt[r * HEADS + h];
+            }
+            for (int h = 0; h < HEADS; h++) aa[h] = a[h];
+            return new ScanInputs(1, len, HEADS, P, 1, N, x, b, c, b, c, d, d, aa, null);
+        }
+
+        float[] run(Backend be, int chunk, boolean forward) {
+            Buf y = be.allocate((long) len * HP);
+            be.ssdScan(layout(chunk, forward), be.upload(xbc), be.upload(dt), be.upload(a), null, y);
+            return HeapBuf.of(y);
+        }
+    }
+
+    private static Case randomCase(int len, long seed) {
+        Random rnd = new Random(seed);
+        float[] xbc = new float[len * S], dt = new float[len * HEADS];
+        for (int i = 0; i < xbc.length; i++) xbc[i] = (float) rnd.nextGaussian();
+        for (int i = 0; i < dt.length; i++) dt[i] = 0.01f + 0.1f * rnd.nextFloat();
+        return new Case(len, xbc, dt, new float[] {-1f, -0.5f});
+    }
+
+    @Test
+    void oneHugeStepFollowedByTinyOnesKeepsTheTinyDecays() {
+        Case k = randomCase(192, 1);
+        // each chunk of 64 starts with one step whose |dt A| is ~1e14 times the others' (in scan order, both directions)
+        for (int r = 0; r < k.len; r++)
+            for (int h = 0; h < HEADS; h++) k.dt[r * HEADS + h] = r % 64 == 0 || r % 64 == 63 ? 1e12f : 0.01f;
+        for (boolean forward : new boolean[] {true, false}) {
+            Direction dir = forward ? Direction.FORWARD : Direction.BACKWARD;
+            double[] exact = Recurrence.scan(k.inputs(), dir);
+            assertClose("fp64 chunked, forward=" + forward, ChunkedScan.scan(k.inputs(), dir, 64), exact, 1e-9, 0);
+            assertClose("scalar, forward=" + forward, widen(k.run(new ScalarBackend(), 64, forward)), exact, 1e-5, 0);
+            assertClose("vector, forward=" + forward, widen(k.run(new VectorBackend(2), 64, forward)), exact, 1e-5, 0);
+        }
+    }
+
+    @Test
+    void decaysBelowTheSmallestNormalFloatFlushToZeroOnBothFp32Paths() {
+        // one huge x at the first step, zero elsewhere: y_i is that x decayed by exp(-i), down past 2^-126 and zero
+        Case k = randomCase(160, 2);
+        for (int r = 0; r < k.len; r++) {
+            for (int i = 0; i < HP; i++) k.xbc[r * S + i] = r == 0 ? 1e30f : 0f;
+            for (int h = 0; h < HEADS; h++) k.dt[r * HEADS + h] = 1f;
+        }
+        double[] exact = Recurrence.scan(k.inputs(), Direction.FORWARD);
+        double cb = 0;
+        for (int r = 0; r < k.len; r++)
+            for (int n = 0; n < N; n++) cb = Math.max(cb, Math.abs(k.xbc[r * S + HP + N + n] * k.xbc[HP + n]) * N);
+        for (Backend be : new Backend[] {new ScalarBackend(), new VectorBackend(2)}) {
+            float[] y = k.run(be, 128, true);
+            for (int i = 0; i < exact.length; i++) {
+                // each element is right to fp32 accuracy, or zero where its decay fell below the smallest normal float
+                double err = Math.abs(y[i] - exact[i]);
+                boolean flushed = y[i] == 0 && Math.abs(exact[i]) <= 1e30 * cb * 2 * Float.MIN_NORMAL;
+                assertThat(err <= 1e-4 * Math.abs(exact[i]) + 1e-30 || flushed)
+                        .as("%s: element %d (exact %s, got %s)", be.name(), i, exact[i], y[i]).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void aChunkAsLongAsTheSequenceRunsInBoundedMemoryAndChangesNothing() {
+        int len = 65536;
+        Case k = randomCase(len, 3);
+        VectorBackend one = new VectorBackend(1);
+        float[] tiled = k.run(one, 256, true);
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long io = 4L * len * (S + HEADS + HP), allocated = Long.MAX_VALUE;
+        float[] whole = null;
+        // until the JIT has compiled the kernels (the Vector API's interpreted form boxes every vector)
+        for (int call = 0; call < 10 && allocated > io + (64L << 20); call++) {
+            long before = mx.getCurrentThreadAllocatedBytes();
+            whole = k.run(one, len, true);
+            allocated = mx.getCurrentThreadAllocatedBytes() - before;
+        }
+        double scale = 0, err = 0;
+        for (int i = 0; i < tiled.length; i++) {
+            scale = Math.max(scale, Math.abs(tiled[i]));
+            err = Math.max(err, Math.abs(whole[i] - tiled[i]));
+        }
+        assertThat(err / scale).as("chunk %d vs chunk 256", len).isLessThan(1e-5);
+        assertThat(allocated).as("bytes allocated by the scan beyond its inputs and output").isLessThan(io + (64L << 20));
+    }
+
+    @Test
+    void chunkParallelScanOverSeveralWindowsMatchesScalarAndIsBitIdenticalForAnyThreadCount() {
+        // 8 heads of 64 x 64 states, chunk 2: 300 chunks hold more states than one window (2^23 floats) takes
+        int heads = 8, p = 64, n = 64, len = 600, hp = heads * p, stride = hp + 4 * n;
+        Random rnd = new Random(4);
+        float[] xbc = new float[len * stride], dt = new float[len * heads], a = new float[heads], init = new float[heads * p * n];
+        for (int i = 0; i < xbc.length; i++) xbc[i] = (float) rnd.nextGaussian();
+        for (int i = 0; i < dt.length; i++) dt[i] = 0.001f + 0.01f * rnd.nextFloat();
+        for (int h = 0; h < heads; h++) a[h] = -(0.5f + rnd.nextFloat());
+        for (int i = 0; i < init.length; i++) init[i] = (float) rnd.nextGaussian();
+        for (boolean forward : new boolean[] {true, false}) {
+            ScanLayout s = new ScanLayout(1, len, heads, p, 2, n, 2, stride, 0, hp, hp + 2 * n, heads, 0, forward);
+            java.util.function.Function<Backend, float[]> run = be -> {
+                Buf y = be.allocate((long) len * hp);
+                be.ssdScan(s, be.upload(xbc), be.upload(dt), be.upload(a), be.upload(init), y);
+                return HeapBuf.of(y);
+            };
+            float[] one = run.apply(new VectorBackend(1));
+            for (int threads : new int[] {2, 3, 7})
+                assertThat(run.apply(new VectorBackend(threads))).as("%d threads vs 1, forward=%s", threads, forward).isEqualTo(one);
+            assertClose("vector vs scalar, forward=" + forward, widen(one), widen(run.apply(new ScalarBackend())), 2e-5, 0);
+        }
+    }
+
+    private static void assertClose(String what, double[] actual, double[] exact, double rel, double abs) {
+        double scale = 0;
+        for (double v : exact) scale = Math.max(scale, Math.abs(v));
+        for (int i = 0; i < exact.length; i++) {
+            double bound = abs > 0 ? rel * Math.abs(exact[i]) + abs : rel * scale;
+            assertThat(Math.abs(actual[i] - exact[i])).as("%s: element %d (exact %s, got %s)", what, i, exact[i], actual[i]).isLessThanOrEqualTo(bound);
+        }
+    }
+
+    private static double[] widen(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
+    }
+}
