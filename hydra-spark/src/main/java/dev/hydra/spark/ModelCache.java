@@ -1,0 +1,42 @@
+package dev.hydra.spark;
+
+import dev.hydra.HydraException;
+import dev.hydra.backend.Backends;
+import dev.hydra.bert.BertModel.Padding;
+import dev.hydra.bert.HydraBert;
+import dev.hydra.weights.Precision;
+import org.apache.hadoop.conf.Configuration;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+
+/**
+ * The models of this JVM: each (path, precision, backend, batch size) is loaded once, lazily, by the first
+ * task that needs it, and shared by every later task (a {@link HydraBert} is thread-safe). Models stay
+ * loaded for the life of the executor.
+ */
+final class ModelCache {
+    record Key(String modelPath, String precision, String backend, int batchSize) implements java.io.Serializable {}
+
+    private static final ConcurrentMap<Key, HydraBert> MODELS = new ConcurrentHashMap<>();
+
+    private ModelCache() {}
+
+    static HydraBert get(Key key, Configuration conf) {
+        return MODELS.computeIfAbsent(key, k -> HydraBert.load(ModelFiles.local(k.modelPath(), conf),
+                new HydraBert.Options(precision(k.precision()), Backends.named(k.backend()), Padding.NONE, k.batchSize())));
+    }
+
+    static Precision<?> precision(String name) {
+        return switch (name) {
+            case "fp32" -> Precision.FP32;
+            case "fp64" -> Precision.FP64;
+            default -> throw new HydraException("precision must be fp32 or fp64, got '" + name + "'");
+        };
+    }
+
+    /** How many models this JVM holds (for tests). */
+    static int size() {
+        return MODELS.size();
+    }
+}
