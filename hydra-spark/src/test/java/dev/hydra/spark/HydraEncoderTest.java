@@ -38,9 +38,9 @@ class HydraEncoderTest {
 
     @BeforeAll
     static void setUp() {
-        modelDir = TinyModel.create(tmp.resolve("model"));
+        modelDir = TestModels.tiny(tmp.resolve("model"));
         bert = HydraBert.load(modelDir);
-        spark = LocalSpark.session();
+        spark = TestModels.spark();
     }
 
     @AfterAll
@@ -57,7 +57,7 @@ class HydraEncoderTest {
     }
 
     static List<String> corpusWithGaps() {
-        List<String> texts = new ArrayList<>(TinyModel.texts(1, 60));
+        List<String> texts = new ArrayList<>(TestModels.texts(1, 60));
         texts.set(7, null);
         texts.set(23, "");
         texts.set(41, "   ");
@@ -106,10 +106,10 @@ class HydraEncoderTest {
         List<Row> rows = new ArrayList<>();
         List<int[]> ids = new ArrayList<>();
         for (int i = 0; i < 50; i++) {
-            int[] seq = r.ints(1 + r.nextInt(TinyModel.MAX_POSITIONS), 0, TinyModel.VOCAB_SIZE).toArray();
-            if (i == 4) seq[2] = TinyModel.VOCAB_SIZE;                               // out of the vocabulary
+            int[] seq = r.ints(1 + r.nextInt(TestModels.MAX_POSITIONS), 0, TestModels.VOCAB_SIZE).toArray();
+            if (i == 4) seq[2] = TestModels.VOCAB_SIZE;                               // out of the vocabulary
             if (i == 17) seq[0] = -1;
-            if (i == 30) seq = r.ints(TinyModel.MAX_POSITIONS + 1, 0, TinyModel.VOCAB_SIZE).toArray();  // too long
+            if (i == 30) seq = r.ints(TestModels.MAX_POSITIONS + 1, 0, TestModels.VOCAB_SIZE).toArray();  // too long
             ids.add(i == 9 ? null : i == 12 ? new int[0] : seq);
             rows.add(RowFactory.create((long) i, ids.get(i)));
         }
