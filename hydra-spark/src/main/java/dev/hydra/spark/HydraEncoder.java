@@ -117,7 +117,7 @@ public final class HydraEncoder extends Transformer {
         malformed = spark.sparkContext().longAccumulator("hydra malformed rows");
         malformedReasons = spark.sparkContext().collectionAccumulator("hydra malformed row reasons");
         var settings = new PartitionEncoder.Settings(
-                new ModelCache.Key(getOrDefault(modelPath), getOrDefault(precision), getOrDefault(backend), (Integer) getOrDefault(batchSize)),
+                new ModelCache.Key(getOrDefault(modelPath), getOrDefault(precision), getOrDefault(backend), (Integer) getOrDefault(batchSize), 1),
                 Task.named(getOrDefault(task)), getOrDefault(pooling).equals("mean") ? HydraBert.Pool.MEAN : HydraBert.Pool.CLS,
                 (Integer) getOrDefault(topK), tokenIds, dataset.schema().fieldIndex(getOrDefault(inputCol)));
         return dataset.toDF().mapPartitions(

@@ -5,6 +5,7 @@ import dev.hydra.bert.BertConfig;
 import dev.hydra.bert.HydraBert;
 import dev.hydra.bert.Output;
 import dev.hydra.bert.TextTokenizer.Encoded;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -77,7 +78,8 @@ final class PartitionEncoder implements MapPartitionsFunction<Row, Row> {
     private Iterator<Row> encodeWindow(Iterator<Row> input, java.util.function.Consumer<String> malformedRow) {
         List<Row> window = new ArrayList<>();
         while (input.hasNext() && window.size() < 8 * settings.model().batchSize()) window.add(input.next());
-        HydraBert bert = ModelCache.get(settings.model(), hadoopConf.value());
+        TaskContext task = TaskContext.get();
+        HydraBert bert = ModelCache.get(settings.model().withCpuThreads(task == null ? 1 : task.cpus()), hadoopConf.value());
         Object[] results = new Object[window.size()];
         if (settings.task() == Task.FILL_MASK) {
             for (int i = 0; i < window.size(); i++) {

@@ -225,7 +225,7 @@ class HydraEncoderTest {
 
     @Test
     void aJvmLoadsEachModelOnceUnderConcurrentRequests() throws Exception {
-        ModelCache.Key key = new ModelCache.Key(modelDir.toString(), "fp32", "cpu", 5);
+        ModelCache.Key key = new ModelCache.Key(modelDir.toString(), "fp32", "cpu", 5, 1);
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
             List<Future<HydraBert>> got = new ArrayList<>();
