@@ -27,9 +27,10 @@ final class ModelFiles {
             FileSystem fs = dir.getFileSystem(conf);
             if (!fs.exists(dir) || !fs.getFileStatus(dir).isDirectory()) throw new HydraException(modelPath + ": no such model directory");
             for (String file : needsTokenizer ? new String[] {"config.json", "model.safetensors", "tokenizer.json"}
-                    : new String[] {"config.json", "model.safetensors"})
-                if (!fs.isFile(new org.apache.hadoop.fs.Path(dir, file)))
-                    throw new HydraException(modelPath + ": the model directory has no " + file);
+                    : new String[] {"config.json", "model.safetensors"}) {
+                org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(dir, file);
+                if (!fs.exists(p) || !fs.getFileStatus(p).isFile()) throw new HydraException(modelPath + ": the model directory has no " + file);
+            }
         } catch (IOException e) {
             throw new HydraException(modelPath + ": cannot read the model directory (" + e.getMessage() + ")");
         }
