@@ -36,16 +36,18 @@ final class ModelFiles {
         }
     }
 
-    /** The directory as a local path: itself when it is local, else a fresh local copy. */
+    /**
+     * The directory as a local path: itself when it is on the local file system (a path without a scheme
+     * is on Hadoop's default file system, as {@link #require} checked it), else a fresh local copy of its files.
+     */
     static Path local(String modelPath, Configuration conf) {
-        URI uri = new org.apache.hadoop.fs.Path(modelPath).toUri();
-        if (uri.getScheme() == null) return Path.of(modelPath);
-        if (uri.getScheme().equals("file")) return Path.of(uri);
         try {
-            Path target = Files.createTempDirectory("hydra-model-");
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(target)));
             org.apache.hadoop.fs.Path src = new org.apache.hadoop.fs.Path(modelPath);
             FileSystem fs = src.getFileSystem(conf);
+            URI uri = fs.makeQualified(src).toUri();
+            if ("file".equals(uri.getScheme())) return Path.of(uri);
+            Path target = Files.createTempDirectory("hydra-model-");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(target)));
             for (var status : fs.listStatus(src))
                 if (status.isFile())
                     fs.copyToLocalFile(false, status.getPath(), new org.apache.hadoop.fs.Path(target.resolve(status.getPath().getName()).toUri()), true);

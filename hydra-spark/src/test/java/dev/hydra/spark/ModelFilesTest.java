@@ -60,6 +60,9 @@ class ModelFilesTest {
         for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json"})
             assertThat(Files.mismatch(local.resolve(f), model.resolve(f))).isEqualTo(-1);
         assertThat(ModelFiles.local(model.toString(), conf())).isEqualTo(model);
+        Configuration remoteDefault = conf();
+        remoteDefault.set("fs.defaultFS", "hydratest:///");
+        assertThat(ModelFiles.local(model.toString(), remoteDefault)).as("no scheme: the default file system").isNotEqualTo(model);
         assertThat(ModelFiles.local("file://" + model, conf())).isEqualTo(model);
     }
 
