@@ -105,16 +105,16 @@ final class PartitionEncoder implements MapPartitionsFunction<Row, Row> {
                 }
             }
             if (!items.isEmpty()) {
-                List<Output> outputs = bert.encode(items, null);
-                if (settings.task() == Task.EMBED) {
-                    double[][] pooled = HydraBert.pool(outputs, settings.pool());
-                    for (int k = 0; k < pooled.length; k++) results[itemRows.get(k)] = narrow(pooled[k]);
-                } else {
-                    List<HydraBert.Classification> labels = bert.classifyOutputs(outputs);
-                    for (int k = 0; k < labels.size(); k++) {
-                        HydraBert.Classification c = labels.get(k);
-                        double[] logits = bert.model().classifierLogits(outputs.get(k).pooled(0), 1);
-                        results[itemRows.get(k)] = RowFactory.create(c.name(), c.label(), c.probabilities()[c.label()], narrow(logits));
+                try {
+                    fill(results, itemRows, bert, bert.encode(items, null));
+                } catch (HydraException batchFailed) {
+                    // a row the checks above let through was refused: run the window's rows one by one to find it
+                    for (int k = 0; k < items.size(); k++) {
+                        try {
+                            fill(results, itemRows.subList(k, k + 1), bert, bert.encode(items.subList(k, k + 1), null));
+                        } catch (HydraException e) {
+                            malformedRow.accept(e.getMessage());
+                        }
                     }
                 }
             }
@@ -123,6 +123,21 @@ final class PartitionEncoder implements MapPartitionsFunction<Row, Row> {
         List<Row> out = new ArrayList<>(window.size());
         for (int i = 0; i < window.size(); i++) out.add(append(window.get(i), results[i]));
         return out.iterator();
+    }
+
+    /** The task's result for each output, at its row. */
+    private void fill(Object[] results, List<Integer> rowsOfOutputs, HydraBert bert, List<Output> outputs) {
+        if (settings.task() == Task.EMBED) {
+            double[][] pooled = HydraBert.pool(outputs, settings.pool());
+            for (int k = 0; k < pooled.length; k++) results[rowsOfOutputs.get(k)] = narrow(pooled[k]);
+            return;
+        }
+        List<HydraBert.Classification> labels = bert.classifyOutputs(outputs);
+        for (int k = 0; k < labels.size(); k++) {
+            HydraBert.Classification c = labels.get(k);
+            double[] logits = bert.model().classifierLogits(outputs.get(k).pooled(0), 1);
+            results[rowsOfOutputs.get(k)] = RowFactory.create(c.name(), c.label(), c.probabilities()[c.label()], narrow(logits));
+        }
     }
 
     private String text(Row row) {

@@ -184,6 +184,17 @@ class HydraEncoderTest {
     }
 
     @Test
+    void rowsTheModelRefusesAreRetriedOneByOneAndCounted() {
+        Path headless = TestModels.tiny(tmp.resolve("headless"), false);
+        List<String> texts = List.of("the cat", "a dog sat", "the mat");
+        HydraEncoder enc = new HydraEncoder().setModelPath(headless.toString()).setTask("classify").setOutputCol("label");
+        List<Row> out = enc.transform(textRows(texts)).collectAsList();
+        assertThat(out).hasSize(3).allMatch(r -> r.isNullAt(3));
+        assertThat(enc.malformedRows()).isEqualTo(3);
+        assertThat(enc.malformedReasons()).contains("classify: the checkpoint has no classification head (classifier.*)");
+    }
+
+    @Test
     void aMissingModelFailsInOneLineBeforeAnyTask() {
         Dataset<Row> in = textRows(List.of("the cat"));
         var tracker = spark.sparkContext().statusTracker();

@@ -24,6 +24,11 @@ public final class TestModels {
     private TestModels() {}
 
     public static Path tiny(Path dir) {
+        return tiny(dir, true);
+    }
+
+    /** As {@link #tiny(Path)}; without {@code heads}, no MLM head and no classifier. */
+    public static Path tiny(Path dir, boolean heads) {
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.put("vocab_size", VOCAB_SIZE).put("hidden_size", 16).put("num_hidden_layers", 2).put("type_vocab_size", 2)
                 .put("max_position_embeddings", MAX_POSITIONS).put("is_prenorm", false).put("use_position_embeddings", false)
@@ -34,7 +39,7 @@ public final class TestModels {
             ObjectNode json = c.toJson();
             json.putObject("id2label").put("0", "negative").put("1", "neutral").put("2", "positive");
             Files.writeString(dir.resolve("config.json"), json.toPrettyString());
-            SeededBert.weights(c, 11, true, 3, "bert.").writeTo(new SafeTensorsWriter(), "").write(dir.resolve("model.safetensors"), false);
+            SeededBert.weights(c, 11, heads, heads ? 3 : 0, "bert.").writeTo(new SafeTensorsWriter(), "").write(dir.resolve("model.safetensors"), false);
             Files.writeString(dir.resolve("tokenizer.json"), tokenizerJson());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
