@@ -34,16 +34,11 @@ final class ModelCache {
                         k.backend().equals("cpu") ? Backends.cpu(k.cpuThreads()) : Backends.named(k.backend()), Padding.NONE, k.batchSize())));
     }
 
-    static Precision<?> precision(String name) {
+    private static Precision<?> precision(String name) {
         return switch (name) {
             case "fp32" -> Precision.FP32;
             case "fp64" -> Precision.FP64;
             default -> throw new HydraException("precision must be fp32 or fp64, got '" + name + "'");
         };
-    }
-
-    /** How many models this JVM holds (for tests). */
-    static int size() {
-        return MODELS.size();
     }
 }
