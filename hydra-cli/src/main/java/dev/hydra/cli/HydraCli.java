@@ -31,7 +31,16 @@ public final class HydraCli {
 
     /** As {@link #run(String...)}, printing results to {@code out} and errors to {@code err}. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cl = new CommandLine(new HydraCli());
+        return execute(new HydraCli(), out, err, args);
+    }
+
+    /**
+     * Runs any picocli command with the CLI's error conventions (one line {@code hydra: ...}, exit codes
+     * 0/1/2, {@code --verbose} for the trace when the command declares it); for commands that live
+     * outside this module, such as {@code hydra spark-encode}.
+     */
+    public static int execute(Object command, PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cl = new CommandLine(command);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
