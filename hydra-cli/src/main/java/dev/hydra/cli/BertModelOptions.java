@@ -32,16 +32,28 @@ final class BertModelOptions {
     boolean progress;
 
     HydraBert load(boolean idsInput) {
-        Precision<?> p = switch (precision) {
-            case "fp32" -> Precision.FP32;
-            case "fp64" -> Precision.FP64;
-            default -> throw new dev.hydra.HydraException("--precision must be fp32 or fp64, got '" + precision + "'");
-        };
+        Precision<?> p = precision(precision);
         Padding pad = switch (padding == null ? (idsInput ? "release" : "none") : padding) {
             case "release" -> Padding.RELEASE;
             case "none" -> Padding.NONE;
             default -> throw new dev.hydra.HydraException("--padding must be release or none, got '" + padding + "'");
         };
         return HydraBert.load(model, new HydraBert.Options(p, Backends.named(backend), pad, batchSize));
+    }
+
+    static HydraBert.Pool pool(String name) {
+        return switch (name) {
+            case "cls" -> HydraBert.Pool.CLS;
+            case "mean" -> HydraBert.Pool.MEAN;
+            default -> throw new dev.hydra.HydraException("--pool must be cls or mean, got '" + name + "'");
+        };
+    }
+
+    static Precision<?> precision(String name) {
+        return switch (name) {
+            case "fp32" -> Precision.FP32;
+            case "fp64" -> Precision.FP64;
+            default -> throw new dev.hydra.HydraException("--precision must be fp32 or fp64, got '" + name + "'");
+        };
     }
 }

@@ -38,11 +38,7 @@ final class EncodeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        HydraBert.Pool p = switch (pool) {
-            case "cls" -> HydraBert.Pool.CLS;
-            case "mean" -> HydraBert.Pool.MEAN;
-            default -> throw new dev.hydra.HydraException("--pool must be cls or mean, got '" + pool + "'");
-        };
+        HydraBert.Pool p = BertModelOptions.pool(pool);
         try (HydraBert m = model.load(input.isIds())) {
             List<Output> outs = input.run(m, model.progress, spec.commandLine().getErr());
             int n = outs.size(), d = m.model().config().hiddenSize();
