@@ -127,6 +127,7 @@ public final class Batcher implements AutoCloseable {
             for (Encoded e : j.sequences()) tokens += e.length();
         }
         List<Output> outputs;
+        long start = System.nanoTime();
         try {
             outputs = engine.run(all);
         } catch (RuntimeException | Error failure) { // the server stays up: each request of the batch gets the failure
@@ -136,7 +137,7 @@ public final class Batcher implements AutoCloseable {
             }
             return;
         }
-        metrics.batch(all.size(), tokens);
+        metrics.batch(all.size(), tokens, (System.nanoTime() - start) / 1e9);
         int from = 0;
         for (Job j : batch) {
             int n = j.sequences().size();

@@ -22,6 +22,7 @@ public final class Metrics {
     private final Histogram latency = new Histogram(LATENCY_BOUNDS);
     private final Histogram batchSizes = new Histogram(BATCH_BOUNDS);
     private final LongAdder tokens = new LongAdder();
+    private final DoubleAdder engineSeconds = new DoubleAdder();
     /** tokens finished in each of the last seconds, slot = epoch second mod the window; slotSeconds says which second a slot holds */
     private final AtomicLongArray tokenSlots = new AtomicLongArray(WINDOW_SECONDS), slotSeconds = new AtomicLongArray(WINDOW_SECONDS);
     private volatile IntSupplier queueDepth = () -> 0;
@@ -40,9 +41,10 @@ public final class Metrics {
         latency.observe(seconds);
     }
 
-    /** A batch of {@code sequences} sequences holding {@code batchTokens} tokens ran on the engine. */
-    public void batch(int sequences, long batchTokens) {
+    /** A batch of {@code sequences} sequences holding {@code batchTokens} tokens ran on the engine in {@code seconds}. */
+    public void batch(int sequences, long batchTokens, double seconds) {
         batchSizes.observe(sequences);
+        engineSeconds.add(seconds);
         tokens.add(batchTokens);
         long second = System.currentTimeMillis() / 1000;
         int slot = (int) (second % WINDOW_SECONDS);
@@ -86,6 +88,8 @@ public final class Metrics {
         latency.write(b, "hydra_request_duration_seconds");
         header(b, "hydra_tokens_total", "counter", "Tokens run on the engine.");
         b.append("hydra_tokens_total ").append(tokens.sum()).append('\n');
+        header(b, "hydra_engine_seconds_total", "counter", "Time the engine spent running batches.");
+        b.append("hydra_engine_seconds_total ").append(engineSeconds.sum()).append('\n');
         header(b, "hydra_tokens_per_second", "gauge", "Tokens run per second over the last " + WINDOW_SECONDS + " seconds.");
         b.append("hydra_tokens_per_second ").append(tokensPerSecond()).append('\n');
         return b.toString();
