@@ -44,6 +44,9 @@ public final class Batcher implements AutoCloseable {
         }
     }
 
+    /** How long the worker waits at a time for a batch to fill, so that {@link #close()} cuts the wait short. */
+    private static final long SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
     private record Job(List<Encoded> sequences, long enqueuedNanos, CompletableFuture<List<Output>> result) {}
 
     private final Engine engine;
@@ -103,8 +106,11 @@ public final class Batcher implements AutoCloseable {
                 long deadline = first.enqueuedNanos() + maxWaitNanos;
                 while (sequences < maxBatch) {
                     long wait = accepting ? deadline - System.nanoTime() : 0;
-                    Job next = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : queue.poll();
-                    if (next == null) break;
+                    Job next = wait > 0 ? queue.poll(Math.min(wait, SLICE_NANOS), TimeUnit.NANOSECONDS) : queue.poll();
+                    if (next == null) {
+                        if (wait > SLICE_NANOS) continue; // look at the clock and at close() again
+                        break;
+                    }
                     if (sequences + next.sequences().size() > maxBatch) {
                         carried = next;
                         break;

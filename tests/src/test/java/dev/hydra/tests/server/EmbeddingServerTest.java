@@ -184,7 +184,7 @@ class EmbeddingServerTest {
             assertThat(floats(data.get(data.size() - 1).get("embedding"))).containsExactly(alone);
         }
         String metrics = http.get("/metrics").body();
-        assertThat(batchesAbove(metrics, 1)).as("some batch held more than one request's sequences:\n" + metrics).isPositive();
+        assertThat(batchesAbove(metrics, 2)).as("some batch held more than one request's sequences:\n" + metrics).isPositive();
     }
 
     /** Batches with more than {@code n} sequences, from the Prometheus histogram. */
@@ -375,7 +375,7 @@ class EmbeddingServerTest {
 
     @Test
     void closeAnswersQueuedRequestsThenStopsListening() throws Exception {
-        EmbeddingServer s = serve(config().withBatching(64, 1500, 1024));
+        EmbeddingServer s = serve(config().withBatching(64, 30_000, 1024)); // close() cuts the 30 s batch wait short
         int port = s.port();
         Http http = new Http(port, null);
         List<CompletableFuture<Http.Reply>> queued = new ArrayList<>();

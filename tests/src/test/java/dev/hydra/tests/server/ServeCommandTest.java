@@ -20,7 +20,10 @@ import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** {@code hydra serve} as a process: SIGTERM answers the queued requests and exits 0; bad options are one line. */
+/**
+ * {@code hydra serve} as a process: SIGTERM answers the queued requests (held by a 30 s batch wait, which the
+ * stop cuts short) and exits 0; bad options are one line.
+ */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class ServeCommandTest {
     @TempDir Path tmp;
@@ -32,7 +35,7 @@ class ServeCommandTest {
         Path stdout = tmp.resolve("stdout.txt");
         Process p = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx1g",
                 "-cp", System.getProperty("java.class.path"), HydraCli.class.getName(),
-                "serve", "--model", model.toString(), "--port", "0", "--max-batch", "64", "--max-wait-ms", "3000")
+                "serve", "--model", model.toString(), "--port", "0", "--max-batch", "64", "--max-wait-ms", "30000")
                 .redirectOutput(stdout.toFile()).redirectError(tmp.resolve("stderr.txt").toFile()).start();
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
