@@ -38,11 +38,7 @@ final class BertModelOptions {
     boolean progress;
 
     HydraBert load(boolean idsInput) {
-        Precision<?> p = switch (precision) {
-            case "fp32" -> Precision.FP32;
-            case "fp64" -> Precision.FP64;
-            default -> throw new dev.hydra.HydraException("--precision must be fp32 or fp64, got '" + precision + "'");
-        };
+        Precision<?> p = precision(precision);
         Padding pad = switch (padding == null ? (idsInput ? "release" : "none") : padding) {
             case "release" -> Padding.RELEASE;
             case "none" -> Padding.NONE;
@@ -53,5 +49,23 @@ final class BertModelOptions {
 
     ModelFiles files() {
         return ModelFiles.locate(model, config);
+    }
+
+    /** null when no --pool was given (the command then picks the model's default). */
+    static HydraBert.Pool pool(String name) {
+        if (name == null) return null;
+        return switch (name) {
+            case "cls" -> HydraBert.Pool.CLS;
+            case "mean" -> HydraBert.Pool.MEAN;
+            default -> throw new dev.hydra.HydraException("--pool must be cls or mean, got '" + name + "'");
+        };
+    }
+
+    static Precision<?> precision(String name) {
+        return switch (name) {
+            case "fp32" -> Precision.FP32;
+            case "fp64" -> Precision.FP64;
+            default -> throw new dev.hydra.HydraException("--precision must be fp32 or fp64, got '" + name + "'");
+        };
     }
 }

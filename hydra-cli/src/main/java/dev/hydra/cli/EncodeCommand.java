@@ -46,11 +46,7 @@ final class EncodeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         AtomicFiles.refuseExisting(output, force);
-        HydraBert.Pool p = pool == null ? null : switch (pool) {
-            case "cls" -> HydraBert.Pool.CLS;
-            case "mean" -> HydraBert.Pool.MEAN;
-            default -> throw new HydraException("--pool must be cls or mean, got '" + pool + "'");
-        };
+        HydraBert.Pool p = BertModelOptions.pool(pool);
         try (HydraBert m = model.load(input.isIds())) {
             BertModel bert = m.model();
             if (p == HydraBert.Pool.CLS && !bert.hasPooler())

@@ -14,7 +14,7 @@ import java.io.PrintWriter;
         exitCodeList = {"0:success", "1:bad input or a failed check (one line on stderr: hydra: ...)", "2:bad usage"},
         subcommands = {LayerCommand.class, MatrixCommand.class, DemoCommand.class, PlotCommand.class, EncodeCommand.class,
                 ClassifyCommand.class, FillMaskCommand.class, TokenizeCommand.class, ConvertCommand.class, InspectCommand.class,
-                BenchCommand.class, CommandLine.HelpCommand.class})
+                BenchCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class HydraCli {
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT, description = "Print the stack trace of an error.")

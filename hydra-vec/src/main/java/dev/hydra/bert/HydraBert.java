@@ -212,6 +212,11 @@ public final class HydraBert implements AutoCloseable {
         return classifyOutputs(encode(tokenizePairs(first, second), null));
     }
 
+    /** The name of label {@code k} (from config.json's id2label, else the index). */
+    public String labelName(int k) {
+        return labelNames[k];
+    }
+
     public List<Classification> classifyOutputs(List<Output> outputs) {
         if (model.numLabels() == 0) throw new HydraException("classify: the checkpoint has no classification head (classifier.*)");
         List<Classification> out = new ArrayList<>();
@@ -227,19 +232,28 @@ public final class HydraBert implements AutoCloseable {
     /** The {@code topK} candidates for each mask token ([MASK] or &lt;mask&gt;) of the text, position by position. */
     public List<List<Prediction>> fillMask(String text, int topK) {
         TextTokenizer.Encoded e = tokenizer().encode(text);
-        List<Integer> masks = new ArrayList<>();
-        for (int t = 0; t < e.length(); t++)
-            if (e.tokens()[t].equals("[MASK]") || e.tokens()[t].equals("<mask>")) masks.add(t);
-        if (masks.isEmpty()) throw new HydraException("fill-mask: the text has no [MASK] (or <mask>) token");
-        Output o = encode(List.of(e), null).getFirst();
+        maskPositions(e);
+        return fillMask(e, encode(List.of(e), null).getFirst(), topK);
+    }
+
+    /** The positions of the mask tokens ([MASK] or &lt;mask&gt;) of an encoded text; an error when it has none. */
+    public static int[] maskPositions(TextTokenizer.Encoded e) {
+        int[] masks = IntStream.range(0, e.length()).filter(t -> e.tokens()[t].equals("[MASK]") || e.tokens()[t].equals("<mask>")).toArray();
+        if (masks.length == 0) throw new HydraException("fill-mask: the text has no [MASK] (or <mask>) token");
+        return masks;
+    }
+
+    /** {@link #fillMask(String, int)} for a text already encoded ({@code e}) and run ({@code o}, its output). */
+    public List<List<Prediction>> fillMask(TextTokenizer.Encoded e, Output o, int topK) {
+        int[] masks = maskPositions(e);
         int V = model.config().vocabSize(), d = o.hidden();
-        double[] hidden = new double[masks.size() * d];
-        for (int k = 0; k < masks.size(); k++) System.arraycopy(o.sequence(), masks.get(k) * d, hidden, k * d, d);
-        double[] logits = model.mlmLogits(hidden, masks.size());
+        double[] hidden = new double[masks.length * d];
+        for (int k = 0; k < masks.length; k++) System.arraycopy(o.sequence(), masks[k] * d, hidden, k * d, d);
+        double[] logits = model.mlmLogits(hidden, masks.length);
         List<List<Prediction>> out = new ArrayList<>();
-        for (int k = 0; k < masks.size(); k++) {
+        for (int k = 0; k < masks.length; k++) {
             double[] p = softmax(Arrays.copyOfRange(logits, k * V, (k + 1) * V));
-            int pos = masks.get(k);
+            int pos = masks[k];
             out.add(IntStream.range(0, V).boxed().sorted(Comparator.comparingDouble(i -> -p[i])).limit(topK)
                     .map(i -> new Prediction(pos, i, tokenizer.token(i), p[i])).toList());
         }

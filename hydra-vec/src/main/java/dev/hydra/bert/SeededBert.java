@@ -6,6 +6,7 @@ import dev.hydra.io.InMemoryTensors;
 import dev.hydra.weights.HydraWeights;
 import dev.hydra.weights.MixerWeights;
 
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
@@ -63,5 +64,31 @@ public final class SeededBert {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = (float) (centre + bound * (2 * r.nextDouble() - 1));
         return a;
+    }
+
+    /**
+     * A BERT-style WordPiece tokenizer.json for a vocabulary holding [PAD], [UNK], [CLS] and [SEP] (entries in
+     * brackets are special tokens): lower-casing normalizer, the [CLS] A [SEP] B [SEP] template.
+     */
+    public static String wordPieceTokenizerJson(List<String> vocabulary) {
+        StringBuilder vocab = new StringBuilder(), added = new StringBuilder();
+        for (int i = 0; i < vocabulary.size(); i++) {
+            vocab.append(i == 0 ? "" : ",").append('"').append(vocabulary.get(i)).append("\":").append(i);
+            if (vocabulary.get(i).startsWith("["))
+                added.append(added.isEmpty() ? "" : ",").append("{\"id\":").append(i).append(",\"content\":\"").append(vocabulary.get(i))
+                        .append("\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":true}");
+        }
+        return """
+                {"version":"1.0","truncation":null,"padding":null,"added_tokens":[%s],
+                 "normalizer":{"type":"BertNormalizer","clean_text":true,"handle_chinese_chars":true,"strip_accents":null,"lowercase":true},
+                 "pre_tokenizer":{"type":"BertPreTokenizer"},
+                 "post_processor":{"type":"TemplateProcessing",
+                   "single":[{"SpecialToken":{"id":"[CLS]","type_id":0}},{"Sequence":{"id":"A","type_id":0}},{"SpecialToken":{"id":"[SEP]","type_id":0}}],
+                   "pair":[{"SpecialToken":{"id":"[CLS]","type_id":0}},{"Sequence":{"id":"A","type_id":0}},{"SpecialToken":{"id":"[SEP]","type_id":0}},
+                           {"Sequence":{"id":"B","type_id":1}},{"SpecialToken":{"id":"[SEP]","type_id":1}}],
+                   "special_tokens":{"[CLS]":{"id":"[CLS]","ids":[%d],"tokens":["[CLS]"]},"[SEP]":{"id":"[SEP]","ids":[%d],"tokens":["[SEP]"]}}},
+                 "decoder":{"type":"WordPiece","prefix":"##","cleanup":true},
+                 "model":{"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##","max_input_chars_per_word":100,"vocab":{%s}}}
+                """.formatted(added, vocabulary.indexOf("[CLS]"), vocabulary.indexOf("[SEP]"), vocab);
     }
 }

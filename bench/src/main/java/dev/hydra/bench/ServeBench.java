@@ -1,0 +1,320 @@
+package dev.hydra.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hydra.runtime.Backends;
+import dev.hydra.bert.BertConfig;
+import dev.hydra.bert.BertModel.Padding;
+import dev.hydra.bert.HydraBert;
+import dev.hydra.bert.SeededBert;
+import dev.hydra.io.SafeTensorsWriter;
+import dev.hydra.server.EmbeddingServer;
+import dev.hydra.server.ServerConfig;
+import dev.hydra.weights.Precision;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * {@code hydra serve} under load, on loopback, in one JVM (server and clients): throughput of 32 clients
+ * sending single short texts with dynamic batching, with {@code --max-batch 1}, and the library's own
+ * {@link HydraBert#embed} on the same texts; p50/p99 latency at 1, 8, 32 and 128 clients; a soak of
+ * 10,000 requests at 64 clients with 10% malformed (each valid answer checked against the library, each bad
+ * one's 4xx, no 5xx, the heap after the run against before). Every phase is bounded by a request count and
+ * by {@code --phase-seconds}. The model: seeded weights, a WordPiece vocabulary of 120 words,
+ * {@code --layers} Hydra layers of width {@code --hidden} (default 4 x 256; the paper's size is 23 x 768).
+ * Run: {@code scripts/serve-bench.sh [--layers N] [--hidden D] [--requests N] [--soak N] [--phase-seconds S]}.
+ */
+public final class ServeBench {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String NAME = "bench";
+    /** Helidon's start and stop lines, one pair per phase, would bury the results. Held so that the setting stays. */
+    private static final java.util.logging.Logger HELIDON_LOG = java.util.logging.Logger.getLogger("io.helidon");
+    private static final List<String> WORDS = List.of("the", "a", "cat", "dog", "sat", "ran", "on", "in", "under", "over", "mat", "house",
+            "garden", "river", "tree", "bird", "sings", "sleeps", "eats", "fish", "red", "blue", "green", "small", "big", "old", "new",
+            "happy", "sad", "quick", "slow", "morning", "night", "day", "sun", "moon", "rain", "snow", "wind", "road", "car", "train",
+            "book", "reads", "writes", "letter", "friend", "child", "mother", "father", "school", "city", "village", "market", "bread",
+            "milk", "water", "coffee", "tea", "table", "chair", "window", "door", "street", "park", "walks", "talks", "plays", "music",
+            "song", "dance", "game", "ball", "field", "farm", "horse", "cow", "sheep", "hill", "mountain", "sea", "boat", "ship", "island",
+            "beach", "sand", "stone", "wall", "bridge", "tower", "clock", "time", "year", "week", "hour", "minute", "light", "dark",
+            "warm", "cold", "soft", "hard", "long", "short", "high", "low", "near", "far", "and", "or", "but", "with", "without", "from",
+            "to", "at", "by", "is");
+
+    private int layers = 4, hidden = 256, requests = 640, soak = 10_000, threads = Runtime.getRuntime().availableProcessors();
+    private long phaseSeconds = 120;
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
+
+    public static void main(String[] args) throws Exception {
+        HELIDON_LOG.setLevel(java.util.logging.Level.WARNING);
+        ServeBench b = new ServeBench();
+        for (int i = 0; i < args.length; i++) {
+            String value = i + 1 < args.length ? args[i + 1] : null;
+            switch (args[i]) {
+                case "--layers" -> b.layers = Integer.parseInt(need(args[i], value));
+                case "--hidden" -> b.hidden = Integer.parseInt(need(args[i], value));
+                case "--requests" -> b.requests = Integer.parseInt(need(args[i], value));
+                case "--threads" -> b.threads = Integer.parseInt(need(args[i], value));
+                case "--soak" -> b.soak = Integer.parseInt(need(args[i], value));
+                case "--phase-seconds" -> b.phaseSeconds = Long.parseLong(need(args[i], value));
+                default -> {
+                    System.err.println("serve-bench: unknown option " + args[i] + " (known: --layers N, --hidden D, --threads T, --requests N, --soak N, --phase-seconds S)");
+                    System.exit(2);
+                }
+            }
+            i++;
+        }
+        b.run();
+    }
+
+    private static String need(String option, String value) {
+        if (value == null) {
+            System.err.println("serve-bench: " + option + " needs a value");
+            System.exit(2);
+        }
+        return value;
+    }
+
+    private void run() throws Exception {
+        Path dir = Files.createTempDirectory("hydra-serve-bench");
+        writeModel(dir);
+        List<String> texts = texts(512, 1);
+        System.out.printf("model: %d Hydra layers, hidden %d, seeded; %d distinct short texts (%s tokens); %d cores, engine threads %d%n", layers, hidden,
+                texts.size(), tokenRange(dir, texts), Runtime.getRuntime().availableProcessors(), threads);
+        try (HydraBert bert = HydraBert.load(dir, new HydraBert.Options(Precision.FP32, Backends.cpu(threads), Padding.NONE, 32))) {
+            Map<String, float[]> expected = new ConcurrentHashMap<>();
+            double[][] e = bert.embed(texts, HydraBert.Pool.CLS);
+            for (int i = 0; i < texts.size(); i++) expected.put(texts.get(i), narrow(e[i]));
+
+            double library = libraryThroughput(bert, texts);
+            System.out.printf("library embed (batches of 32): %.1f texts/s%n", library);
+
+            double batched, single;
+            try (EmbeddingServer s = serve(bert, 32)) {
+                Result r = load(s.port(), 32, requests, texts, expected, 0);
+                batched = r.throughput();
+                System.out.printf("--max-batch 32: mean batch %.1f sequences, engine busy %.0f%% of the time%n", meanBatch(s),
+                        100 * series(s.metrics().prometheusText(), "hydra_engine_seconds_total") / r.seconds);
+            }
+            try (EmbeddingServer s = serve(bert, 1)) {
+                Result r = load(s.port(), 32, requests, texts, expected, 0);
+                single = r.throughput();
+                System.out.printf("--max-batch 1: engine busy %.0f%% of the time%n", 100 * series(s.metrics().prometheusText(), "hydra_engine_seconds_total") / r.seconds);
+            }
+            System.out.printf("32 clients, single texts: --max-batch 32: %.1f req/s; --max-batch 1: %.1f req/s; ratio %.2fx (target >= 3x); "
+                    + "vs library %.2fx (target >= 0.9x)%n", batched, single, batched / single, batched / library);
+
+            try (EmbeddingServer s = serve(bert, 32)) {
+                System.out.println("clients | requests | req/s | p50 ms | p99 ms   (--max-batch 32, --max-wait-ms 5)");
+                for (int clients : new int[] {1, 8, 32, 128}) {
+                    Result r = load(s.port(), clients, Math.max(requests / 4, clients * 4), texts, expected, 0);
+                    System.out.printf("%7d | %8d | %5.1f | %6.1f | %6.1f%n", clients, r.done, r.throughput(), r.percentile(50), r.percentile(99));
+                }
+                long before = heapAfterGc();
+                Result r = load(s.port(), 64, soak, texts, expected, 10);
+                long after = heapAfterGc();
+                System.out.printf("soak: %d requests (%d malformed) at 64 clients in %.1f s: %d valid answered correctly, %d wrong, "
+                                + "%d bad ones with their 4xx, %d with another status, %d 5xx; heap after GC %.1f MiB -> %.1f MiB (%+.1f%%)%n",
+                        r.done, r.malformed.get(), r.seconds, r.correct.get(), r.wrong.get(), r.rejectedAsExpected.get(), r.rejectedOtherwise.get(),
+                        r.serverErrors.get(), before / 1048576.0, after / 1048576.0, 100.0 * (after - before) / before);
+                if (r.done < soak) System.out.println("soak: stopped by --phase-seconds before all requests were sent");
+            }
+        } finally {
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private void writeModel(Path dir) throws IOException {
+        List<String> vocab = new ArrayList<>(List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"));
+        vocab.addAll(WORDS);
+        ObjectNode o = JSON.createObjectNode();
+        o.put("vocab_size", vocab.size()).put("hidden_size", hidden).put("num_hidden_layers", layers).put("max_position_embeddings", 512);
+        BertConfig c = BertConfig.fromJson(o, "serve benchmark config");
+        Files.writeString(dir.resolve("config.json"), c.toJson().toPrettyString());
+        SeededBert.weights(c, 42, false, 0, "").writeTo(new SafeTensorsWriter(), "").write(dir.resolve("model.safetensors"), false);
+        Files.writeString(dir.resolve("tokenizer.json"), SeededBert.wordPieceTokenizerJson(vocab));
+    }
+
+    /** Short texts: 3 to 12 words. */
+    private static List<String> texts(int n, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int words = 3 + r.nextInt(10);
+            StringBuilder b = new StringBuilder();
+            for (int w = 0; w < words; w++) b.append(w == 0 ? "" : " ").append(WORDS.get(r.nextInt(WORDS.size())));
+            out.add(b.toString());
+        }
+        return out;
+    }
+
+    private static String tokenRange(Path dir, List<String> texts) {
+        try (HydraBert b = HydraBert.load(dir)) {
+            int[] n = b.tokenize(texts).stream().mapToInt(e -> e.length()).toArray();
+            return Arrays.stream(n).min().orElseThrow() + "-" + Arrays.stream(n).max().orElseThrow();
+        }
+    }
+
+    private double libraryThroughput(HydraBert bert, List<String> texts) {
+        bert.embed(texts, HydraBert.Pool.CLS);
+        int done = 0;
+        long start = System.nanoTime(), limit = start + phaseSeconds * 1_000_000_000L;
+        while (done < requests && System.nanoTime() < limit) {
+            bert.embed(texts, HydraBert.Pool.CLS);
+            done += texts.size();
+        }
+        return done / ((System.nanoTime() - start) / 1e9);
+    }
+
+    /** The server's mean batch size, from its Prometheus histogram. */
+    private static double meanBatch(EmbeddingServer s) {
+        String text = s.metrics().prometheusText();
+        return series(text, "hydra_batch_size_sum") / series(text, "hydra_batch_size_count");
+    }
+
+    private static double series(String text, String name) {
+        return text.lines().filter(l -> l.startsWith(name + " ")).mapToDouble(l -> Double.parseDouble(l.substring(name.length() + 1)))
+                .findFirst().orElseThrow();
+    }
+
+    private static EmbeddingServer serve(HydraBert bert, int maxBatch) {
+        EmbeddingServer s = EmbeddingServer.start(ServerConfig.defaults(NAME).withPort(0).withBatching(maxBatch, 5, 1024));
+        s.serve(bert);
+        return s;
+    }
+
+    /** One load phase's tallies. */
+    private static final class Result {
+        final long[] latencyNanos;
+        int done;
+        double seconds;
+        final AtomicInteger malformed = new AtomicInteger(), correct = new AtomicInteger(), wrong = new AtomicInteger(),
+                rejectedAsExpected = new AtomicInteger(), rejectedOtherwise = new AtomicInteger(), serverErrors = new AtomicInteger();
+
+        Result(int n) {
+            latencyNanos = new long[n];
+        }
+
+        double throughput() {
+            return done / seconds;
+        }
+
+        double percentile(int p) {
+            long[] l = Arrays.copyOf(latencyNanos, done);
+            Arrays.sort(l);
+            return l[Math.min(done - 1, (int) Math.ceil(p / 100.0 * done) - 1)] / 1e6;
+        }
+    }
+
+    /** A malformed request and the status it must get. */
+    private record Bad(String path, String body, int status) {}
+
+    private static final List<Bad> BAD = List.of(
+            new Bad("/v1/embeddings", "{\"input\": [\"the cat\"", 400),
+            new Bad("/v1/embeddings", "{}", 400),
+            new Bad("/v1/embeddings", "{\"input\": 5}", 400),
+            new Bad("/v1/embeddings", "{\"input\": [2, 99999, 3]}", 400),
+            new Bad("/v1/embeddings", "{\"input\": \"the cat\", \"model\": \"gpt-4\"}", 400),
+            new Bad("/v1/embeddings", "{\"input\": \"the cat\", \"encoding_format\": \"hex\"}", 400),
+            new Bad("/v1/nowhere", "{\"input\": \"the cat\"}", 404),
+            new Bad("/v1/embeddings", "{\"input\": [" + "5,".repeat(600) + "5]}", 413));
+
+    /**
+     * {@code total} requests from {@code clients} concurrent clients (virtual threads), every
+     * {@code badEvery}-th one malformed when {@code badEvery} > 0; stops early at {@code --phase-seconds}.
+     */
+    private Result load(int port, int clients, int total, List<String> texts, Map<String, float[]> expected, int badEvery) throws InterruptedException {
+        Result r = new Result(total);
+        AtomicInteger next = new AtomicInteger();
+        long start = System.nanoTime(), limit = start + phaseSeconds * 1_000_000_000L;
+        List<Thread> threads = new ArrayList<>();
+        for (int c = 0; c < clients; c++)
+            threads.add(Thread.ofVirtual().start(() -> {
+                for (int i; (i = next.getAndIncrement()) < total && System.nanoTime() < limit; ) {
+                    boolean bad = badEvery > 0 && i % badEvery == badEvery - 1;
+                    Bad b = bad ? BAD.get((i / badEvery) % BAD.size()) : null;
+                    String text = texts.get(i % texts.size());
+                    String body = bad ? b.body() : "{\"input\": " + quote(text) + ", \"model\": \"" + NAME + "\"}";
+                    HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + (bad ? b.path() : "/v1/embeddings")))
+                            .timeout(Duration.ofSeconds(120)).header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+                    long t0 = System.nanoTime();
+                    HttpResponse<String> resp;
+                    try {
+                        resp = http.send(req, HttpResponse.BodyHandlers.ofString());
+                    } catch (IOException e) {
+                        r.serverErrors.incrementAndGet();
+                        continue;
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    r.latencyNanos[i] = System.nanoTime() - t0;
+                    if (resp.statusCode() >= 500) r.serverErrors.incrementAndGet();
+                    if (bad) {
+                        r.malformed.incrementAndGet();
+                        (resp.statusCode() == b.status() ? r.rejectedAsExpected : r.rejectedOtherwise).incrementAndGet();
+                    } else if (resp.statusCode() == 200 && Arrays.equals(embedding(resp.body()), expected.get(text))) {
+                        r.correct.incrementAndGet();
+                    } else {
+                        r.wrong.incrementAndGet();
+                    }
+                }
+            }));
+        for (Thread t : threads) t.join();
+        r.seconds = (System.nanoTime() - start) / 1e9;
+        // latencies were stored by request index: keep those of answered requests, in any order
+        long[] kept = Arrays.stream(r.latencyNanos).filter(v -> v > 0).toArray();
+        System.arraycopy(kept, 0, r.latencyNanos, 0, kept.length);
+        r.done = kept.length;
+        return r;
+    }
+
+    private static float[] embedding(String body) {
+        try {
+            JsonNode v = JSON.readTree(body).get("data").get(0).get("embedding");
+            float[] f = new float[v.size()];
+            for (int i = 0; i < f.length; i++) f[i] = v.get(i).floatValue();
+            return f;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static String quote(String s) {
+        try {
+            return JSON.writeValueAsString(s);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static float[] narrow(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
+        return f;
+    }
+
+    private static long heapAfterGc() throws InterruptedException {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(200);
+        }
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+}
