@@ -32,4 +32,13 @@ public final class Bounds {
         if (file.contains("quasiseparable_di")) return 2e-9;
         return 2e-14;
     }
+
+    /**
+     * The release's checkpoints (tests/.../checkpoints), fp64, every output: ckpt_pub_mlm (Hydra mixers)
+     * 3.7e-8 sequence, 4.2e-8 logits (the Hydra residue above); ckpt_pub_lowrank 4.7e-16 sequence, 1.5e-15
+     * pooled, 3.0e-16 logits.
+     */
+    public static double releaseFp64(String folder) {
+        return folder.contains("lowrank") ? 1e-13 : 1e-6;
+    }
 }

@@ -3,6 +3,7 @@ package dev.hydra.tests.release;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hydra.Accuracy;
+import dev.hydra.tests.Bounds;
 import dev.hydra.cli.HydraCli;
 import dev.hydra.io.SafeTensors;
 import dev.hydra.io.SafeTensorsWriter;
@@ -34,7 +35,7 @@ class ReleaseCliTest {
         Files.deleteIfExists(out);
         stdout("encode", "--model", model.toString(), "--input-ids", ReleaseFiles.golden(folder).toString(),
                 "--precision", precision, "--batch-size", "2", "--output", out.toString());
-        double bound = precision.equals("fp64") ? 1e-6 : 1e-4;
+        double bound = precision.equals("fp64") ? Bounds.releaseFp64(folder) : 1e-4;
         try (SafeTensors o = SafeTensors.open(out); SafeTensors g = SafeTensors.open(ReleaseFiles.golden(folder))) {
             for (String name : List.of("sequence_output", "pooled_output", "logits")) {
                 assertThat(o.contains(name)).as(name).isEqualTo(g.contains(name));
