@@ -16,8 +16,10 @@ import java.util.SplittableRandom;
  * (d_state 64, headdim 64, expand 2, chunk 256), fp32, for (B, L) in (8, 512), (32, 128), (1, 8192),
  * (1, 65536); device-resident and with host transfers; median of {@value #REPS} timed calls after
  * {@value #WARMUP} warm-ups, each call ended by a device synchronize; then a per-operator breakdown;
- * for each way of running the projections ({@link CudaBackend.Matmul}).
- * Run: {@code java --add-modules jdk.incubator.vector -cp ... dev.hydra.gpu.GpuBenchmark}.
+ * for each way of running the products ({@link CudaBackend.Matmul}, bf16 included). Each measurement is
+ * also printed as one {@code RESULT mode B L resident_ms transfers_ms} line, which
+ * {@code scripts/gpu-compare.py} sets beside the release's {@code bench.py} figures.
+ * Run: {@code java --add-modules jdk.incubator.vector -cp ... dev.hydra.gpu.GpuBenchmark [MODE...]}.
  */
 public final class GpuBenchmark {
     private static final int WARMUP = 5, REPS = 30;
@@ -29,9 +31,9 @@ public final class GpuBenchmark {
 
     private GpuBenchmark() {}
 
-    /** Arguments: the {@link CudaBackend.Matmul} modes to run (default: all three). */
+    /** Arguments: the {@link CudaBackend.Matmul} modes to run (default: all four). */
     public static void main(String[] args) {
-        String[] modes = args.length > 0 ? args : new String[] {"TF32X3", "FFMA", "TF32"};
+        String[] modes = args.length > 0 ? args : new String[] {"TF32X3", "TF32", "BF16", "FFMA"};
         StringBuilder tables = new StringBuilder();
         try {
             for (String m : modes) tables.append(run(CudaBackend.Matmul.parse(m)));
@@ -45,7 +47,7 @@ public final class GpuBenchmark {
     private static String run(CudaBackend.Matmul mode) {
         HydraConfig cfg = HydraConfig.defaults(768);
         try (CudaBackend gpu = new CudaBackend(mode);
-             HydraLayer layer = new HydraLayer(HydraWeights.load(cfg, HydraWeights.seeded(cfg, 1), "", Precision.FP32), gpu)) {
+             HydraLayer layer = new HydraLayer(HydraWeights.load(cfg, HydraWeights.seeded(cfg, 1), "", mode == CudaBackend.Matmul.BF16 ? Precision.BF16 : Precision.FP32), gpu)) {
             System.out.println("device: " + gpu.name() + ", projections " + mode + ", JDK " + Runtime.version());
             StringBuilder table = new StringBuilder(String.format("%nprojections: %s%n" +
                     "| B | L | device-resident ms | with transfers ms | Triton H100 ms | ratio (resident / Triton) | GFLOP/s | %% of FP32 FFMA | est. GB/s | %% of copy BW | upload ms | download ms |%n|---|---|---|---|---|---|---|---|---|---|---|---|%n", mode));
@@ -69,6 +71,7 @@ public final class GpuBenchmark {
                     float[] host = new float[u.length];
                     down = median(() -> gpu.download(ub, host));
                 }
+                System.out.printf("RESULT %s %d %d %.3f %.3f%n", mode, b, l, resident, transfers);
                 double flops = flops(cfg, b, l), bytes = bytes(cfg, b, l);
                 double gflops = flops / resident / 1e6, gbs = bytes / resident / 1e6;
                 table.append(String.format("| %d | %d | %.3f | %.3f | %.2f | %.2f | %.0f | %.1f%% | %.0f | %.1f%% | %.2f | %.2f |%n", b, l, resident, transfers,

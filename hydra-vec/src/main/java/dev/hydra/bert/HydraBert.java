@@ -80,6 +80,8 @@ public final class HydraBert implements AutoCloseable {
      */
     public static HydraBert load(Path dir, Options options) {
         if (!Files.isDirectory(dir)) throw new HydraException(dir + ": no such model directory");
+        if (options.precision() == Precision.BF16)
+            throw new HydraException("HydraBERT runs in fp32 or fp64; bf16 is the Hydra layer's mode on the gpu backend (hydra layer --precision bf16)");
         BertConfig config = BertConfig.read(dir.resolve("config.json"));
         Path weights = dir.resolve("model.safetensors");
         if (!Files.isRegularFile(weights)) throw new HydraException(weights + ": no such file (the model directory needs model.safetensors)");
