@@ -29,8 +29,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * with a fixed margin (docs/gpu.md gives the measured figures); and the selection of bf16 by precision.
  */
 class CudaBf16Test {
-    /** Max relative errors measured (output, mixer_output, worst of the three goldens / of the random cases) times 2. */
-    static final double GOLDEN_BOUND = 3e-2, CPU_BOUND = 3e-2;
+    /**
+     * Twice the largest relative error measured on the H200: goldens 4.9e-3 (hydra_p1's output; mixer
+     * outputs 2.1e-3 to 2.3e-3), the fp32 CPU 4.9e-3 (outputs 1.2e-4 to 4.9e-3, mixes 3.2e-4 to 3.0e-3).
+     */
+    static final double GOLDEN_BOUND = 1e-2, CPU_BOUND = 1e-2;
 
     @ParameterizedTest
     @CsvSource({"hydra_p1.safetensors", "hydra_p2.safetensors", "hydra_p3.safetensors"})

@@ -55,12 +55,18 @@ public final class HydraLayer implements AutoCloseable {
 
     /** u (B, L, d_model) to the layer output (B, L, d_model). Refuses non-finite input. */
     public float[] forward(float[] u, int batch, int len) {
-        return run(u, batch, len, false).output();
+        return run(u, batch, len, false, null).output();
+    }
+
+    /** {@link #forward(float[], int, int)} into the caller's {@code out} (B*L*d_model floats), which it returns. */
+    public float[] forward(float[] u, int batch, int len, float[] out) {
+        Inputs.checkShape(out.length, batch, len, c.dModel(), "output array");
+        return run(u, batch, len, false, out).output();
     }
 
     /** The forward pass with every intermediate of {@link Stages} downloaded. */
     public Stages<float[]> forwardStages(float[] u, int batch, int len) {
-        return run(u, batch, len, true);
+        return run(u, batch, len, true, null);
     }
 
     /**
@@ -73,7 +79,7 @@ public final class HydraLayer implements AutoCloseable {
         return Float.BYTES * ((stages ? 2 : 1) * workspace + 2 * rows * c.dModel());
     }
 
-    private Stages<float[]> run(float[] u, int batch, int len, boolean keepStages) {
+    private Stages<float[]> run(float[] u, int batch, int len, boolean keepStages, float[] into) {
         Inputs.checkShape(u.length, batch, len, c.dModel(), "input");
         Inputs.checkFinite(u, len, c.dModel(), "input");
         Inputs.checkActivations(inW instanceof HeapBuf ? activationBytes(c, batch, len, keepStages) : 0,
@@ -84,7 +90,7 @@ public final class HydraLayer implements AutoCloseable {
         try (Buf ub = be.wrap(u)) {
             forward(ub, batch, len, ws);
             int rows = batch * len;
-            float[] out = new float[rows * c.dModel()];
+            float[] out = into != null ? into : new float[rows * c.dModel()];
             be.download(ws.out, out);
             Inputs.checkOverflow(out, len, c.dModel(), "fp32");
             if (!keepStages) return new Stages<>(null, null, null, null, null, null, null, null, out);
