@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine from a bundle made by scripts/gpu-run.sh: the GPU test suite, then the
-# benchmark; logs go to $OUT (default ./out), the benchmark's table is printed last.
+# benchmark, then (when the bundle holds the release's sources in release/) the release's bench.py on the
+# same GPU, and both side by side (gpu-compare.py); logs go to $OUT (default ./out), the tables last.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$here/out}
@@ -18,6 +19,12 @@ tests=${PIPESTATUS[0]}
 
 "$java" $flags -cp "$cp" dev.hydra.gpu.GpuBenchmark ${BENCH_MODES:-} 2>&1 | tee "$out/bench.log"
 bench=${PIPESTATUS[0]}
+
+if [ -f "$here/release/bench.py" ]; then
+    PYTHONUNBUFFERED=1 python3 "$here/release/bench.py" ${RELEASE_BENCH:-layer} 2>&1 | tee "$out/release.log"
+    echo "== ours and the release, same GPU, median ms:"
+    python3 "$here/gpu-compare.py" "$out/bench.log" "$out/release.log" | tee "$out/compare.md"
+fi
 
 echo "== gpu tests: $(grep -E 'tests (successful|failed|skipped|aborted)' "$out/tests.log" | tr -s ' ' | tr '\n' ' ')"
 echo "== exit codes: tests $tests, benchmark $bench"

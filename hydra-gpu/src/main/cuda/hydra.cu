@@ -206,6 +206,8 @@ __global__ void __launch_bounds__(256, 2) linear_tc_kernel(const float* __restri
             }
 }
 
+#include "hydra_bf16.cuh"
+
 // A product with few outputs (fc_D: out = heads <= 32): 32 rows per block of 4 warps, lane = row,
 // warp = a quarter of each 128-wide chunk of K; W's chunk is stored [k][out] so that a warp reads the
 // same 32 outputs of one k (a broadcast), x's is padded to 33 so that rows hit distinct banks. The
@@ -561,7 +563,7 @@ __global__ void __launch_bounds__(256) ssd_chunk_output_kernel(Scan s, const flo
     }
 }
 
-// The same chunk output on the tensor cores (3xTF32 when split = 1, else plain TF32), as three
+// The same chunk output on the tensor cores (split: 1 = 3xTF32, 0 = plain TF32, 2 = bf16), as three
 // warp-level products per block: the entering state C_i S^T, then for each 64-step tile of j the
 // score tile G = C_i B_j^T (scaled and masked in registers, then kept in shared memory) and G X_j.
 // C_i stays in shared memory for the whole block (all N columns at once).
@@ -574,6 +576,10 @@ __device__ __forceinline__ void split_tf32(float v, uint32_t& hi, uint32_t& lo) 
 // acc += A (rows wr.., row-major, pitch lda) * B (k x columns wc..): B stored [column][k] when bNK, else [k][column]
 __device__ __forceinline__ void warp_mma(float (&acc)[2][2][4], const float* A, int lda, const float* B, int ldb, bool bNK, int wr, int wc,
                                          int K, int split) {
+    if (split == 2) {
+        warp_mma_bf16(acc, A, lda, B, ldb, bNK, wr, wc, K);
+        return;
+    }
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
 #pragma unroll 2
     for (int kk = 0; kk < K; kk += 8) {
@@ -608,10 +614,10 @@ __global__ void __launch_bounds__(256) ssd_chunk_output_tc_kernel(Scan s, const 
                                                                   const float* __restrict__ cum, const float* __restrict__ states,
                                                                   float* __restrict__ y, int nc, int split) {
     // dynamic shared memory: C_i [64][ldn] for the whole block; S or B_j [64][ldn], which X_j [64][68]
-    // reuses once G is formed; G [64][68]. ldn = N + 4 rounded up to 68 at least (see chunkOutputSharedBytes)
+    // reuses once G is formed; G [64][68]. ldn = N rounded up to 16, + 4, 68 at least (see chunkOutputSharedBytes)
     extern __shared__ float4 smem4[];
     int P = s.headdim, N = s.state, Q = s.chunk, HP = s.heads * P;
-    const int ldn = max(((N + 3) / 4) * 4 + 4, 68);
+    const int ldn = max(((N + 15) / 16) * 16 + 4, 68);
     float* Cs = (float*)smem4;
     float* Ks = Cs + ST * ldn;
     float* Xs = Ks;
@@ -624,7 +630,7 @@ __global__ void __launch_bounds__(256) ssd_chunk_output_tc_kernel(Scan s, const 
     const float* cumc = cum + ((size_t)b * s.heads + h) * nc * Q + c0;
     const float* st = states + (((size_t)b * nc + c) * s.heads + h) * (size_t)P * N;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, lg = lane >> 2, lt = lane & 3;
-    const int wr = (warp >> 2) * 32, wc = (warp & 3) * 16, nK = ((N + 7) / 8) * 8;
+    const int wr = (warp >> 2) * 32, wc = (warp & 3) * 16, nK = split == 2 ? ((N + 15) / 16) * 16 : ((N + 7) / 8) * 8;
     float acc[2][2][4] = {};
     // 16-byte loads where every column range starts on a 16-byte boundary
     const bool vec = ((s.xbcStride | s.xCol | s.bCol | s.cCol | N | P) & 3) == 0;

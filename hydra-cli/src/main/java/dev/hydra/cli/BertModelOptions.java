@@ -65,6 +65,8 @@ final class BertModelOptions {
         return switch (name) {
             case "fp32" -> Precision.FP32;
             case "fp64" -> Precision.FP64;
+            case "bf16" -> throw new dev.hydra.HydraException("--precision bf16 is not available for HydraBERT (it runs fp32 or fp64); "
+                    + "bf16 runs the Hydra layer on the gpu backend: hydra layer --precision bf16 --backend gpu");
             default -> throw new dev.hydra.HydraException("--precision must be fp32 or fp64, got '" + name + "'");
         };
     }

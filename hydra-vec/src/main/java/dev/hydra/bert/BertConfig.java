@@ -93,7 +93,7 @@ public record BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int
 
     /**
      * Reads the project's format (encoder keys plus the mixer's own keys) and the release's {@code config.json}
-     * alike. As the release builds each layer's mixer (SPEC.md section 3): {@code matrix_mixer_type "hydra"} is the
+     * alike. As the release builds each layer's mixer (docs/spec.md §3): {@code matrix_mixer_type "hydra"} is the
      * Hydra layer ({@code is_data_dependent} and {@code qk_dim} unused), any other type a matrix mixer with
      * {@code max_seq_len = max_position_embeddings} ({@code d_state} unused), and every mixer gets
      * {@code chunk_size = min(chunk_size, max_position_embeddings)}.

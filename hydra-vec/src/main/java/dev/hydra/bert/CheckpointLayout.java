@@ -13,7 +13,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Where the release's names sit in a state dict (SPEC.md section 3): the encoder at the root ({@code BertModel}),
+ * Where the release's names sit in a state dict (docs/spec.md §3): the encoder at the root ({@code BertModel}),
  * under {@code bert.} (task models), under {@code model.} or {@code model.bert.} (Composer), the heads beside the
  * {@code bert.} level. Every tensor of the state dict must be used by the model: anything else (a layer too many,
  * another head) is an error naming it. The one buffer the release stores that the forward pass does not read,

@@ -84,6 +84,8 @@ public final class HydraBert implements AutoCloseable {
      * file, else the config the checkpoint carries.
      */
     public static HydraBert load(ModelFiles files, Options options) {
+        if (options.precision() == Precision.BF16)
+            throw new HydraException("HydraBERT runs in fp32 or fp64; bf16 is the Hydra layer's mode on the gpu backend (hydra layer --precision bf16)");
         ObjectNode configJson;
         BertModel model;
         try (CheckpointFile checkpoint = CheckpointFile.open(files.weights())) {

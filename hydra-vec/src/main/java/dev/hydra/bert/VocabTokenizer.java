@@ -20,7 +20,7 @@ import java.util.Map;
 /**
  * A WordPiece {@code vocab.txt} (one token per line, the line number its id) as the {@code tokenizer.json} that
  * transformers' converter ({@code BertConverter}) writes for it, so that the Rust tokenizers library runs exactly
- * transformers' {@code BertTokenizer} (SPEC.md section 3): BERT normalizer (clean text, CJK spacing, lower-casing and
+ * transformers' {@code BertTokenizer} (docs/spec.md §3): BERT normalizer (clean text, CJK spacing, lower-casing and
  * accent stripping per {@code tokenizer_config.json}, lower-casing by default), BERT pre-tokenizer, greedy WordPiece
  * with {@code ##} continuations and 100 characters per word, {@code [CLS] A [SEP] (B [SEP])}, special tokens whole.
  */

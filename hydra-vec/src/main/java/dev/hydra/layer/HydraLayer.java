@@ -57,7 +57,7 @@ public final class HydraLayer implements AutoCloseable {
 
     /** u (B, L, d_model) to the layer output (B, L, d_model). Refuses non-finite input. */
     public float[] forward(float[] u, int batch, int len) {
-        return run(u, batch, len, false, null).output();
+        return run(u, batch, len, false, null, null).output();
     }
 
     /** Receives the end of each stage of a timed forward pass, in order: {@link #STAGES}. */
@@ -72,12 +72,18 @@ public final class HydraLayer implements AutoCloseable {
 
     /** {@link #forward(float[], int, int)}, telling {@code clock} as each stage ends (on a CPU backend, when its work is done). */
     public float[] forward(float[] u, int batch, int len, StageClock clock) {
-        return run(u, batch, len, false, clock).output();
+        return run(u, batch, len, false, clock, null).output();
+    }
+
+    /** {@link #forward(float[], int, int)} into the caller's {@code out} (B*L*d_model floats), which it returns. */
+    public float[] forward(float[] u, int batch, int len, float[] out) {
+        Inputs.checkShape(out.length, batch, len, c.dModel(), "output array");
+        return run(u, batch, len, false, null, out).output();
     }
 
     /** The forward pass with every intermediate of {@link Stages} downloaded. */
     public Stages<float[]> forwardStages(float[] u, int batch, int len) {
-        return run(u, batch, len, true, null);
+        return run(u, batch, len, true, null, null);
     }
 
     /**
@@ -90,7 +96,7 @@ public final class HydraLayer implements AutoCloseable {
         return Float.BYTES * ((stages ? 2 : 1) * workspace + 2 * rows * c.dModel());
     }
 
-    private Stages<float[]> run(float[] u, int batch, int len, boolean keepStages, StageClock clock) {
+    private Stages<float[]> run(float[] u, int batch, int len, boolean keepStages, StageClock clock, float[] into) {
         Inputs.checkShape(u.length, batch, len, c.dModel(), "input");
         Inputs.checkFinite(u, len, c.dModel(), "input");
         Inputs.checkActivations(inW instanceof HeapBuf ? activationBytes(c, batch, len, keepStages) : 0,
@@ -101,7 +107,7 @@ public final class HydraLayer implements AutoCloseable {
         try (Buf ub = be.wrap(u)) {
             forward(ub, batch, len, ws, clock);
             int rows = batch * len;
-            float[] out = new float[rows * c.dModel()];
+            float[] out = into != null ? into : new float[rows * c.dModel()];
             be.download(ws.out, out);
             Inputs.checkOverflow(out, len, c.dModel(), "fp32");
             if (!keepStages) return new Stages<>(null, null, null, null, null, null, null, null, out);
