@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs on the GPU machine from a bundle made by scripts/gpu-run.sh: the GPU test suite, then the
-# benchmark; logs go to $OUT (default ./out), the benchmark's table is printed last.
+# Runs on the GPU machine from a bundle made by scripts/gpu-run.sh: the GPU test suite, the layer
+# benchmark, the 23-layer HydraBERT benchmark and, when the release's sources sit in the bundle as
+# release/ (with bench.py), the release's own BERT benchmark in the same run; logs go to $OUT (default ./out).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$here/out}
@@ -19,6 +20,13 @@ tests=${PIPESTATUS[0]}
 "$java" $flags -cp "$cp" dev.hydra.gpu.GpuBenchmark ${BENCH_MODES:-} 2>&1 | tee "$out/bench.log"
 bench=${PIPESTATUS[0]}
 
+"$java" $flags -cp "$cp" dev.hydra.gpu.GpuBertBenchmark ${BERT_MODES:-} 2>&1 | tee "$out/bert.log"
+bert=${PIPESTATUS[0]}
+
+if [ -f "$here/release/bench.py" ]; then
+    (cd "$here/release" && python3 bench.py bert) 2>&1 | tee "$out/release-bert.log"
+fi
+
 echo "== gpu tests: $(grep -E 'tests (successful|failed|skipped|aborted)' "$out/tests.log" | tr -s ' ' | tr '\n' ' ')"
-echo "== exit codes: tests $tests, benchmark $bench"
-[ "$tests" = 0 ] && [ "$bench" = 0 ]
+echo "== exit codes: tests $tests, benchmark $bench, bert benchmark $bert"
+[ "$tests" = 0 ] && [ "$bench" = 0 ] && [ "$bert" = 0 ]
