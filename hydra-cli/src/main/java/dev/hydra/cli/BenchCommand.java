@@ -7,6 +7,7 @@ import dev.hydra.backend.Backends;
 import dev.hydra.bert.BertConfig;
 import dev.hydra.bert.BertModel;
 import dev.hydra.bert.SeededBert;
+import dev.hydra.bert.Tokens;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.config.JsonKeys;
 import dev.hydra.gpu.CudaBackend;
@@ -58,6 +59,12 @@ final class BenchCommand implements Callable<Integer> {
             description = "BERT configs only: fp32 (on the backend) or fp64 (the reference, on the host) (default ${DEFAULT-VALUE}).")
     String precision;
 
+    @Option(names = "--against-layer", defaultValue = "0", paramLabel = "N",
+            description = "BERT configs with the Hydra mixer, fp32: N more calls, each followed by num_hidden_layers calls of one "
+                    + "layer of the same shape on the same backend, and the median ratio of the two times (the share of the "
+                    + "encoder's time that is its layers; measured interleaved, so that a loaded machine affects both alike).")
+    int againstLayer;
+
     @Option(names = "--seconds", defaultValue = "3", description = "Measurement time after warm-up (default ${DEFAULT-VALUE}).")
     double seconds;
 
@@ -82,7 +89,7 @@ final class BenchCommand implements Callable<Integer> {
         };
         long deviceFree = be instanceof CudaBackend gpu ? gpu.memoryInfo()[0] : 0;
         try (BertModel model = BertModel.load(c, SeededBert.weights(c, 1, false, 0, ""), "", "", p, be)) {
-            var tokens = BertThroughput.tokens(c, batch, seqlen, 1);
+            Tokens tokens = BertThroughput.tokens(c, batch, seqlen, 1);
             System.gc();
             long idle = heapUsed();
             ManagementFactory.getMemoryPoolMXBeans().forEach(MemoryPoolMXBean::resetPeakUsage);
@@ -97,11 +104,35 @@ final class BenchCommand implements Callable<Integer> {
             long peak = heapPeak();
             System.out.printf("peak heap: %.2f GiB (idle, model loaded: %.2f GiB; above idle: %.2f GiB; -Xmx %.2f GiB)%n",
                     peak / GIB, idle / GIB, Math.max(0, peak - idle) / GIB, Runtime.getRuntime().maxMemory() / GIB);
+            if (againstLayer > 0) againstLayer(c, model, tokens, be);
             if (be instanceof CudaBackend gpu)
                 System.out.printf("peak device memory: %.2f GiB (weights and the pooled activations, which keep their peak)%n",
                         (deviceFree - gpu.memoryInfo()[0]) / GIB);
         }
         return 0;
+    }
+
+    private void againstLayer(BertConfig c, BertModel model, Tokens tokens, Backend be) {
+        if (c.mixer().has("matrix_mixer_type") || model.precision() != Precision.FP32)
+            throw new HydraException("--against-layer needs a BERT config with the Hydra mixer, in fp32");
+        HydraConfig lc = HydraConfig.fromJson(c.mixer(), c.source(), Set.of());
+        float[] u = new float[batch * seqlen * lc.dModel()];
+        SplittableRandom r = new SplittableRandom(2);
+        for (int i = 0; i < u.length; i++) u[i] = (float) (2 * r.nextDouble() - 1);
+        double[] ratio = new double[againstLayer];
+        try (HydraLayer layer = new HydraLayer(HydraWeights.load(lc, HydraWeights.seeded(lc, 2), "", Precision.FP32), be)) {
+            layer.forward(u, batch, seqlen);
+            for (int i = 0; i < againstLayer; i++) {
+                long t0 = System.nanoTime();
+                model.forward(tokens, BertModel.Padding.RELEASE);
+                long t1 = System.nanoTime();
+                for (int l = 0; l < c.numHiddenLayers(); l++) layer.forward(u, batch, seqlen);
+                ratio[i] = (double) (System.nanoTime() - t1) / (t1 - t0);
+            }
+        }
+        Arrays.sort(ratio);
+        System.out.printf("layers' share: %d layer calls / one encoder call = %.3f (median of %d interleaved pairs; "
+                + "= BERT tokens/s x %d / layer tokens/s)%n", c.numHiddenLayers(), ratio[againstLayer / 2], againstLayer, c.numHiddenLayers());
     }
 
     private static long heapUsed() {

@@ -124,12 +124,13 @@ class BertCliTest {
             System.setOut(new java.io.PrintStream(buf, true));
             try {
                 assertThat(HydraCli.run("bench", "--config", cfg.toString(), "--batch", "2", "--seqlen", "8", "--seconds", "0.05",
-                        "--precision", precision, "--backend", "scalar")).isZero();
+                        "--precision", precision, "--backend", "scalar", "--against-layer", precision.equals("fp32") ? "1" : "0")).isZero();
             } finally {
                 System.setOut(old);
             }
             assertThat(buf.toString()).contains("Hydra BERT: 2 layers, hidden 16, vocab 50, Hydra mixer; B=2 L=8, " + precision + ", scalar backend")
                     .containsPattern("sequences/s: \\d+\\.\\d").containsPattern("tokens/s: \\d+").containsPattern("peak heap: \\d+\\.\\d\\d GiB");
+            if (precision.equals("fp32")) assertThat(buf.toString()).containsPattern("layers' share: 2 layer calls / one encoder call = \\d+\\.\\d{3} ");
         }
     }
 }
