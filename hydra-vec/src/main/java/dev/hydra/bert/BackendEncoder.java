@@ -114,7 +114,9 @@ final class BackendEncoder implements AutoCloseable {
     private String shortfall(int batch, int len) {
         long[] need = callBytes(batch, len);
         boolean heap = word instanceof HeapBuf;
-        long onBackend = heap ? need[0] + need[1] : need[0];
+        Workspace reusable = idle.peek();   // an idle workspace's buffers are reused, not allocated again
+        long workspace = Math.max(0, need[0] - (reusable == null ? 0 : Float.BYTES * reusable.floats()));
+        long onBackend = heap ? workspace + need[1] : workspace;
         if ((long) batch * len * c.hiddenSize() > Integer.MAX_VALUE - 8)
             return String.format("(%d, %d) has more hidden values than a Java array holds", batch, len);
         String r = compare(onBackend, be.availableBytes(), be.memoryName(), heap);
