@@ -762,4 +762,89 @@ __global__ void gated_rms_norm_kernel(const float* __restrict__ y, int rows, int
     for (int i = threadIdx.x; i < dim; i += blockDim.x) out[(size_t)r * dim + i] = yr[i] * inv * w[i] * silu(zr[i]);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The encoder around the mixers (docs/spec.md §3).
+// ---------------------------------------------------------------------------------------------
+
+// out[r] = word[ids[r]] + type[typeIds[r]] (+ pos[r % len]); ids then typeIds in one int buffer; a block per row.
+__global__ void embed_kernel(const int* __restrict__ tokens, int rows, int len, const float* __restrict__ word,
+                             const float* __restrict__ type, const float* __restrict__ pos, int d, float* __restrict__ out) {
+    int r = blockIdx.x;
+    const float* w = word + (size_t)tokens[r] * d;
+    const float* t = type + (size_t)tokens[rows + r] * d;
+    const float* p = pos == nullptr ? nullptr : pos + (size_t)(r % len) * d;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) out[(size_t)r * d + i] = w[i] + t[i] + (p == nullptr ? 0.f : p[i]);
+}
+
+// The sum of v over the block (a multiple of 32 threads), returned to every thread.
+__device__ float block_sum(float v, float* part) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    __syncthreads();
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = v;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        v = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.f;
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+        if (threadIdx.x == 0) part[32] = v;
+    }
+    __syncthreads();
+    return part[32];
+}
+
+// out = (x - mean) / sqrt(var + eps) * w + b per row (two passes, biased var); out may be x; a block per row.
+__global__ void layer_norm_kernel(const float* x, int rows, int d, const float* __restrict__ w, const float* __restrict__ b,
+                                  float eps, float* out) {
+    __shared__ float part[33];
+    const float* xr = x + (size_t)blockIdx.x * d;
+    float s = 0.f;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) s += xr[i];
+    float mean = block_sum(s, part) / d;
+    float v = 0.f;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) v += (xr[i] - mean) * (xr[i] - mean);
+    float inv = rsqrtf(block_sum(v, part) / d + eps);
+    float* o = out + (size_t)blockIdx.x * d;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) o[i] = (xr[i] - mean) * inv * w[i] + b[i];
+}
+
+// acc[i] += x[i].
+__global__ void add_in_place_kernel(float* __restrict__ acc, const float* __restrict__ x, size_t n) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) acc[i] += x[i];
+}
+
+// out = x with rows of mask 0 zeroed; out may be x.
+__global__ void mask_rows_kernel(const float* x, int rows, int d, const float* __restrict__ mask, float* out) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (size_t)rows * d) return;
+    out[i] = mask[i / d] == 0.f ? 0.f : x[i];
+}
+
+// out (batch, d) = row 0 of each sequence, or the sum of its rows / max(1, mask count); a block per sequence.
+__global__ void pool_rows_kernel(const float* __restrict__ h, int batch, int len, int d, const float* __restrict__ mask, int mean,
+                                 float* __restrict__ out) {
+    __shared__ float part[33];
+    int b = blockIdx.x;
+    const float* hb = h + (size_t)b * len * d;
+    if (!mean) {
+        for (int i = threadIdx.x; i < d; i += blockDim.x) out[(size_t)b * d + i] = hb[i];
+        return;
+    }
+    float c = 0.f;
+    for (int t = threadIdx.x; t < len; t += blockDim.x) c += mask[(size_t)b * len + t];
+    float inv = 1.f / fmaxf(block_sum(c, part), 1.f);
+    for (int i = threadIdx.x; i < d; i += blockDim.x) {
+        float s = 0.f;
+        for (int t = 0; t < len; t++) s += hb[(size_t)t * d + i];
+        out[(size_t)b * d + i] = s * inv;
+    }
+}
+
+// In place: tanh (f = 0) or the exact gelu x/2 (1 + erf(x / sqrt 2)) (f = 1).
+__global__ void activate_kernel(float* __restrict__ x, size_t n, int f) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    float v = x[i];
+    x[i] = f == 0 ? tanhf(v) : 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
+}
+
 }  // extern "C"

@@ -71,6 +71,7 @@ public final class CudaBackend implements Backend {
     private final CUmodule module = new CUmodule();
     private final Matmul matmul;
     private final CUfunction linear, linearTc, linearBf16, linearSkinny, convSilu, softplusDt, cumsum, chunkState, statePass, chunkOutput, chunkOutputTc, shiftAdd, rmsNorm;
+    private final CUfunction embed, layerNorm, addInPlace, maskRows, poolRows, activate;
     private final Map<Long, ArrayDeque<CUdeviceptr>> pool = new HashMap<>();
     private final List<DeviceBuf> live = new ArrayList<>();
     /**
@@ -119,6 +120,12 @@ public final class CudaBackend implements Backend {
         chunkOutputTc = function("ssd_chunk_output_tc_kernel");
         shiftAdd = function("shift_add_diagonal_kernel");
         rmsNorm = function("gated_rms_norm_kernel");
+        embed = function("embed_kernel");
+        layerNorm = function("layer_norm_kernel");
+        addInPlace = function("add_in_place_kernel");
+        maskRows = function("mask_rows_kernel");
+        poolRows = function("pool_rows_kernel");
+        activate = function("activate_kernel");
     }
 
     private CUfunction function(String name) {
@@ -302,6 +309,21 @@ public final class CudaBackend implements Backend {
         else MemorySegment.copy(slice, ValueLayout.JAVA_FLOAT, (long) sliceIndex * Float.BYTES, array, off, n);
     }
 
+    /** ints to a new device buffer through the first pinned slice, slice by slice (token ids: small). */
+    private DeviceBuf uploadInts(int[] host) {
+        DeviceBuf b = raw(host.length);
+        pinnedSlices();
+        for (int off = 0; off < host.length; off += SLICE_FLOATS) {
+            int n = Math.min(SLICE_FLOATS, host.length - off);
+            check(JCudaDriver.cuEventSynchronize(sliceDone[0]), "cuMemcpyHtoDAsync");
+            MemorySegment.copy(host, off, pinnedSegment[0], ValueLayout.JAVA_INT, 0, n);
+            check(JCudaDriver.cuMemcpyHtoDAsync(b.ptr.withByteOffset((long) off * Integer.BYTES), pinned[0], (long) n * Integer.BYTES, copyStream),
+                    "cuMemcpyHtoDAsync");
+            check(JCudaDriver.cuEventRecord(sliceDone[0], copyStream), "cuEventRecord");
+        }
+        return b;
+    }
+
     private DeviceBuf dev(Buf b) {
         if (b instanceof DeviceBuf d && d.owner() == this) {
             if (d.freed) throw new HydraException("gpu: buffer used after close()");
@@ -329,6 +351,7 @@ public final class CudaBackend implements Backend {
                 case Buf b -> Pointer.to(ptr(b));
                 case NativePointerObject n -> Pointer.to(n);
                 case Integer v -> Pointer.to(new int[] {v});
+                case Long v -> Pointer.to(new long[] {v});
                 case Float v -> Pointer.to(new float[] {v});
                 case int[] v -> Pointer.to(v);
                 default -> throw new IllegalArgumentException(String.valueOf(args[i]));
@@ -483,6 +506,81 @@ public final class CudaBackend implements Backend {
         fits("gatedRmsNorm weight", weight, dim);
         fits("gatedRmsNorm out", out, (long) rows * dim);
         launch(rmsNorm, rows, 1, 1, THREADS, 0, y, rows, dim, z, zStride, zCol, weight, eps, out);
+    }
+
+    // ---- the encoder around the mixers ------------------------------------------------------------
+
+    @Override
+    public synchronized void embed(int[] ids, int[] typeIds, int len, Buf word, Buf type, Buf pos, int d, Buf out) {
+        current();
+        int rows = ids.length;
+        fits("embed out", out, (long) rows * d);
+        int[] tokens = new int[2 * rows];
+        System.arraycopy(ids, 0, tokens, 0, rows);
+        System.arraycopy(typeIds, 0, tokens, rows, rows);
+        DeviceBuf tb = uploadInts(tokens);
+        try {
+            launch(embed, rows, 1, 1, THREADS, 0, tb, rows, len, word, type, pos == null ? new CUdeviceptr() : pos, d, out);
+        } finally {
+            tb.close();
+        }
+    }
+
+    @Override
+    public synchronized void layerNorm(Buf x, int rows, int d, Buf w, Buf b, float eps, Buf out) {
+        current();
+        fits("layerNorm x", x, (long) rows * d);
+        fits("layerNorm w", w, d);
+        fits("layerNorm b", b, d);
+        fits("layerNorm out", out, (long) rows * d);
+        launch(layerNorm, rows, 1, 1, THREADS, 0, x, rows, d, w, b, eps, out);
+    }
+
+    @Override
+    public synchronized void addInPlace(Buf acc, Buf x, long n) {
+        current();
+        fits("addInPlace acc", acc, n);
+        fits("addInPlace x", x, n);
+        launch(addInPlace, cdiv(n, THREADS), 1, 1, THREADS, 0, acc, x, n);
+    }
+
+    @Override
+    public synchronized void maskRows(Buf x, int rows, int d, Buf mask, Buf out) {
+        current();
+        long n = (long) rows * d;
+        fits("maskRows x", x, n);
+        fits("maskRows mask", mask, rows);
+        fits("maskRows out", out, n);
+        launch(maskRows, cdiv(n, THREADS), 1, 1, THREADS, 0, x, rows, d, mask, out);
+    }
+
+    @Override
+    public synchronized void poolRows(Buf h, int batch, int len, int d, Buf mask, boolean mean, Buf out) {
+        current();
+        fits("poolRows h", h, (long) batch * len * d);
+        fits("poolRows mask", mask, (long) batch * len);
+        fits("poolRows out", out, (long) batch * d);
+        launch(poolRows, batch, 1, 1, THREADS, 0, h, batch, len, d, mask, mean ? 1 : 0, out);
+    }
+
+    @Override
+    public synchronized void activate(Buf x, long n, Activation f) {
+        current();
+        fits("activate x", x, n);
+        launch(activate, cdiv(n, THREADS), 1, 1, THREADS, 0, x, n, f == Activation.TANH ? 0 : 1);
+    }
+
+    /** Free device memory plus the bytes held in this backend's pool of freed buffers. */
+    @Override
+    public synchronized long availableBytes() {
+        long pooled = 0;
+        for (var e : pool.entrySet()) pooled += e.getKey() * e.getValue().size();
+        return memoryInfo()[0] + pooled;
+    }
+
+    @Override
+    public String memoryName() {
+        return "the gpu";
     }
 
     /** Frees every device buffer of this backend (also those not closed yet) and the pinned slices. */

@@ -3,6 +3,7 @@ package dev.hydra.gpu;
 import dev.hydra.HydraException;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.ScanLayout;
+import dev.hydra.backend.Workspace;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.layer.HydraLayer;
 import dev.hydra.forward.Inputs;
@@ -63,11 +64,10 @@ public final class GpuBenchmark {
                 SplittableRandom r = new SplittableRandom(i);
                 for (int j = 0; j < u.length; j++) u[j] = (float) r.nextGaussian();
                 double resident, transfers;
-                try (Buf ub = gpu.upload(u)) {
+                try (Buf ub = gpu.upload(u); Buf out = gpu.allocate(u.length); Workspace ws = new Workspace(gpu)) {
                     resident = median(() -> {
-                        try (HydraLayer.Workspace ws = layer.forward(ub, b, l)) {
-                            gpu.synchronize();
-                        }
+                        layer.forward(ub, out, b, l, ws);
+                        gpu.synchronize();
                     });
                 }
                 float[] out = new float[u.length];
