@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs on the GPU machine from a bundle made by scripts/gpu-run.sh: the GPU test suite, then the
-# benchmark; logs go to $OUT (default ./out), the benchmark's table is printed last.
+# Runs on the GPU machine from a bundle made by scripts/gpu-run.sh: the GPU test suite, the layer
+# benchmark, the 23-layer HydraBERT benchmark and, when the bundle holds the release's sources in release/
+# (with bench.py), the release's bench.py (layer, then bert) on the same GPU, with the layer figures side by
+# side (gpu-compare.py); logs go to $OUT (default ./out), the tables last.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$here/out}
@@ -19,6 +21,16 @@ tests=${PIPESTATUS[0]}
 "$java" $flags -cp "$cp" dev.hydra.gpu.GpuBenchmark ${BENCH_MODES:-} 2>&1 | tee "$out/bench.log"
 bench=${PIPESTATUS[0]}
 
+"$java" $flags -cp "$cp" dev.hydra.gpu.GpuBertBenchmark ${BERT_MODES:-} 2>&1 | tee "$out/bert.log"
+bert=${PIPESTATUS[0]}
+
+if [ -f "$here/release/bench.py" ]; then
+    PYTHONUNBUFFERED=1 python3 "$here/release/bench.py" ${RELEASE_BENCH:-layer} 2>&1 | tee "$out/release.log"
+    (cd "$here/release" && PYTHONUNBUFFERED=1 python3 bench.py bert) 2>&1 | tee "$out/release-bert.log"
+    echo "== ours and the release, same GPU, median ms:"
+    python3 "$here/gpu-compare.py" "$out/bench.log" "$out/release.log" | tee "$out/compare.md"
+fi
+
 echo "== gpu tests: $(grep -E 'tests (successful|failed|skipped|aborted)' "$out/tests.log" | tr -s ' ' | tr '\n' ' ')"
-echo "== exit codes: tests $tests, benchmark $bench"
-[ "$tests" = 0 ] && [ "$bench" = 0 ]
+echo "== exit codes: tests $tests, benchmark $bench, bert benchmark $bert"
+[ "$tests" = 0 ] && [ "$bench" = 0 ] && [ "$bert" = 0 ]

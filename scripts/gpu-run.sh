@@ -5,6 +5,8 @@
 #   scripts/gpu-run.sh [BUNDLE_DIR]            build + bundle (default target/gpu-bundle); runs it here if
 #                                              this machine has an NVIDIA GPU
 #   GPU_SSH=user@host scripts/gpu-run.sh       also copies the bundle there and runs it
+#   RELEASE_DIR=DIR scripts/gpu-run.sh         also bundles the release's sources (DIR holds bench.py,
+#                                              hydra/, mamba_ssm/) to time it in the same run
 # A bundle inside the repository (e.g. scripts/gpu-run.sh .gpu-carry) travels with a copy of the working
 # tree and runs there as `bash .gpu-carry/gpu-remote.sh` (see docs/gpu.md).
 set -euo pipefail
@@ -41,6 +43,9 @@ if [ ! -f "$bundle/jre.tar.xz" ]; then
     rm -rf "$tmp"
 fi
 cp scripts/gpu-remote.sh "$bundle/gpu-remote.sh"
+cp scripts/gpu-compare.py "$bundle/gpu-compare.py"
+rm -rf "$bundle/release"
+[ -z "${RELEASE_DIR:-}" ] || cp -r "$RELEASE_DIR" "$bundle/release"
 echo "gpu-run: bundle $bundle ($(du -sh "$bundle" | cut -f1))"
 
 if [ -n "${GPU_SSH:-}" ]; then

@@ -206,6 +206,8 @@ __global__ void __launch_bounds__(256, 2) linear_tc_kernel(const float* __restri
             }
 }
 
+#include "hydra_bf16.cuh"
+
 // A product with few outputs (fc_D: out = heads <= 32): 32 rows per block of 4 warps, lane = row,
 // warp = a quarter of each 128-wide chunk of K; W's chunk is stored [k][out] so that a warp reads the
 // same 32 outputs of one k (a broadcast), x's is padded to 33 so that rows hit distinct banks. The
@@ -561,7 +563,7 @@ __global__ void __launch_bounds__(256) ssd_chunk_output_kernel(Scan s, const flo
     }
 }
 
-// The same chunk output on the tensor cores (3xTF32 when split = 1, else plain TF32), as three
+// The same chunk output on the tensor cores (split: 1 = 3xTF32, 0 = plain TF32, 2 = bf16), as three
 // warp-level products per block: the entering state C_i S^T, then for each 64-step tile of j the
 // score tile G = C_i B_j^T (scaled and masked in registers, then kept in shared memory) and G X_j.
 // C_i stays in shared memory for the whole block (all N columns at once).
@@ -574,6 +576,10 @@ __device__ __forceinline__ void split_tf32(float v, uint32_t& hi, uint32_t& lo) 
 // acc += A (rows wr.., row-major, pitch lda) * B (k x columns wc..): B stored [column][k] when bNK, else [k][column]
 __device__ __forceinline__ void warp_mma(float (&acc)[2][2][4], const float* A, int lda, const float* B, int ldb, bool bNK, int wr, int wc,
                                          int K, int split) {
+    if (split == 2) {
+        warp_mma_bf16(acc, A, lda, B, ldb, bNK, wr, wc, K);
+        return;
+    }
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
 #pragma unroll 2
     for (int kk = 0; kk < K; kk += 8) {
@@ -608,10 +614,10 @@ __global__ void __launch_bounds__(256) ssd_chunk_output_tc_kernel(Scan s, const 
                                                                   const float* __restrict__ cum, const float* __restrict__ states,
                                                                   float* __restrict__ y, int nc, int split) {
     // dynamic shared memory: C_i [64][ldn] for the whole block; S or B_j [64][ldn], which X_j [64][68]
-    // reuses once G is formed; G [64][68]. ldn = N + 4 rounded up to 68 at least (see chunkOutputSharedBytes)
+    // reuses once G is formed; G [64][68]. ldn = N rounded up to 16, + 4, 68 at least (see chunkOutputSharedBytes)
     extern __shared__ float4 smem4[];
     int P = s.headdim, N = s.state, Q = s.chunk, HP = s.heads * P;
-    const int ldn = max(((N + 3) / 4) * 4 + 4, 68);
+    const int ldn = max(((N + 15) / 16) * 16 + 4, 68);
     float* Cs = (float*)smem4;
     float* Ks = Cs + ST * ldn;
     float* Xs = Ks;
@@ -624,7 +630,7 @@ __global__ void __launch_bounds__(256) ssd_chunk_output_tc_kernel(Scan s, const 
     const float* cumc = cum + ((size_t)b * s.heads + h) * nc * Q + c0;
     const float* st = states + (((size_t)b * nc + c) * s.heads + h) * (size_t)P * N;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, lg = lane >> 2, lt = lane & 3;
-    const int wr = (warp >> 2) * 32, wc = (warp & 3) * 16, nK = ((N + 7) / 8) * 8;
+    const int wr = (warp >> 2) * 32, wc = (warp & 3) * 16, nK = split == 2 ? ((N + 15) / 16) * 16 : ((N + 7) / 8) * 8;
     float acc[2][2][4] = {};
     // 16-byte loads where every column range starts on a 16-byte boundary
     const bool vec = ((s.xbcStride | s.xCol | s.bCol | s.cCol | N | P) & 3) == 0;
@@ -754,6 +760,91 @@ __global__ void gated_rms_norm_kernel(const float* __restrict__ y, int rows, int
     float inv = rsqrtf(part[0] / dim + eps);
     const float* zr = z + (size_t)r * zStride + zCol;
     for (int i = threadIdx.x; i < dim; i += blockDim.x) out[(size_t)r * dim + i] = yr[i] * inv * w[i] * silu(zr[i]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The encoder around the mixers (docs/spec.md §3).
+// ---------------------------------------------------------------------------------------------
+
+// out[r] = word[ids[r]] + type[typeIds[r]] (+ pos[r % len]); ids then typeIds in one int buffer; a block per row.
+__global__ void embed_kernel(const int* __restrict__ tokens, int rows, int len, const float* __restrict__ word,
+                             const float* __restrict__ type, const float* __restrict__ pos, int d, float* __restrict__ out) {
+    int r = blockIdx.x;
+    const float* w = word + (size_t)tokens[r] * d;
+    const float* t = type + (size_t)tokens[rows + r] * d;
+    const float* p = pos == nullptr ? nullptr : pos + (size_t)(r % len) * d;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) out[(size_t)r * d + i] = w[i] + t[i] + (p == nullptr ? 0.f : p[i]);
+}
+
+// The sum of v over the block (a multiple of 32 threads), returned to every thread.
+__device__ float block_sum(float v, float* part) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    __syncthreads();
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = v;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        v = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.f;
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+        if (threadIdx.x == 0) part[32] = v;
+    }
+    __syncthreads();
+    return part[32];
+}
+
+// out = (x - mean) / sqrt(var + eps) * w + b per row (two passes, biased var); out may be x; a block per row.
+__global__ void layer_norm_kernel(const float* x, int rows, int d, const float* __restrict__ w, const float* __restrict__ b,
+                                  float eps, float* out) {
+    __shared__ float part[33];
+    const float* xr = x + (size_t)blockIdx.x * d;
+    float s = 0.f;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) s += xr[i];
+    float mean = block_sum(s, part) / d;
+    float v = 0.f;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) v += (xr[i] - mean) * (xr[i] - mean);
+    float inv = rsqrtf(block_sum(v, part) / d + eps);
+    float* o = out + (size_t)blockIdx.x * d;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) o[i] = (xr[i] - mean) * inv * w[i] + b[i];
+}
+
+// acc[i] += x[i].
+__global__ void add_in_place_kernel(float* __restrict__ acc, const float* __restrict__ x, size_t n) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) acc[i] += x[i];
+}
+
+// out = x with rows of mask 0 zeroed; out may be x.
+__global__ void mask_rows_kernel(const float* x, int rows, int d, const float* __restrict__ mask, float* out) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (size_t)rows * d) return;
+    out[i] = mask[i / d] == 0.f ? 0.f : x[i];
+}
+
+// out (batch, d) = row 0 of each sequence, or the sum of its rows / max(1, mask count); a block per sequence.
+__global__ void pool_rows_kernel(const float* __restrict__ h, int batch, int len, int d, const float* __restrict__ mask, int mean,
+                                 float* __restrict__ out) {
+    __shared__ float part[33];
+    int b = blockIdx.x;
+    const float* hb = h + (size_t)b * len * d;
+    if (!mean) {
+        for (int i = threadIdx.x; i < d; i += blockDim.x) out[(size_t)b * d + i] = hb[i];
+        return;
+    }
+    float c = 0.f;
+    for (int t = threadIdx.x; t < len; t += blockDim.x) c += mask[(size_t)b * len + t];
+    float inv = 1.f / fmaxf(block_sum(c, part), 1.f);
+    for (int i = threadIdx.x; i < d; i += blockDim.x) {
+        float s = 0.f;
+        for (int t = 0; t < len; t++) s += hb[(size_t)t * d + i];
+        out[(size_t)b * d + i] = s * inv;
+    }
+}
+
+// In place: tanh (f = 0) or the exact gelu x/2 (1 + erf(x / sqrt 2)) (f = 1).
+__global__ void activate_kernel(float* __restrict__ x, size_t n, int f) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    float v = x[i];
+    x[i] = f == 0 ? tanhf(v) : 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
 }
 
 }  // extern "C"

@@ -34,6 +34,10 @@ final class BertModelOptions {
     @Option(names = "--batch-size", defaultValue = "32", description = "Sequences per batch (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
+    @Option(names = "--auto-batch", description = "Split a batch that does not fit the free memory (heap or GPU) in halves "
+            + "until it does, instead of refusing it.")
+    boolean autoBatch;
+
     @Option(names = "--progress", description = "Show a progress bar on stderr (shown anyway when attached to a terminal).")
     boolean progress;
 
@@ -44,7 +48,7 @@ final class BertModelOptions {
             case "none" -> Padding.NONE;
             default -> throw new dev.hydra.HydraException("--padding must be release or none, got '" + padding + "'");
         };
-        return HydraBert.load(files(), new HydraBert.Options(p, Backends.named(backend), pad, batchSize));
+        return HydraBert.load(files(), new HydraBert.Options(p, Backends.named(backend), pad, batchSize, autoBatch));
     }
 
     ModelFiles files() {
@@ -65,6 +69,8 @@ final class BertModelOptions {
         return switch (name) {
             case "fp32" -> Precision.FP32;
             case "fp64" -> Precision.FP64;
+            case "bf16" -> throw new dev.hydra.HydraException("--precision bf16 is not available for HydraBERT (it runs fp32 or fp64); "
+                    + "bf16 runs the Hydra layer on the gpu backend: hydra layer --precision bf16 --backend gpu");
             default -> throw new dev.hydra.HydraException("--precision must be fp32 or fp64, got '" + name + "'");
         };
     }

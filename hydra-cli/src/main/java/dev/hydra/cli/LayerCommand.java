@@ -32,7 +32,7 @@ final class LayerCommand implements Callable<Integer> {
 
     /** The --precision values. */
     enum PrecisionName {
-        fp32(Precision.FP32), fp64(Precision.FP64);
+        fp32(Precision.FP32), fp64(Precision.FP64), bf16(Precision.BF16);
 
         final Precision<?> precision;
 
@@ -44,8 +44,9 @@ final class LayerCommand implements Callable<Integer> {
     @Mixin
     LayerOptions layer;
 
-    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|fp64",
-            description = "fp32: the engine on --backend; fp64: the reference (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|fp64|bf16",
+            description = "fp32: the engine on --backend; bf16: the engine with bf16 matrix products, gpu only; "
+                    + "fp64: the reference (default: ${DEFAULT-VALUE}).")
     PrecisionName precision;
 
     @Option(names = "--stages", description = "Also write every intermediate tensor (stage.conv_silu, stage.dt_forward, ..., stage.mix, stage.normed) as (B, L, width).")
@@ -63,7 +64,7 @@ final class LayerCommand implements Callable<Integer> {
         layer.refuseExistingOutput();
         boolean fp64 = precision == PrecisionName.fp64;
         try (SafeTensors w = SafeTensors.open(layer.weights);
-             Backend be = fp64 ? null : Backends.named(backend);
+             Backend be = fp64 ? null : Backends.named(backend, precision.precision);
              SequenceLayer l = layer.load(w, precision.precision, be)) {
             LayerOptions.Input in = layer.readInput(l.dModel());
             Map<String, double[]> tensors = new LinkedHashMap<>();

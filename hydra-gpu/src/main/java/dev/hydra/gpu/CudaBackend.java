@@ -8,6 +8,8 @@ import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUevent_flags;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUmodule;
@@ -15,12 +17,14 @@ import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
-import java.nio.ByteOrder;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 import static dev.hydra.gpu.CudaDriver.check;
 
@@ -29,25 +33,28 @@ import static dev.hydra.gpu.CudaDriver.check;
  * {@code src/main/cuda/hydra.cu}. Work goes to the context's (legacy) default stream, or to streams
  * that synchronize with it, so operations run in call order and a {@link #download} sees every
  * earlier operation. Freed buffers return to a pool keyed
- * by size, so that repeated forward passes reuse device memory instead of allocating it; host
- * transfers go through a pinned staging buffer. Methods are synchronized: one backend may be shared by
- * threads, whose calls are serialized.
+ * by size, so that repeated forward passes reuse device memory instead of allocating it. Host
+ * transfers run in slices through a ring of pinned buffers on a copy stream, so that the host-side copy
+ * of one slice (split over a few threads) overlaps the DMA of the others. Methods are synchronized: one
+ * backend may be shared by threads, whose calls are serialized.
  */
 public final class CudaBackend implements Backend {
     /**
      * How the projections multiply: plain fp32 FMAs, the tensor cores in "3xTF32" (operands split in
      * two TF32 halves, fp32 accuracy; the default), or the tensor cores in plain TF32 (relative error
-     * ~1e-3, as the release's Triton kernels). Chosen per backend, or by {@code -Dhydra.gpu.matmul}.
-     * Operands whose rows are not 16-byte aligned, and products with at most 32 outputs, use FFMA kernels.
-     * The scan's chunk-output products run in 3xTF32 in both tensor-core modes, in FFMA otherwise.
+     * ~1e-3, as the release's Triton kernels), or the tensor cores in bf16 (operands rounded to bf16,
+     * fp32 accumulation: {@link dev.hydra.weights.Precision#BF16}). Chosen per backend, or by
+     * {@code -Dhydra.gpu.matmul}. Operands whose rows are not 16-byte aligned, and products with at most
+     * 32 outputs, use FFMA kernels. The scan's chunk-output products run in bf16 in the bf16 mode, in
+     * 3xTF32 in the two TF32 modes, in FFMA otherwise.
      */
     public enum Matmul {
-        FFMA, TF32X3, TF32;
+        FFMA, TF32X3, TF32, BF16;
 
-        /** {@code ffma}, {@code tf32x3} or {@code tf32}, in any case; anything else is a one-line error. */
+        /** {@code ffma}, {@code tf32x3}, {@code tf32} or {@code bf16}, in any case; anything else is a one-line error. */
         public static Matmul parse(String name) {
             for (Matmul m : values()) if (m.name().equalsIgnoreCase(name)) return m;
-            throw new HydraException("gpu: unknown matmul mode '" + name + "' (known: ffma, tf32x3, tf32)");
+            throw new HydraException("gpu: unknown matmul mode '" + name + "' (known: ffma, tf32x3, tf32, bf16)");
         }
     }
 
@@ -63,7 +70,8 @@ public final class CudaBackend implements Backend {
     private final CUcontext ctx;
     private final CUmodule module = new CUmodule();
     private final Matmul matmul;
-    private final CUfunction linear, linearTc, linearSkinny, convSilu, softplusDt, cumsum, chunkState, statePass, chunkOutput, chunkOutputTc, shiftAdd, rmsNorm;
+    private final CUfunction linear, linearTc, linearBf16, linearSkinny, convSilu, softplusDt, cumsum, chunkState, statePass, chunkOutput, chunkOutputTc, shiftAdd, rmsNorm;
+    private final CUfunction embed, layerNorm, addInPlace, maskRows, poolRows, activate;
     private final Map<Long, ArrayDeque<CUdeviceptr>> pool = new HashMap<>();
     private final List<DeviceBuf> live = new ArrayList<>();
     /**
@@ -74,8 +82,14 @@ public final class CudaBackend implements Backend {
     private final CUstream[] scanStream = {new CUstream(), new CUstream()};
     private final DeviceBuf[] cum = new DeviceBuf[2], states = new DeviceBuf[2];
     private int chunkOutputTcShared = 48 * 1024;
-    private Pointer pinned;
-    private long pinnedBytes;
+    /** Floats per pinned slice of a host transfer, and the number of slices in flight. */
+    private static final int SLICE_FLOATS = 2 << 20, SLICES = 4;
+    /** Threads that copy one slice between the Java array and pinned memory. */
+    private static final int HOST_COPY_THREADS = Math.min(4, Runtime.getRuntime().availableProcessors());
+    private final CUstream copyStream = new CUstream();
+    private final Pointer[] pinned = new Pointer[SLICES];
+    private final MemorySegment[] pinnedSegment = new MemorySegment[SLICES];
+    private final CUevent[] sliceDone = new CUevent[SLICES];
     private boolean closed;
 
     public CudaBackend() {
@@ -89,10 +103,14 @@ public final class CudaBackend implements Backend {
         check(JCudaDriver.cuModuleLoadData(module, CudaDriver.fatbin()), "loading the CUDA kernels");
         linear = function("linear_kernel");
         linearTc = function("linear_tc_kernel");
+        linearBf16 = function("linear_bf16_kernel");
         linearSkinny = function("linear_skinny_kernel");
         for (CUstream st : scanStream) check(JCudaDriver.cuStreamCreate(st, 0), "cuStreamCreate");
+        check(JCudaDriver.cuStreamCreate(copyStream, 0), "cuStreamCreate");
         check(JCudaDriver.cuFuncSetAttribute(linearTc, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, TC_SHARED_BYTES),
                 "raising linear_tc_kernel's shared memory");
+        check(JCudaDriver.cuFuncSetAttribute(linearBf16, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, TC_SHARED_BYTES),
+                "raising linear_bf16_kernel's shared memory");
         convSilu = function("conv_silu_kernel");
         softplusDt = function("softplus_dt_kernel");
         cumsum = function("ssd_cumsum_kernel");
@@ -102,12 +120,22 @@ public final class CudaBackend implements Backend {
         chunkOutputTc = function("ssd_chunk_output_tc_kernel");
         shiftAdd = function("shift_add_diagonal_kernel");
         rmsNorm = function("gated_rms_norm_kernel");
+        embed = function("embed_kernel");
+        layerNorm = function("layer_norm_kernel");
+        addInPlace = function("add_in_place_kernel");
+        maskRows = function("mask_rows_kernel");
+        poolRows = function("pool_rows_kernel");
+        activate = function("activate_kernel");
     }
 
     private CUfunction function(String name) {
         CUfunction f = new CUfunction();
         check(JCudaDriver.cuModuleGetFunction(f, module, name), "loading kernel " + name);
         return f;
+    }
+
+    public Matmul matmul() {
+        return matmul;
     }
 
     @Override
@@ -208,25 +236,36 @@ public final class CudaBackend implements Backend {
         check(JCudaDriver.cuCtxSynchronize(), "a CUDA kernel");
     }
 
-    private Pointer staging(long bytes) {
-        if (bytes > pinnedBytes) {
-            if (pinned != null) JCudaDriver.cuMemFreeHost(pinned);
-            pinned = new Pointer();
-            check(JCudaDriver.cuMemAllocHost(pinned, bytes), "cuMemAllocHost of " + bytes + " bytes");
-            pinnedBytes = bytes;
+    /** The pinned slices, allocated at the first host transfer. */
+    private void pinnedSlices() {
+        if (pinned[0] != null) return;
+        long bytes = (long) SLICE_FLOATS * Float.BYTES;
+        for (int i = 0; i < SLICES; i++) {
+            pinned[i] = new Pointer();
+            check(JCudaDriver.cuMemAllocHost(pinned[i], bytes), "cuMemAllocHost of " + bytes + " bytes");
+            pinnedSegment[i] = MemorySegment.ofBuffer(pinned[i].getByteBuffer(0, bytes));
+            sliceDone[i] = new CUevent();
+            check(JCudaDriver.cuEventCreate(sliceDone[i], CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
         }
-        return pinned;
     }
 
+    /**
+     * The copy stream synchronizes with the default stream: an upload starts after the work queued
+     * before it, and kernels queued after it wait for it; a download waits for the kernels before it.
+     */
     @Override
     public synchronized Buf upload(float[] host) {
         current();
         DeviceBuf b = raw(host.length);
-        long bytes = (long) host.length * Float.BYTES;
-        if (bytes > 0) {
-            Pointer stage = staging(bytes);
-            stage.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder()).asFloatBuffer().put(host);
-            check(JCudaDriver.cuMemcpyHtoD(b.ptr, stage, bytes), "cuMemcpyHtoD");
+        if (host.length == 0) return b;
+        pinnedSlices();
+        for (int k = 0, off = 0; off < host.length; k++, off += SLICE_FLOATS) {
+            int slot = k % SLICES, n = Math.min(SLICE_FLOATS, host.length - off);
+            check(JCudaDriver.cuEventSynchronize(sliceDone[slot]), "cuMemcpyHtoDAsync");
+            hostCopy(host, off, pinnedSegment[slot], n, true);
+            check(JCudaDriver.cuMemcpyHtoDAsync(b.ptr.withByteOffset((long) off * Float.BYTES), pinned[slot], (long) n * Float.BYTES, copyStream),
+                    "cuMemcpyHtoDAsync");
+            check(JCudaDriver.cuEventRecord(sliceDone[slot], copyStream), "cuEventRecord");
         }
         return b;
     }
@@ -236,11 +275,53 @@ public final class CudaBackend implements Backend {
         current();
         DeviceBuf b = dev(src);
         if (dst.length > b.floats) throw new HydraException("gpu: download of " + dst.length + " floats from a buffer of " + b.floats);
-        long bytes = (long) dst.length * Float.BYTES;
-        if (bytes == 0) return;
-        Pointer stage = staging(bytes);
-        check(JCudaDriver.cuMemcpyDtoH(stage, b.ptr, bytes), "cuMemcpyDtoH (or an earlier kernel)");
-        stage.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder()).asFloatBuffer().get(dst);
+        if (dst.length == 0) return;
+        pinnedSlices();
+        int slices = (int) cdiv(dst.length, SLICE_FLOATS);
+        for (int k = 0; k < slices + SLICES; k++) {
+            int done = k - SLICES;
+            if (done >= 0 && done < slices) {
+                int slot = done % SLICES, off = done * SLICE_FLOATS;
+                check(JCudaDriver.cuEventSynchronize(sliceDone[slot]), "cuMemcpyDtoHAsync (or an earlier kernel)");
+                hostCopy(dst, off, pinnedSegment[slot], Math.min(SLICE_FLOATS, dst.length - off), false);
+            }
+            if (k < slices) {
+                int slot = k % SLICES, off = k * SLICE_FLOATS, n = Math.min(SLICE_FLOATS, dst.length - off);
+                check(JCudaDriver.cuMemcpyDtoHAsync(pinned[slot], b.ptr.withByteOffset((long) off * Float.BYTES), (long) n * Float.BYTES, copyStream),
+                        "cuMemcpyDtoHAsync (or an earlier kernel)");
+                check(JCudaDriver.cuEventRecord(sliceDone[slot], copyStream), "cuEventRecord");
+            }
+        }
+    }
+
+    /** Copies n floats between array[off..] and the start of a pinned slice, in parts on a few threads when large. */
+    private static void hostCopy(float[] array, int off, MemorySegment slice, int n, boolean toPinned) {
+        int parts = n >= 1 << 18 ? HOST_COPY_THREADS : 1;
+        if (parts == 1) copyPart(array, off, slice, 0, n, toPinned);
+        else IntStream.range(0, parts).parallel().forEach(p -> {
+            int from = (int) ((long) n * p / parts), to = (int) ((long) n * (p + 1) / parts);
+            copyPart(array, off + from, slice, from, to - from, toPinned);
+        });
+    }
+
+    private static void copyPart(float[] array, int off, MemorySegment slice, int sliceIndex, int n, boolean toPinned) {
+        if (toPinned) MemorySegment.copy(array, off, slice, ValueLayout.JAVA_FLOAT, (long) sliceIndex * Float.BYTES, n);
+        else MemorySegment.copy(slice, ValueLayout.JAVA_FLOAT, (long) sliceIndex * Float.BYTES, array, off, n);
+    }
+
+    /** ints to a new device buffer through the first pinned slice, slice by slice (token ids: small). */
+    private DeviceBuf uploadInts(int[] host) {
+        DeviceBuf b = raw(host.length);
+        pinnedSlices();
+        for (int off = 0; off < host.length; off += SLICE_FLOATS) {
+            int n = Math.min(SLICE_FLOATS, host.length - off);
+            check(JCudaDriver.cuEventSynchronize(sliceDone[0]), "cuMemcpyHtoDAsync");
+            MemorySegment.copy(host, off, pinnedSegment[0], ValueLayout.JAVA_INT, 0, n);
+            check(JCudaDriver.cuMemcpyHtoDAsync(b.ptr.withByteOffset((long) off * Integer.BYTES), pinned[0], (long) n * Integer.BYTES, copyStream),
+                    "cuMemcpyHtoDAsync");
+            check(JCudaDriver.cuEventRecord(sliceDone[0], copyStream), "cuEventRecord");
+        }
+        return b;
     }
 
     private DeviceBuf dev(Buf b) {
@@ -270,6 +351,7 @@ public final class CudaBackend implements Backend {
                 case Buf b -> Pointer.to(ptr(b));
                 case NativePointerObject n -> Pointer.to(n);
                 case Integer v -> Pointer.to(new int[] {v});
+                case Long v -> Pointer.to(new long[] {v});
                 case Float v -> Pointer.to(new float[] {v});
                 case int[] v -> Pointer.to(v);
                 default -> throw new IllegalArgumentException(String.valueOf(args[i]));
@@ -299,6 +381,7 @@ public final class CudaBackend implements Backend {
         Object b = bias == null ? new CUdeviceptr() : bias;
         if (out <= 32) launch(linearSkinny, cdiv(rows, 32), 1, 1, 128, 0, x, xStride, xCol, rows, in, w, b, out, y);
         else if (matmul == Matmul.FFMA || ((xStride | xCol | in) & 3) != 0) launch(linear, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
+        else if (matmul == Matmul.BF16) launch(linearBf16, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, TC_SHARED_BYTES, x, xStride, xCol, rows, in, w, b, out, y);
         else launch(linearTc, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, TC_SHARED_BYTES, x, xStride, xCol, rows, in, w, b, out, y, matmul == Matmul.TF32X3 ? 1 : 0);
     }
 
@@ -367,7 +450,8 @@ public final class CudaBackend implements Backend {
                         "raising ssd_chunk_output_tc_kernel's shared memory");
                 chunkOutputTcShared = tcShared;
             }
-            launchOn(st, chunkOutputTc, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, tcShared, layout, xbc, dt, cumD, statesD, y, nc, 1);
+            launchOn(st, chunkOutputTc, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, tcShared, layout, xbc, dt, cumD, statesD, y, nc,
+                    matmul == Matmul.BF16 ? 2 : 1);
         }
         lap(3);
     }
@@ -391,7 +475,7 @@ public final class CudaBackend implements Backend {
 
     /** ssd_chunk_output_tc_kernel's shared memory: C_i and S / B_j tiles of 64 rows x ldn, and G (64 x 68). */
     private static int chunkOutputSharedBytes(int n) {
-        int ldn = Math.max((n + 3) / 4 * 4 + 4, 68);
+        int ldn = Math.max((n + 15) / 16 * 16 + 4, 68);
         return (2 * TILE * ldn + TILE * 68) * Float.BYTES;
     }
 
@@ -424,7 +508,82 @@ public final class CudaBackend implements Backend {
         launch(rmsNorm, rows, 1, 1, THREADS, 0, y, rows, dim, z, zStride, zCol, weight, eps, out);
     }
 
-    /** Frees every device buffer of this backend (also those not closed yet) and the pinned buffer. */
+    // ---- the encoder around the mixers ------------------------------------------------------------
+
+    @Override
+    public synchronized void embed(int[] ids, int[] typeIds, int len, Buf word, Buf type, Buf pos, int d, Buf out) {
+        current();
+        int rows = ids.length;
+        fits("embed out", out, (long) rows * d);
+        int[] tokens = new int[2 * rows];
+        System.arraycopy(ids, 0, tokens, 0, rows);
+        System.arraycopy(typeIds, 0, tokens, rows, rows);
+        DeviceBuf tb = uploadInts(tokens);
+        try {
+            launch(embed, rows, 1, 1, THREADS, 0, tb, rows, len, word, type, pos == null ? new CUdeviceptr() : pos, d, out);
+        } finally {
+            tb.close();
+        }
+    }
+
+    @Override
+    public synchronized void layerNorm(Buf x, int rows, int d, Buf w, Buf b, float eps, Buf out) {
+        current();
+        fits("layerNorm x", x, (long) rows * d);
+        fits("layerNorm w", w, d);
+        fits("layerNorm b", b, d);
+        fits("layerNorm out", out, (long) rows * d);
+        launch(layerNorm, rows, 1, 1, THREADS, 0, x, rows, d, w, b, eps, out);
+    }
+
+    @Override
+    public synchronized void addInPlace(Buf acc, Buf x, long n) {
+        current();
+        fits("addInPlace acc", acc, n);
+        fits("addInPlace x", x, n);
+        launch(addInPlace, cdiv(n, THREADS), 1, 1, THREADS, 0, acc, x, n);
+    }
+
+    @Override
+    public synchronized void maskRows(Buf x, int rows, int d, Buf mask, Buf out) {
+        current();
+        long n = (long) rows * d;
+        fits("maskRows x", x, n);
+        fits("maskRows mask", mask, rows);
+        fits("maskRows out", out, n);
+        launch(maskRows, cdiv(n, THREADS), 1, 1, THREADS, 0, x, rows, d, mask, out);
+    }
+
+    @Override
+    public synchronized void poolRows(Buf h, int batch, int len, int d, Buf mask, boolean mean, Buf out) {
+        current();
+        fits("poolRows h", h, (long) batch * len * d);
+        fits("poolRows mask", mask, (long) batch * len);
+        fits("poolRows out", out, (long) batch * d);
+        launch(poolRows, batch, 1, 1, THREADS, 0, h, batch, len, d, mask, mean ? 1 : 0, out);
+    }
+
+    @Override
+    public synchronized void activate(Buf x, long n, Activation f) {
+        current();
+        fits("activate x", x, n);
+        launch(activate, cdiv(n, THREADS), 1, 1, THREADS, 0, x, n, f == Activation.TANH ? 0 : 1);
+    }
+
+    /** Free device memory plus the bytes held in this backend's pool of freed buffers. */
+    @Override
+    public synchronized long availableBytes() {
+        long pooled = 0;
+        for (var e : pool.entrySet()) pooled += e.getKey() * e.getValue().size();
+        return memoryInfo()[0] + pooled;
+    }
+
+    @Override
+    public String memoryName() {
+        return "the gpu";
+    }
+
+    /** Frees every device buffer of this backend (also those not closed yet) and the pinned slices. */
     @Override
     public synchronized void close() {
         if (closed) return;
@@ -432,7 +591,11 @@ public final class CudaBackend implements Backend {
         trimPool();
         for (DeviceBuf b : live) JCudaDriver.cuMemFree(b.ptr);
         live.clear();
-        if (pinned != null) JCudaDriver.cuMemFreeHost(pinned);
+        for (int i = 0; i < SLICES && pinned[i] != null; i++) {
+            JCudaDriver.cuEventDestroy(sliceDone[i]);
+            JCudaDriver.cuMemFreeHost(pinned[i]);
+        }
+        JCudaDriver.cuStreamDestroy(copyStream);
         for (CUstream st : scanStream) JCudaDriver.cuStreamDestroy(st);
         JCudaDriver.cuModuleUnload(module);
         closed = true;

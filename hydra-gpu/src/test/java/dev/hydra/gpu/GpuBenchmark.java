@@ -3,10 +3,15 @@ package dev.hydra.gpu;
 import dev.hydra.HydraException;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.ScanLayout;
+import dev.hydra.backend.Workspace;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.layer.HydraLayer;
+import dev.hydra.forward.Inputs;
 import dev.hydra.weights.HydraWeights;
 import dev.hydra.weights.Precision;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.JCudaDriver;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -14,24 +19,26 @@ import java.util.SplittableRandom;
 /**
  * The GPU benchmark of the issue: the Hydra layer with d_model 768 and the release's defaults
  * (d_state 64, headdim 64, expand 2, chunk 256), fp32, for (B, L) in (8, 512), (32, 128), (1, 8192),
- * (1, 65536); device-resident and with host transfers; median of {@value #REPS} timed calls after
- * {@value #WARMUP} warm-ups, each call ended by a device synchronize; then a per-operator breakdown;
- * for each way of running the projections ({@link CudaBackend.Matmul}).
- * Run: {@code java --add-modules jdk.incubator.vector -cp ... dev.hydra.gpu.GpuBenchmark}.
+ * (1, 65536); device-resident and with host transfers (into the caller's output array, and into a new
+ * one); median of {@value #REPS} timed calls after {@value #WARMUP} warm-ups, each call ended by a device
+ * synchronize; the parts of the with-transfers call (upload, download, the host's finiteness checks of
+ * input and output) and the copy engine's rate from pinned memory; then a per-operator breakdown; for
+ * each way of running the products ({@link CudaBackend.Matmul}, bf16 included). Each measurement is
+ * also printed as one {@code RESULT mode B L resident_ms transfers_ms transfers_new_array_ms} line,
+ * which {@code scripts/gpu-compare.py} sets beside the release's {@code bench.py} figures.
+ * Run: {@code java --add-modules jdk.incubator.vector -cp ... dev.hydra.gpu.GpuBenchmark [MODE...]}.
  */
 public final class GpuBenchmark {
     private static final int WARMUP = 5, REPS = 30;
     private static final int[][] SHAPES = {{8, 512}, {32, 128}, {1, 8192}, {1, 65536}};
-    /** The release's fused Triton kernels on an H100, ms, for the same shapes (from the issue). */
-    private static final double[] TRITON_MS = {1.60, 1.68, 2.83, 21.1};
     /** Ceilings measured on the H200 here: device-to-device copy, and the datasheet's FFMA rate. */
     private static final double COPY_GBS = 4300, FP32_GFLOPS = 67000;
 
     private GpuBenchmark() {}
 
-    /** Arguments: the {@link CudaBackend.Matmul} modes to run (default: all three). */
+    /** Arguments: the {@link CudaBackend.Matmul} modes to run (default: all four). */
     public static void main(String[] args) {
-        String[] modes = args.length > 0 ? args : new String[] {"TF32X3", "FFMA", "TF32"};
+        String[] modes = args.length > 0 ? args : new String[] {"TF32X3", "TF32", "BF16", "FFMA"};
         StringBuilder tables = new StringBuilder();
         try {
             for (String m : modes) tables.append(run(CudaBackend.Matmul.parse(m)));
@@ -45,39 +52,65 @@ public final class GpuBenchmark {
     private static String run(CudaBackend.Matmul mode) {
         HydraConfig cfg = HydraConfig.defaults(768);
         try (CudaBackend gpu = new CudaBackend(mode);
-             HydraLayer layer = new HydraLayer(HydraWeights.load(cfg, HydraWeights.seeded(cfg, 1), "", Precision.FP32), gpu)) {
+             HydraLayer layer = new HydraLayer(HydraWeights.load(cfg, HydraWeights.seeded(cfg, 1), "", mode == CudaBackend.Matmul.BF16 ? Precision.BF16 : Precision.FP32), gpu)) {
             System.out.println("device: " + gpu.name() + ", projections " + mode + ", JDK " + Runtime.version());
+            System.out.println(pinnedCopyRates(gpu));
             StringBuilder table = new StringBuilder(String.format("%nprojections: %s%n" +
-                    "| B | L | device-resident ms | with transfers ms | Triton H100 ms | ratio (resident / Triton) | GFLOP/s | %% of FP32 FFMA | est. GB/s | %% of copy BW | upload ms | download ms |%n|---|---|---|---|---|---|---|---|---|---|---|---|%n", mode));
+                    "| B | L | device-resident ms | with transfers ms | ratio | with transfers, new output array ms | upload ms | download ms | host checks ms " +
+                    "| GFLOP/s | %% of FP32 FFMA | est. GB/s | %% of copy BW |%n|---|---|---|---|---|---|---|---|---|---|---|---|---|%n", mode));
             for (int i = 0; i < SHAPES.length; i++) {
                 int b = SHAPES[i][0], l = SHAPES[i][1];
                 float[] u = new float[b * l * cfg.dModel()];
                 SplittableRandom r = new SplittableRandom(i);
                 for (int j = 0; j < u.length; j++) u[j] = (float) r.nextGaussian();
                 double resident, transfers;
-                try (Buf ub = gpu.upload(u)) {
+                try (Buf ub = gpu.upload(u); Buf out = gpu.allocate(u.length); Workspace ws = new Workspace(gpu)) {
                     resident = median(() -> {
-                        try (HydraLayer.Workspace ws = layer.forward(ub, b, l)) {
-                            gpu.synchronize();
-                        }
+                        layer.forward(ub, out, b, l, ws);
+                        gpu.synchronize();
                     });
                 }
-                transfers = median(() -> layer.forward(u, b, l));
+                float[] out = new float[u.length];
+                transfers = median(() -> layer.forward(u, b, l, out));
+                double newArray = median(() -> layer.forward(u, b, l));
+                double checks = median(() -> {
+                    Inputs.checkFinite(u, l, cfg.dModel(), "input");
+                    Inputs.checkOverflow(out, l, cfg.dModel(), "fp32");
+                });
                 double up = median(() -> gpu.upload(u).close());
                 double down;
                 try (Buf ub = gpu.upload(u)) {
                     float[] host = new float[u.length];
                     down = median(() -> gpu.download(ub, host));
                 }
+                System.out.printf("RESULT %s %d %d %.3f %.3f %.3f%n", mode, b, l, resident, transfers, newArray);
                 double flops = flops(cfg, b, l), bytes = bytes(cfg, b, l);
                 double gflops = flops / resident / 1e6, gbs = bytes / resident / 1e6;
-                table.append(String.format("| %d | %d | %.3f | %.3f | %.2f | %.2f | %.0f | %.1f%% | %.0f | %.1f%% | %.2f | %.2f |%n", b, l, resident, transfers,
-                        TRITON_MS[i], resident / TRITON_MS[i], gflops, 100 * gflops / FP32_GFLOPS, gbs, 100 * gbs / COPY_GBS, up, down));
+                table.append(String.format("| %d | %d | %.3f | %.3f | %.2f | %.3f | %.2f | %.2f | %.2f | %.0f | %.1f%% | %.0f | %.1f%% |%n", b, l, resident, transfers,
+                        transfers / resident, newArray, up, down, checks, gflops, 100 * gflops / FP32_GFLOPS, gbs, 100 * gbs / COPY_GBS));
             }
             System.out.println(breakdown(gpu, cfg, 8, 512));
             System.out.println(breakdown(gpu, cfg, 1, 65536));
             System.out.print(table);
             return table.toString();
+        }
+    }
+
+    /** The copy engine alone: 256 MiB between pinned host memory and the device, each way, GB/s. */
+    private static String pinnedCopyRates(CudaBackend gpu) {
+        long bytes = 256L << 20;
+        gpu.synchronize();  // makes the backend's context current on this thread
+        Pointer host = new Pointer();
+        CUdeviceptr dev = new CUdeviceptr();
+        CudaDriver.check(JCudaDriver.cuMemAllocHost(host, bytes), "cuMemAllocHost");
+        CudaDriver.check(JCudaDriver.cuMemAlloc(dev, bytes), "cuMemAlloc");
+        try {
+            double up = median(() -> CudaDriver.check(JCudaDriver.cuMemcpyHtoD(dev, host, bytes), "cuMemcpyHtoD"));
+            double down = median(() -> CudaDriver.check(JCudaDriver.cuMemcpyDtoH(host, dev, bytes), "cuMemcpyDtoH"));
+            return String.format("pinned copies of 256 MiB: host to device %.1f GB/s, device to host %.1f GB/s", bytes / up / 1e6, bytes / down / 1e6);
+        } finally {
+            JCudaDriver.cuMemFree(dev);
+            JCudaDriver.cuMemFreeHost(host);
         }
     }
 

@@ -49,6 +49,46 @@ public interface Backend extends AutoCloseable {
     /** docs/spec.md §1.3 step 7: out = y / sqrt(mean(y^2) + eps) * weight * silu(z), z read in place. */
     void gatedRmsNorm(Buf y, int rows, int dim, Buf z, int zStride, int zCol, Buf weight, float eps, Buf out);
 
+    // ---- the encoder around the mixers (docs/spec.md §3) -------------------------------------------
+
+    /**
+     * Step 1's gather: out (rows, d) = word[ids[r]] + type[typeIds[r]] (+ pos[r % len] when pos is not
+     * null), for the host token ids of one batch (the only per-call host input besides the mask).
+     */
+    void embed(int[] ids, int[] typeIds, int len, Buf word, Buf type, Buf pos, int d, Buf out);
+
+    /** out (rows, d) = (x - mean) / sqrt(var + eps) * w + b per row, var biased; out may be x. */
+    void layerNorm(Buf x, int rows, int d, Buf w, Buf b, float eps, Buf out);
+
+    /** The residual: acc[i] += x[i] for i in [0, n). */
+    void addInPlace(Buf acc, Buf x, long n);
+
+    /** out (rows, d) = x with the rows whose mask (rows floats, 1 or 0) is 0 set to zero; out may be x. */
+    void maskRows(Buf x, int rows, int d, Buf mask, Buf out);
+
+    /**
+     * The pooler's input: out (batch, d) = row 0 of each sequence of h (batch*len, d), or with {@code mean}
+     * the sum of its rows divided by max(1, the sequence's mask count) (padded rows are zero already).
+     */
+    void poolRows(Buf h, int batch, int len, int d, Buf mask, boolean mean, Buf out);
+
+    /** In place on the first n floats: tanh (the pooler), or the exact gelu x/2 (1 + erf(x / sqrt 2)) (the MLM head). */
+    void activate(Buf x, long n, Activation f);
+
+    /** The element-wise functions of {@link #activate}. */
+    enum Activation { TANH, GELU }
+
+    /**
+     * Bytes this backend can still give to new buffers (the heap's free memory on the CPU, free device
+     * memory plus the backend's pooled buffers on a GPU), for refusing work that cannot fit before it starts.
+     */
+    long availableBytes();
+
+    /** What {@link #availableBytes} measures, for messages: "the heap" or "the gpu". */
+    default String memoryName() {
+        return "the heap";
+    }
+
     @Override
     default void close() {}
 }

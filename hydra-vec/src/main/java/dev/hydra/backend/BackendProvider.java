@@ -1,5 +1,8 @@
 package dev.hydra.backend;
 
+import dev.hydra.HydraException;
+import dev.hydra.weights.Precision;
+
 /**
  * A backend that lives in another module (the CUDA backend in hydra-gpu), found through
  * {@link java.util.ServiceLoader} so that this library does not depend on it.
@@ -12,4 +15,10 @@ public interface BackendProvider {
     String unavailableReason();
 
     Backend create();
+
+    /** A backend computing in {@code precision} (fp32 or bf16), or a one-line error when this backend has no such mode. */
+    default Backend create(Precision<?> precision) {
+        if (precision == Precision.FP32) return create();
+        throw new HydraException("backend '" + name() + "' has no " + precision + " mode");
+    }
 }

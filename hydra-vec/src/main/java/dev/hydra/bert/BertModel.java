@@ -4,6 +4,7 @@ import dev.hydra.HydraException;
 import dev.hydra.backend.Backend;
 import dev.hydra.io.TensorSource;
 import dev.hydra.layer.Layers;
+import dev.hydra.math.Erf;
 import dev.hydra.layer.SequenceLayer;
 import dev.hydra.weights.ParamSpec;
 import dev.hydra.weights.Precision;
@@ -19,9 +20,9 @@ import static dev.hydra.math.Fp64Ops.linear;
 
 /**
  * The release's Hydra BERT encoder (docs/spec.md §3) with its optional MLM and classification heads.
- * The mixers run in the loaded precision (fp64: the reference layer; fp32: the layer on one shared
- * {@link Backend}); the code around them runs in fp64 and, in fp32, rounds every result to float.
- * Immutable after loading and safe to share between threads.
+ * In fp64 everything runs as plain Java on doubles (the reference layers): the oracle. In fp32 the whole
+ * encoder runs on one {@link Backend} ({@link BackendEncoder}): weights uploaded once, one workspace per
+ * call. Immutable after loading and safe to share between threads.
  */
 public final class BertModel implements AutoCloseable {
 
@@ -35,12 +36,16 @@ public final class BertModel implements AutoCloseable {
 
     private final BertConfig c;
     private final Precision<?> precision;
-    private final double[] word, type, pos, embNormW, embNormB, normFW, normFB, poolW, poolB;
-    private final double[][] layerNormW, layerNormB;
-    private final List<SequenceLayer> mixers;
-    private final MlmHead mlm;
-    private final double[] classifierW, classifierB;
+    // fp64: the weights as doubles and the reference mixers; null (empty) in fp32
+    private double[] word, type, pos, embNormW, embNormB, normFW, normFB, poolW, poolB;
+    private double[][] layerNormW, layerNormB;
+    private final List<SequenceLayer> mixers = new ArrayList<>();
+    private MlmHead mlm;
+    private double[] classifierW, classifierB;
+    private final boolean hasPooler, hasMlm;
     private final int numLabels;
+    /** fp32: the encoder on the backend; null in fp64 */
+    private final BackendEncoder engine;
 
     private record MlmHead(double[] denseW, double[] denseB, double[] normW, double[] normB, double[] decoderB) {}
 
@@ -53,22 +58,9 @@ public final class BertModel implements AutoCloseable {
                 .add("token_type_embeddings.weight", c.typeVocabSize(), d);
         if (c.usePositionEmbeddings()) emb.add("position_embeddings.weight", c.maxPositionEmbeddings(), d);
         emb.add("LayerNorm.weight", d).add("LayerNorm.bias", d).check(src, e);
-        word = read(src, e + "word_embeddings.weight");
-        type = read(src, e + "token_type_embeddings.weight");
-        pos = c.usePositionEmbeddings() ? read(src, e + "position_embeddings.weight") : null;
-        embNormW = read(src, e + "LayerNorm.weight");
-        embNormB = read(src, e + "LayerNorm.bias");
-
         int n = c.numHiddenLayers();
-        layerNormW = new double[n][];
-        layerNormB = new double[n][];
-        mixers = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            String l = prefix + "encoder.layer." + i + ".layer.norm.";
-            new ParamSpec().add("weight", d).add("bias", d).check(src, l);
-            layerNormW[i] = read(src, l + "weight");
-            layerNormB[i] = read(src, l + "bias");
-        }
+        for (int i = 0; i < n; i++)
+            new ParamSpec().add("weight", d).add("bias", d).check(src, prefix + "encoder.layer." + i + ".layer.norm.");
         String layerN = prefix + "encoder.layer." + n + ".";
         for (String name : src.names())
             if (name.startsWith(layerN))
@@ -76,35 +68,26 @@ public final class BertModel implements AutoCloseable {
         String f = prefix + "encoder.norm_f.";
         if (c.prenorm()) new ParamSpec().add("weight", d).add("bias", d).check(src, f);
         else if (src.contains(f + "weight")) throw new HydraException(src.source() + ": unexpected tensor '" + f + "weight' (is_prenorm is false)");
-        normFW = c.prenorm() ? read(src, f + "weight") : null;
-        normFB = c.prenorm() ? read(src, f + "bias") : null;
         // a masked-LM model (the release's BertForMaskedLM) has no pooler
-        if (src.contains(prefix + "pooler.dense.weight") || src.contains(prefix + "pooler.dense.bias")) {
-            new ParamSpec().add("dense.weight", d, d).add("dense.bias", d).check(src, prefix + "pooler.");
-            poolW = read(src, prefix + "pooler.dense.weight");
-            poolB = read(src, prefix + "pooler.dense.bias");
-        } else {
-            poolW = poolB = null;
-        }
+        hasPooler = src.contains(prefix + "pooler.dense.weight") || src.contains(prefix + "pooler.dense.bias");
+        if (hasPooler) new ParamSpec().add("dense.weight", d, d).add("dense.bias", d).check(src, prefix + "pooler.");
 
         String p = headPrefix + "cls.predictions.";
-        if (src.contains(p + "decoder.bias")) {
+        hasMlm = src.contains(p + "decoder.bias");
+        if (hasMlm) {
             ParamSpec s = new ParamSpec().add("transform.dense.weight", d, d).add("transform.dense.bias", d)
                     .add("transform.LayerNorm.weight", d).add("transform.LayerNorm.bias", d).add("decoder.bias", c.vocabSize());
             if (src.contains(p + "decoder.weight")) s.add("decoder.weight", c.vocabSize(), d); // tied: the word embeddings are used
             if (src.contains(p + "bias")) s.add("bias", c.vocabSize());                        // tied to decoder.bias
             s.check(src, p);
-            if (src.contains(p + "decoder.weight") && !Arrays.equals(read(src, p + "decoder.weight"), word))
+            if (src.contains(p + "decoder.weight")
+                    && !Arrays.equals(Precision.FP32.read(src, p + "decoder.weight"), Precision.FP32.read(src, e + "word_embeddings.weight")))
                 throw new HydraException(src.source() + ": tensor '" + p + "decoder.weight' differs from the word embeddings, "
                         + "to which the release ties it");
-            mlm = new MlmHead(read(src, p + "transform.dense.weight"), read(src, p + "transform.dense.bias"),
-                    read(src, p + "transform.LayerNorm.weight"), read(src, p + "transform.LayerNorm.bias"), read(src, p + "decoder.bias"));
-        } else {
-            mlm = null;
         }
         String k = headPrefix + "classifier.";
         if (src.contains(k + "weight")) {
-            if (poolW == null)
+            if (!hasPooler)
                 throw new HydraException(src.source() + ": tensor '" + k + "weight' needs the pooler (" + prefix + "pooler.dense.*), which is missing");
             long[] shape = src.info(k + "weight").shape();
             if (shape.length != 2 || shape[1] != d || shape[0] < 1 || shape[0] > 1 << 20)
@@ -112,20 +95,38 @@ public final class BertModel implements AutoCloseable {
                         + ", expected (num_labels, " + d + ")");
             numLabels = (int) shape[0];
             new ParamSpec().add("weight", numLabels, d).add("bias", numLabels).check(src, k);
-            classifierW = read(src, k + "weight");
-            classifierB = read(src, k + "bias");
         } else {
             numLabels = 0;
-            classifierW = classifierB = null;
         }
-        // the mixers last, so that nothing else can fail after their weights are on the backend
-        try {
-            for (int i = 0; i < n; i++)
-                mixers.add(Layers.load(c.mixer(), c.source(), Set.of(), src, prefix + "encoder.layer." + i + ".layer.mixer.", precision, backend));
-        } catch (RuntimeException failure) {
-            mixers.forEach(SequenceLayer::close);
-            throw failure;
+        if (precision == Precision.FP32) {
+            engine = new BackendEncoder(c, src, prefix, headPrefix, hasPooler, hasMlm, numLabels, backend);
+            return;
         }
+        engine = null;
+        word = read(src, e + "word_embeddings.weight");
+        type = read(src, e + "token_type_embeddings.weight");
+        pos = c.usePositionEmbeddings() ? read(src, e + "position_embeddings.weight") : null;
+        embNormW = read(src, e + "LayerNorm.weight");
+        embNormB = read(src, e + "LayerNorm.bias");
+        layerNormW = new double[n][];
+        layerNormB = new double[n][];
+        for (int i = 0; i < n; i++) {
+            String l = prefix + "encoder.layer." + i + ".layer.norm.";
+            layerNormW[i] = read(src, l + "weight");
+            layerNormB[i] = read(src, l + "bias");
+        }
+        normFW = c.prenorm() ? read(src, f + "weight") : null;
+        normFB = c.prenorm() ? read(src, f + "bias") : null;
+        poolW = hasPooler ? read(src, prefix + "pooler.dense.weight") : null;
+        poolB = hasPooler ? read(src, prefix + "pooler.dense.bias") : null;
+        if (hasMlm) mlm = new MlmHead(read(src, p + "transform.dense.weight"), read(src, p + "transform.dense.bias"),
+                read(src, p + "transform.LayerNorm.weight"), read(src, p + "transform.LayerNorm.bias"), read(src, p + "decoder.bias"));
+        if (numLabels > 0) {
+            classifierW = read(src, k + "weight");
+            classifierB = read(src, k + "bias");
+        }
+        for (int i = 0; i < n; i++)
+            mixers.add(Layers.load(c.mixer(), c.source(), Set.of(), src, prefix + "encoder.layer." + i + ".layer.mixer.", precision, backend));
     }
 
     /**
@@ -151,11 +152,19 @@ public final class BertModel implements AutoCloseable {
 
     /** False for a masked-LM model, which has no pooler (its outputs have no pooled output). */
     public boolean hasPooler() {
-        return poolW != null;
+        return hasPooler;
     }
 
     public boolean hasMlmHead() {
-        return mlm != null;
+        return hasMlm;
+    }
+
+    /**
+     * True when a {@link Padding#RELEASE} call of (batch, len) fits the memory free now (fp32: the backend's
+     * and the heap's; fp64 runs layer by layer and each layer checks its own).
+     */
+    public boolean fits(int batch, int len) {
+        return engine == null || engine.fits(batch, len);
     }
 
     /** Labels of the classification head; 0 when the checkpoint has none. */
@@ -204,6 +213,7 @@ public final class BertModel implements AutoCloseable {
 
     /** docs/spec.md §3.3 steps 1-4, on the padded batch. */
     private Output forwardPadded(Tokens in) {
+        if (engine != null) return engine.forward(in);
         int B = in.batch(), L = in.len(), d = c.hiddenSize(), rows = B * L;
         double[] h = new double[rows * d];
         for (int r = 0; r < rows; r++) {                                                          // step 1
@@ -211,7 +221,6 @@ public final class BertModel implements AutoCloseable {
             for (int i = 0; i < d; i++) h[r * d + i] = word[w + i] + type[t + i] + (pos == null ? 0 : pos[p + i]);
         }
         EncoderMath.layerNorm(h, rows, d, embNormW, embNormB, c.layerNormEps());
-        finish(h);
         for (int l = 0; l < mixers.size(); l++) {                                                 // step 2
             double[] x = h.clone();
             if (c.prenorm()) EncoderMath.layerNorm(x, rows, d, layerNormW[l], layerNormB[l], c.mixerLayerNormEps());
@@ -219,17 +228,15 @@ public final class BertModel implements AutoCloseable {
             double[] m = mixers.get(l).forward(x, B, L);
             for (int i = 0; i < h.length; i++) h[i] += m[i];
             if (!c.prenorm()) EncoderMath.layerNorm(h, rows, d, layerNormW[l], layerNormB[l], c.mixerLayerNormEps());
-            finish(h);
         }
         if (c.prenorm()) EncoderMath.layerNorm(h, rows, d, normFW, normFB, c.layerNormEps());    // step 3
         zeroPadded(h, in);
-        finish(h);
         return new Output(B, L, d, h, pool(h, in));
     }
 
     /** Step 4: tanh(dense(h[:, 0])), or of the masked mean with pool_all; null without a pooler. */
     private double[] pool(double[] h, Tokens in) {
-        if (poolW == null) return null;
+        if (!hasPooler) return null;
         int B = in.batch(), L = in.len(), d = c.hiddenSize();
         double[] first = new double[B * d];
         int[] lengths = in.lengths();
@@ -242,10 +249,8 @@ public final class BertModel implements AutoCloseable {
                 for (int i = 0; i < d; i++) first[b * d + i] += h[(b * L + t) * d + i]; // padded rows are zero
             for (int i = 0; i < d; i++) first[b * d + i] /= Math.max(lengths[b], 1);
         }
-        finish(first);
         double[] pooled = linear(first, B, d, poolW, poolB, d);
         EncoderMath.tanh(pooled);
-        finish(pooled);
         return pooled;
     }
 
@@ -255,35 +260,29 @@ public final class BertModel implements AutoCloseable {
             if (in.mask()[r] == 0) Arrays.fill(x, r * d, (r + 1) * d, 0);
     }
 
-    /** The fp32 path's rounding after each operation; nothing in fp64. */
-    private void finish(double[] x) {
-        if (precision == Precision.FP32) EncoderMath.roundToFloat(x);
-    }
-
     /** Step 5, MLM head: logits (rows, vocab) for hidden states (rows, hidden), the decoder tied to the word embeddings. */
     public double[] mlmLogits(double[] hidden, int rows) {
-        if (mlm == null) throw new HydraException("fill-mask: the checkpoint has no MLM head (cls.predictions.*)");
+        if (!hasMlm) throw new HydraException("fill-mask: the checkpoint has no MLM head (cls.predictions.*)");
+        if (engine != null) return engine.mlmLogits(hidden, rows);
         int d = c.hiddenSize();
         double[] t = linear(hidden, rows, d, mlm.denseW(), mlm.denseB(), d);
-        for (int i = 0; i < t.length; i++) t[i] = EncoderMath.gelu(t[i]);
-        finish(t);
+        for (int i = 0; i < t.length; i++) t[i] = Erf.gelu(t[i]);
         EncoderMath.layerNorm(t, rows, d, mlm.normW(), mlm.normB(), 1e-12);
-        finish(t);
         double[] logits = linear(t, rows, d, word, mlm.decoderB(), c.vocabSize());
-        finish(logits);
         return logits;
     }
 
     /** Step 5, classification head: logits (batch, num_labels) from pooled outputs (batch, hidden). */
     public double[] classifierLogits(double[] pooled, int batch) {
-        if (classifierW == null) throw new HydraException("classify: the checkpoint has no classification head (classifier.*)");
+        if (numLabels == 0) throw new HydraException("classify: the checkpoint has no classification head (classifier.*)");
+        if (engine != null) return engine.classifierLogits(pooled, batch);
         double[] logits = linear(pooled, batch, c.hiddenSize(), classifierW, classifierB, numLabels);
-        finish(logits);
         return logits;
     }
 
     @Override
     public void close() {
         mixers.forEach(SequenceLayer::close);
+        if (engine != null) engine.close();
     }
 }

@@ -28,10 +28,17 @@ import java.util.stream.IntStream;
  */
 public final class HydraBert implements AutoCloseable {
 
-    /** How the model is loaded and batched. */
-    public record Options(Precision<?> precision, Backend backend, Padding padding, int maxBatch) {
+    /**
+     * How the model is loaded and batched. With {@code autoBatch}, a batch that does not fit the free memory
+     * (fp32: heap or device) is split in halves until it does; without, it is refused in one line.
+     */
+    public record Options(Precision<?> precision, Backend backend, Padding padding, int maxBatch, boolean autoBatch) {
         public Options {
             if (maxBatch < 1) throw new HydraException("max batch must be positive, got " + maxBatch);
+        }
+
+        public Options(Precision<?> precision, Backend backend, Padding padding, int maxBatch) {
+            this(precision, backend, padding, maxBatch, false);
         }
 
         public static Options defaults() {
@@ -39,11 +46,15 @@ public final class HydraBert implements AutoCloseable {
         }
 
         public Options with(Precision<?> p) {
-            return new Options(p, backend, padding, maxBatch);
+            return new Options(p, backend, padding, maxBatch, autoBatch);
         }
 
         public Options with(Padding p) {
-            return new Options(precision, backend, p, maxBatch);
+            return new Options(precision, backend, p, maxBatch, autoBatch);
+        }
+
+        public Options withAutoBatch(boolean on) {
+            return new Options(precision, backend, padding, maxBatch, on);
         }
     }
 
@@ -84,6 +95,8 @@ public final class HydraBert implements AutoCloseable {
      * file, else the config the checkpoint carries.
      */
     public static HydraBert load(ModelFiles files, Options options) {
+        if (options.precision() == Precision.BF16)
+            throw new HydraException("HydraBERT runs in fp32 or fp64; bf16 is the Hydra layer's mode on the gpu backend (hydra layer --precision bf16)");
         ObjectNode configJson;
         BertModel model;
         try (CheckpointFile checkpoint = CheckpointFile.open(files.weights())) {
@@ -143,7 +156,7 @@ public final class HydraBert implements AutoCloseable {
             int to = Math.min(order.length, from + options.maxBatch());
             List<TextTokenizer.Encoded> bucket = new ArrayList<>();
             for (int k = from; k < to; k++) bucket.add(items.get(order[k]));
-            Output o = model.forward(TextTokenizer.batch(bucket), options.padding());
+            Output o = run(TextTokenizer.batch(bucket));
             for (int k = from; k < to; k++) out[order[k]] = slice(o, k - from, items.get(order[k]).length());
             if (progress != null) progress.accept(to);
         }
@@ -160,11 +173,29 @@ public final class HydraBert implements AutoCloseable {
         List<Output> out = new ArrayList<>();
         for (int from = 0; from < batch.batch(); from += options.maxBatch()) {
             int to = Math.min(batch.batch(), from + options.maxBatch());
-            Output o = model.forward(batch.rows(from, to), options.padding());
+            Output o = run(batch.rows(from, to));
             for (int b = from; b < to; b++) out.add(slice(o, b - from, lengths[b]));
             if (progress != null) progress.accept(to);
         }
         return out;
+    }
+
+    /** One batch through the model; with automatic batching, in halves while it does not fit. */
+    private Output run(Tokens t) {
+        if (!options.autoBatch() || t.batch() == 1 || model.fits(t.batch(), t.len())) return model.forward(t, options.padding());
+        int half = t.batch() / 2;
+        Output a = run(t.rows(0, half)), b = run(t.rows(half, t.batch()));
+        double[] seq = Arrays.copyOf(a.sequence(), a.sequence().length + b.sequence().length);
+        System.arraycopy(b.sequence(), 0, seq, a.sequence().length, b.sequence().length);
+        return new Output(t.batch(), t.len(), a.hidden(), seq, concat(a.pooled(), b.pooled()));
+    }
+
+    /** a then b; null for a model without a pooler. */
+    private static double[] concat(double[] a, double[] b) {
+        if (a == null) return null;
+        double[] ab = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, ab, a.length, b.length);
+        return ab;
     }
 
     /** Row b of a batch output, cut to its n tokens, as an output of batch 1. */

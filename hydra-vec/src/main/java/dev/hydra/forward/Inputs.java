@@ -2,6 +2,8 @@ package dev.hydra.forward;
 
 import dev.hydra.HydraException;
 
+import java.util.stream.IntStream;
+
 /**
  * The checks around a forward pass, with messages that name the offending element: the input's shape and
  * finiteness, the memory its activations need, and the output's finiteness (overflow).
@@ -19,8 +21,24 @@ public final class Inputs {
     }
 
     public static void checkFinite(float[] u, int len, int width, String what) {
-        for (int i = 0; i < u.length; i++)
-            if (!Float.isFinite(u[i])) throw notFinite(what, u[i], i, len, width);
+        int i = firstNonFinite(u);
+        if (i >= 0) throw notFinite(what, u[i], i, len, width);
+    }
+
+    /** Arrays above this many floats are scanned in slices of this size on the common pool. */
+    private static final int PARALLEL_SCAN = 1 << 20;
+
+    /** The index of the first NaN or infinity in {@code v}, or -1; large arrays are scanned in parallel slices. */
+    static int firstNonFinite(float[] v) {
+        if (v.length <= PARALLEL_SCAN) return firstNonFinite(v, 0, v.length);
+        return IntStream.range(0, (v.length + PARALLEL_SCAN - 1) / PARALLEL_SCAN).parallel()
+                .map(k -> firstNonFinite(v, k * PARALLEL_SCAN, Math.min(v.length, (k + 1) * PARALLEL_SCAN)))
+                .filter(i -> i >= 0).min().orElse(-1);
+    }
+
+    private static int firstNonFinite(float[] v, int from, int to) {
+        for (int i = from; i < to; i++) if (!Float.isFinite(v[i])) return i;
+        return -1;
     }
 
     public static void checkFinite(double[] u, int len, int width, String what) {
@@ -57,8 +75,8 @@ public final class Inputs {
      * precision's range (the scans' products grow like the fourth power of the input's scale).
      */
     public static void checkOverflow(float[] out, int len, int width, String precision) {
-        for (int i = 0; i < out.length; i++)
-            if (!Float.isFinite(out[i])) throw overflow(precision, out[i], i, len, width);
+        int i = firstNonFinite(out);
+        if (i >= 0) throw overflow(precision, out[i], i, len, width);
     }
 
     public static void checkOverflow(double[] out, int len, int width, String precision) {

@@ -4,6 +4,7 @@ import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
+import dev.hydra.math.Erf;
 
 import java.util.Arrays;
 
@@ -197,6 +198,80 @@ public class ScalarBackend implements Backend {
      */
     protected static float flushed(float v) {
         return Math.abs(v) < Float.MIN_NORMAL ? 0f : v;
+    }
+
+    // ---- the encoder around the mixers ----------------------------------------------------------------
+
+    @Override
+    public void embed(int[] ids, int[] typeIds, int len, Buf wordb, Buf typeb, Buf posb, int d, Buf outb) {
+        float[] word = HeapBuf.of(wordb), type = HeapBuf.of(typeb), pos = HeapBuf.of(posb), out = HeapBuf.of(outb);
+        for (int r = 0; r < ids.length; r++) {
+            int w = ids[r] * d, t = typeIds[r] * d, p = (r % len) * d, o = r * d;
+            for (int i = 0; i < d; i++) out[o + i] = word[w + i] + type[t + i] + (pos == null ? 0 : pos[p + i]);
+        }
+    }
+
+    @Override
+    public void layerNorm(Buf xb, int rows, int d, Buf wb, Buf bb, float eps, Buf outb) {
+        float[] x = HeapBuf.of(xb), w = HeapBuf.of(wb), b = HeapBuf.of(bb), out = HeapBuf.of(outb);
+        for (int r = 0; r < rows; r++) normalizeRow(x, r * d, d, w, b, eps, out);
+    }
+
+    /** One row of {@link #layerNorm}: mean and variance accumulated in double, two passes. */
+    protected static void normalizeRow(float[] x, int o, int d, float[] w, float[] b, float eps, float[] out) {
+        double mean = 0;
+        for (int i = 0; i < d; i++) mean += x[o + i];
+        mean /= d;
+        double var = 0;
+        for (int i = 0; i < d; i++) var += (x[o + i] - mean) * (x[o + i] - mean);
+        float m = (float) mean, inv = (float) (1 / Math.sqrt(var / d + eps));
+        for (int i = 0; i < d; i++) out[o + i] = (x[o + i] - m) * inv * w[i] + b[i];
+    }
+
+    @Override
+    public void addInPlace(Buf accb, Buf xb, long n) {
+        float[] acc = HeapBuf.of(accb), x = HeapBuf.of(xb);
+        for (int i = 0; i < n; i++) acc[i] += x[i];
+    }
+
+    @Override
+    public void maskRows(Buf xb, int rows, int d, Buf maskb, Buf outb) {
+        float[] x = HeapBuf.of(xb), mask = HeapBuf.of(maskb), out = HeapBuf.of(outb);
+        for (int r = 0; r < rows; r++) {
+            if (mask[r] == 0) Arrays.fill(out, r * d, (r + 1) * d, 0f);
+            else if (out != x) System.arraycopy(x, r * d, out, r * d, d);
+        }
+    }
+
+    @Override
+    public void poolRows(Buf hb, int batch, int len, int d, Buf maskb, boolean mean, Buf outb) {
+        float[] h = HeapBuf.of(hb), mask = HeapBuf.of(maskb), out = HeapBuf.of(outb);
+        for (int b = 0; b < batch; b++) {
+            if (!mean) {
+                System.arraycopy(h, b * len * d, out, b * d, d);
+                continue;
+            }
+            float count = 0;
+            for (int t = 0; t < len; t++) count += mask[b * len + t];
+            float inv = 1 / Math.max(count, 1);
+            for (int i = 0; i < d; i++) {
+                float s = 0;
+                for (int t = 0; t < len; t++) s += h[(b * len + t) * d + i];
+                out[b * d + i] = s * inv;
+            }
+        }
+    }
+
+    @Override
+    public void activate(Buf xb, long n, Activation f) {
+        float[] x = HeapBuf.of(xb);
+        for (int i = 0; i < n; i++) x[i] = f == Activation.TANH ? (float) Math.tanh(x[i]) : (float) Erf.gelu(x[i]);
+    }
+
+    @Override
+    public long availableBytes() {
+        Runtime rt = Runtime.getRuntime();
+        return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
     }
 
     protected static float silu(float v) {

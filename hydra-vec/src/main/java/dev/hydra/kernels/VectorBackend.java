@@ -711,6 +711,62 @@ public final class VectorBackend extends ScalarBackend {
         });
     }
 
+    // ---- the encoder around the mixers: LayerNorm and the residual vectorized and on the workers; embed,
+    // maskRows, poolRows and activate (per call: a gather, a row copy, the pooler's few rows) are the scalar ones
+
+    @Override
+    public void layerNorm(Buf xb, int rows, int d, Buf wb, Buf bb, float eps, Buf outb) {
+        float[] x = HeapBuf.of(xb), w = HeapBuf.of(wb), b = HeapBuf.of(bb), out = HeapBuf.of(outb);
+        int dv = F.loopBound(d);
+        pool.forEach(ceilDiv(rows, ROWS_PER_TASK), task -> {
+            float[] lanes = SCRATCH.get().lanes;
+            for (int r = task * ROWS_PER_TASK, r1 = Math.min(rows, r + ROWS_PER_TASK); r < r1; r++) {
+                int o = r * d;
+                if (dv == 0) {
+                    normalizeRow(x, o, d, w, b, eps, out);
+                    continue;
+                }
+                FloatVector acc = FloatVector.zero(F);
+                for (int i = 0; i < dv; i += VL) acc = acc.add(FloatVector.fromArray(F, x, o + i));
+                double mean = sumLanes(acc, lanes);
+                for (int i = dv; i < d; i++) mean += x[o + i];
+                mean /= d;
+                float m = (float) mean;
+                acc = FloatVector.zero(F);
+                for (int i = 0; i < dv; i += VL) {
+                    FloatVector c = FloatVector.fromArray(F, x, o + i).sub(m);
+                    acc = c.fma(c, acc);
+                }
+                double var = sumLanes(acc, lanes);
+                for (int i = dv; i < d; i++) var += (x[o + i] - mean) * (x[o + i] - mean);
+                float inv = (float) (1 / Math.sqrt(var / d + eps));
+                for (int i = 0; i < dv; i += VL)
+                    FloatVector.fromArray(F, x, o + i).sub(m).mul(inv).fma(FloatVector.fromArray(F, w, i), FloatVector.fromArray(F, b, i))
+                            .intoArray(out, o + i);
+                for (int i = dv; i < d; i++) out[o + i] = (x[o + i] - m) * inv * w[i] + b[i];
+            }
+        });
+    }
+
+    private static double sumLanes(FloatVector v, float[] lanes) {
+        v.intoArray(lanes, 0);
+        double s = 0;
+        for (float l : lanes) s += l;
+        return s;
+    }
+
+    @Override
+    public void addInPlace(Buf accb, Buf xb, long n) {
+        float[] acc = HeapBuf.of(accb), x = HeapBuf.of(xb);
+        int total = Math.toIntExact(n), block = ROWS_PER_TASK * 1024;
+        pool.forEach(ceilDiv(total, block), task -> {
+            int i0 = task * block, i1 = Math.min(total, i0 + block), iv = i0 + F.loopBound(i1 - i0);
+            int i = i0;
+            for (; i < iv; i += VL) FloatVector.fromArray(F, acc, i).add(FloatVector.fromArray(F, x, i)).intoArray(acc, i);
+            for (; i < i1; i++) acc[i] += x[i];
+        });
+    }
+
     // ---- lane math --------------------------------------------------------------------------------------
 
     private static final float LOG2E = 1.44269504f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;

@@ -4,25 +4,42 @@ import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
+import dev.hydra.backend.Workspace;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.forward.Inputs;
 import dev.hydra.forward.Stages;
 import dev.hydra.weights.HydraWeights;
 
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
  * The Hydra layer in fp32 on any {@link Backend}: weights are uploaded once, and each forward pass
- * runs docs/spec.md §1.3 steps 1-8 as backend operations. Safe to share between threads: a call owns its
- * workspace. Close it to release the weights' device memory.
+ * runs docs/spec.md §1.3 steps 1-8 as backend operations on activations taken from a {@link Workspace}. Safe to
+ * share between threads: a call owns its workspace. Close it to release the weights' device memory.
  */
-public final class HydraLayer implements AutoCloseable {
+public final class HydraLayer implements BufLayer {
+    // Workspace slots, each (B*L, width):
+    /** (B*L, projDim): z, x, B, C of both directions, dt of both directions */
+    private static final int ZXBCDT = 0;
+    /** (B*L, convDim): the conv's silu output, x | B_f | C_f | B_b | C_b */
+    private static final int XBC = 1;
+    /** (B*L, 2H): dt of the forward then the backward direction */
+    private static final int DT = 2;
+    /** (B*L, dInner) each: the forward and backward scans' outputs */
+    private static final int Y_F = 3, Y_B = 4;
+    /** (B*L, H): the diagonal term's per-head weight */
+    private static final int DELTA = 5;
+    /** (B*L, dInner): step 6's mix, then step 7's gated norm */
+    private static final int MIX = 6, NORMED = 7;
+    /** (B*L, d_model): the output of the float[] entry point */
+    private static final int OUT = 8;
+
     private final HydraConfig c;
     private final Backend be;
     private final Buf inW, inB, convW, convB, dtBias, a, fcD, d, normW, outW, outB, init;
-    /** Idle workspaces by (batch, len), at most one per shape and {@link #IDLE_SHAPES} shapes, reused by {@link #forward(float[], int, int)}. */
-    private final ConcurrentHashMap<Long, Workspace> idle = new ConcurrentHashMap<>();
-    private static final int IDLE_SHAPES = 4;
+    /** Idle workspaces of the float[] entry point, reused by later calls (at most {@link #IDLE}). */
+    private final ConcurrentLinkedDeque<Workspace> idle = new ConcurrentLinkedDeque<>();
+    private static final int IDLE = 2;
 
     public HydraLayer(HydraWeights<float[]> w, Backend backend) {
         this.c = w.config();
@@ -51,13 +68,19 @@ public final class HydraLayer implements AutoCloseable {
         return c;
     }
 
+    @Override
     public Backend backend() {
         return be;
     }
 
+    @Override
+    public int dModel() {
+        return c.dModel();
+    }
+
     /** u (B, L, d_model) to the layer output (B, L, d_model). Refuses non-finite input. */
     public float[] forward(float[] u, int batch, int len) {
-        return run(u, batch, len, false, null).output();
+        return run(u, batch, len, false, null, null).output();
     }
 
     /** Receives the end of each stage of a timed forward pass, in order: {@link #STAGES}. */
@@ -72,17 +95,28 @@ public final class HydraLayer implements AutoCloseable {
 
     /** {@link #forward(float[], int, int)}, telling {@code clock} as each stage ends (on a CPU backend, when its work is done). */
     public float[] forward(float[] u, int batch, int len, StageClock clock) {
-        return run(u, batch, len, false, clock).output();
+        return run(u, batch, len, false, clock, null).output();
+    }
+
+    /** {@link #forward(float[], int, int)} into the caller's {@code out} (B*L*d_model floats), which it returns. */
+    public float[] forward(float[] u, int batch, int len, float[] out) {
+        Inputs.checkShape(out.length, batch, len, c.dModel(), "output array");
+        return run(u, batch, len, false, null, out).output();
     }
 
     /** The forward pass with every intermediate of {@link Stages} downloaded. */
     public Stages<float[]> forwardStages(float[] u, int batch, int len) {
-        return run(u, batch, len, true, null);
+        return run(u, batch, len, true, null, null);
+    }
+
+    @Override
+    public long workspaceFloats(int batch, int len) {
+        return (long) batch * len * (c.projDim() + c.convDim() + 3L * c.nheads() + 4L * c.dInner());
     }
 
     /**
-     * Heap bytes a forward pass of (batch, len) on a CPU backend allocates: the {@link Workspace}, the
-     * uploaded input and the output (and, with {@code stages}, their downloaded copies).
+     * Heap bytes a forward pass of (batch, len) through {@link #forward(float[], int, int)} on a CPU backend
+     * allocates: the workspace, the uploaded input and the output (and, with {@code stages}, their downloaded copies).
      */
     public static long activationBytes(HydraConfig c, int batch, int len, boolean stages) {
         long rows = (long) batch * len;
@@ -90,65 +124,64 @@ public final class HydraLayer implements AutoCloseable {
         return Float.BYTES * ((stages ? 2 : 1) * workspace + 2 * rows * c.dModel());
     }
 
-    private Stages<float[]> run(float[] u, int batch, int len, boolean keepStages, StageClock clock) {
+    private Stages<float[]> run(float[] u, int batch, int len, boolean keepStages, StageClock clock, float[] into) {
         Inputs.checkShape(u.length, batch, len, c.dModel(), "input");
         Inputs.checkFinite(u, len, c.dModel(), "input");
         Inputs.checkActivations(inW instanceof HeapBuf ? activationBytes(c, batch, len, keepStages) : 0,
                 (long) batch * len * c.projDim(), batch, len);
-        Long shape = ((long) batch << 32) | len;
-        Workspace pooled = idle.remove(shape);
-        Workspace ws = pooled != null ? pooled : new Workspace(batch, len);
+        Workspace pooled = idle.poll();
+        Workspace ws = pooled != null ? pooled : new Workspace(be);
+        int rows = batch * len;
         try (Buf ub = be.wrap(u)) {
-            forward(ub, batch, len, ws, clock);
-            int rows = batch * len;
-            float[] out = new float[rows * c.dModel()];
-            be.download(ws.out, out);
+            Buf outBuf = ws.get(OUT, (long) rows * c.dModel());
+            forward(ub, outBuf, batch, len, ws, clock);
+            float[] out = into != null ? into : new float[rows * c.dModel()];
+            be.download(outBuf, out);
             Inputs.checkOverflow(out, len, c.dModel(), "fp32");
             if (!keepStages) return new Stages<>(null, null, null, null, null, null, null, null, out);
-            float[] dt = get(ws.dt, rows * 2 * c.nheads());
-            return new Stages<>(get(ws.xbc, rows * c.convDim()), columns(dt, rows, 2 * c.nheads(), 0, c.nheads()),
+            float[] dt = get(ws.get(DT, 0), rows * 2 * c.nheads());
+            return new Stages<>(get(ws.get(XBC, 0), rows * c.convDim()), columns(dt, rows, 2 * c.nheads(), 0, c.nheads()),
                     columns(dt, rows, 2 * c.nheads(), c.nheads(), c.nheads()),
-                    get(ws.yF, rows * c.dInner()), get(ws.yB, rows * c.dInner()), get(ws.delta, rows * c.nheads()),
-                    get(ws.mix, rows * c.dInner()), get(ws.normed, rows * c.dInner()), out);
+                    get(ws.get(Y_F, 0), rows * c.dInner()), get(ws.get(Y_B, 0), rows * c.dInner()), get(ws.get(DELTA, 0), rows * c.nheads()),
+                    get(ws.get(MIX, 0), rows * c.dInner()), get(ws.get(NORMED, 0), rows * c.dInner()), out);
         } finally {
-            if (idle.size() >= IDLE_SHAPES || idle.putIfAbsent(shape, ws) != null) ws.close();
+            if (idle.size() < IDLE) idle.push(ws);
+            else ws.close();
         }
     }
 
-    /**
-     * Device-resident forward: {@code u} (B*L, d_model) already on this layer's backend; the result is
-     * in the returned workspace's {@link Workspace#output()} until the workspace is closed.
-     */
-    public Workspace forward(Buf u, int batch, int len) {
-        Workspace ws = new Workspace(batch, len);
-        forward(u, batch, len, ws, null);
-        return ws;
+    @Override
+    public void forward(Buf u, Buf out, int batch, int len, Workspace ws) {
+        forward(u, out, batch, len, ws, null);
     }
 
-    private void forward(Buf u, int batch, int len, Workspace ws, StageClock clock) {
-        int rows = batch * len, H = c.nheads(), GN = c.ngroups() * c.dState(), dIn = c.dInner(), proj = c.projDim();
+    private void forward(Buf u, Buf out, int batch, int len, Workspace ws, StageClock clock) {
+        long rows = (long) batch * len;
+        int r = Math.toIntExact(rows), H = c.nheads(), GN = c.ngroups() * c.dState(), dIn = c.dInner(), proj = c.projDim();
         StageClock done = clock == null ? stage -> { } : clock;
-        be.linear(u, c.dModel(), 0, rows, c.dModel(), inW, inB, proj, ws.zxbcdt);                       // step 1
+        Buf zxbcdt = ws.get(ZXBCDT, rows * proj), xbc = ws.get(XBC, rows * c.convDim()), dt = ws.get(DT, rows * 2 * H);
+        Buf yF = ws.get(Y_F, rows * dIn), yB = ws.get(Y_B, rows * dIn), delta = ws.get(DELTA, rows * H);
+        Buf mix = ws.get(MIX, rows * dIn), normed = ws.get(NORMED, rows * dIn);
+        be.linear(u, c.dModel(), 0, r, c.dModel(), inW, inB, proj, zxbcdt);                           // step 1
         done.stageDone("in_proj");
-        be.convSilu(ws.zxbcdt, proj, dIn, batch, len, c.convDim(), convW, convB, c.dConv(), ws.xbc);     // step 2
+        be.convSilu(zxbcdt, proj, dIn, batch, len, c.convDim(), convW, convB, c.dConv(), xbc);          // step 2
         done.stageDone("conv");
-        be.softplusDt(ws.zxbcdt, proj, proj - 2 * H, rows, 2 * H, dtBias, (float) c.dtMin(),
-                (float) c.dtMax(), ws.dt);                                                              // step 3
+        be.softplusDt(zxbcdt, proj, proj - 2 * H, r, 2 * H, dtBias, (float) c.dtMin(), (float) c.dtMax(), dt); // step 3
         done.stageDone("dt");
         ScanLayout fwd = new ScanLayout(batch, len, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
                 c.convDim(), 0, dIn, dIn + GN, 2 * H, 0, true);
         ScanLayout bwd = new ScanLayout(batch, len, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
                 c.convDim(), 0, dIn + 2 * GN, dIn + 3 * GN, 2 * H, H, false);
-        be.ssdScan(fwd, ws.xbc, ws.dt, a, init, ws.yF);                                                 // step 4
+        be.ssdScan(fwd, xbc, dt, a, init, yF);                                                          // step 4
         done.stageDone("scan fwd");
-        be.ssdScan(bwd, ws.xbc, ws.dt, a, init, ws.yB);                                                 // step 5
+        be.ssdScan(bwd, xbc, dt, a, init, yB);                                                          // step 5
         done.stageDone("scan bwd");
-        be.linear(ws.xbc, c.convDim(), 0, rows, dIn, fcD, d, H, ws.delta);
-        be.shiftAddDiagonal(batch, len, H, c.headdim(), ws.yF, ws.yB, ws.xbc, c.convDim(), ws.delta, ws.mix); // step 6
+        be.linear(xbc, c.convDim(), 0, r, dIn, fcD, d, H, delta);
+        be.shiftAddDiagonal(batch, len, H, c.headdim(), yF, yB, xbc, c.convDim(), delta, mix);          // step 6
         done.stageDone("diag/shift");
-        be.gatedRmsNorm(ws.mix, rows, dIn, ws.zxbcdt, proj, 0, normW, 1e-5f, ws.normed);                // step 7
+        be.gatedRmsNorm(mix, r, dIn, zxbcdt, proj, 0, normW, 1e-5f, normed);                            // step 7
         done.stageDone("norm");
-        be.linear(ws.normed, dIn, 0, rows, dIn, outW, outB, c.dModel(), ws.out);                        // step 8
+        be.linear(normed, dIn, 0, r, dIn, outW, outB, c.dModel(), out);                                 // step 8
         done.stageDone("out_proj");
     }
 
@@ -164,37 +197,9 @@ public final class HydraLayer implements AutoCloseable {
         return out;
     }
 
-    /** The activations of one forward pass on this layer's backend. */
-    public final class Workspace implements AutoCloseable {
-        final Buf zxbcdt, xbc, dt, yF, yB, delta, mix, normed, out;
-
-        Workspace(int batch, int len) {
-            long rows = (long) batch * len;
-            zxbcdt = be.allocate(rows * c.projDim());
-            xbc = be.allocate(rows * c.convDim());
-            dt = be.allocate(rows * 2 * c.nheads());
-            yF = be.allocate(rows * c.dInner());
-            yB = be.allocate(rows * c.dInner());
-            delta = be.allocate(rows * c.nheads());
-            mix = be.allocate(rows * c.dInner());
-            normed = be.allocate(rows * c.dInner());
-            out = be.allocate(rows * c.dModel());
-        }
-
-        public Buf output() {
-            return out;
-        }
-
-        @Override
-        public void close() {
-            for (Buf b : new Buf[] {zxbcdt, xbc, dt, yF, yB, delta, mix, normed, out}) b.close();
-        }
-    }
-
     @Override
     public void close() {
-        idle.values().forEach(Workspace::close);
-        idle.clear();
+        for (Workspace ws; (ws = idle.poll()) != null; ) ws.close();
         for (Buf b : new Buf[] {inW, inB, convW, convB, dtBias, a, fcD, d, normW, outW, outB, init})
             if (b != null) b.close();
     }

@@ -34,6 +34,13 @@ public final class Layers {
                 : hydra32(new HydraLayer(HydraWeights.load(c, src, prefix, Precision.FP32), backend));
     }
 
+    /** {@link #load} in fp32, as the layer a model chains on {@code backend}. */
+    public static BufLayer loadFp32(ObjectNode config, String configSource, Set<String> ignored, TensorSource src,
+                                    String prefix, Backend backend) {
+        if (MixerConfig.describes(config)) return MixerLayers.loadFp32(config, configSource, ignored, src, prefix, backend);
+        return new HydraLayer(HydraWeights.load(HydraConfig.fromJson(config, configSource, ignored), src, prefix, Precision.FP32), backend);
+    }
+
     static SequenceLayer hydra64(ReferenceHydra ref) {
         return new SequenceLayer() {
             public int dModel() { return ref.config().dModel(); }

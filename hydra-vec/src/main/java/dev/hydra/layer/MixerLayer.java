@@ -4,6 +4,7 @@ import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
+import dev.hydra.backend.Workspace;
 import dev.hydra.config.MixerConfig;
 import dev.hydra.config.MixerType;
 import dev.hydra.forward.Inputs;
@@ -22,9 +23,10 @@ import java.util.Map;
  * RMSNorm and out_proj are backend operations; the quasiseparable mixing runs the backend's chunked SSD
  * scan (one group of state size H*qk_dim, the same B and C columns in both directions). The other six
  * types mix on the host, by the fp64 mixing step applied to the fp32 activations (their structured
- * algorithms have no backend operation yet). Safe to share between threads; close it to free weights.
+ * algorithms have no backend operation yet: on a GPU their operands go to the host and back). Safe to
+ * share between threads; close it to free weights.
  */
-public final class MixerLayer implements AutoCloseable {
+public final class MixerLayer implements BufLayer {
     private final MixerConfig c;
     private final Backend be;
     private final List<Buf> owned = new ArrayList<>();
@@ -81,6 +83,43 @@ public final class MixerLayer implements AutoCloseable {
         return c;
     }
 
+    @Override
+    public int dModel() {
+        return c.dModel();
+    }
+
+    @Override
+    public Backend backend() {
+        return be;
+    }
+
+    // Workspace slots, each (B*L, width):
+    /** (B*L, projDim): in_proj's output */
+    private static final int ZX = 0;
+    /** (B*L, 2H): dt of both directions (quasiseparable) */
+    private static final int DT = 1;
+    /** (B*L, dIn + 2 d_state): x | B | C read by the scans (quasiseparable); (B*L, convDim) the conv output otherwise */
+    private static final int XBC = 2;
+    /** (B*L, dIn): the conv's x (data-independent quasiseparable); v (types with silu on v only) */
+    private static final int X = 3;
+    /** (B*L, convDim - dIn): the conv's q and k channels (types with silu on v only) */
+    private static final int QK = 4;
+    /** (B*L, dIn) each: the scans' outputs */
+    private static final int Y_F = 5, Y_B = 6;
+    /** (B*L, H): the diagonal term's weight */
+    private static final int DELTA = 7;
+    /** (B*L, dIn): the mixing output, then the gated norm */
+    private static final int MIX = 8, NORMED = 9;
+    /** (B*L, d_model): the output of the float[] entry point */
+    private static final int OUT = 10;
+
+    @Override
+    public long workspaceFloats(int batch, int len) {
+        long rows = (long) batch * len;
+        int dIn = c.dInner(), C = c.convDim();
+        return rows * (c.projDim() + 2L * c.nheads() + Math.max(C, dIn + 2L * c.dState()) + C + 5L * dIn + c.nheads());
+    }
+
     /**
      * Heap bytes a forward pass of (batch, len) on a CPU backend allocates, an upper bound for either path:
      * the fp32 activations (input, in_proj, conv, the scans or the host mix, norm, output, with their host
@@ -100,37 +139,46 @@ public final class MixerLayer implements AutoCloseable {
         c.checkLength(len);
         Inputs.checkActivations(inW instanceof HeapBuf ? activationBytes(c, batch, len) : 0,
                 (long) batch * len * c.projDim(), batch, len);
-        int rows = batch * len, dIn = c.dInner(), proj = c.projDim();
-        List<Buf> tmp = new ArrayList<>();
-        try {
-            Buf ub = keep(tmp, be.upload(u));
-            Buf zx = keep(tmp, be.allocate((long) rows * proj));
-            be.linear(ub, c.dModel(), 0, rows, c.dModel(), inW, null, proj, zx);
-            Buf mix = c.type() == MixerType.QUASISEPARABLE ? scan(zx, batch, len, tmp) : hostMix(zx, batch, len, tmp);
-            Buf normed = keep(tmp, be.allocate((long) rows * dIn));
-            be.gatedRmsNorm(mix, rows, dIn, zx, proj, 0, normW, 1e-5f, normed);
-            Buf out = keep(tmp, be.allocate((long) rows * c.dModel()));
-            be.linear(normed, dIn, 0, rows, dIn, outW, null, c.dModel(), out);
+        int rows = batch * len;
+        try (Workspace ws = new Workspace(be); Buf ub = be.upload(u)) {
+            Buf out = ws.get(OUT, (long) rows * c.dModel());
+            forward(ub, out, batch, len, ws);
             float[] host = new float[rows * c.dModel()];
             be.download(out, host);
             Inputs.checkOverflow(host, len, c.dModel(), "fp32");
             return host;
+        }
+    }
+
+    @Override
+    public void forward(Buf u, Buf out, int batch, int len, Workspace ws) {
+        c.checkLength(len);
+        long rows = (long) batch * len;
+        int r = Math.toIntExact(rows), dIn = c.dInner(), proj = c.projDim();
+        List<Buf> tmp = new ArrayList<>();
+        try {
+            Buf zx = ws.get(ZX, rows * proj);
+            be.linear(u, c.dModel(), 0, r, c.dModel(), inW, null, proj, zx);
+            Buf mix = c.type() == MixerType.QUASISEPARABLE ? scan(zx, batch, len, ws, tmp) : hostMix(zx, batch, len, ws, tmp);
+            Buf normed = ws.get(NORMED, rows * dIn);
+            be.gatedRmsNorm(mix, r, dIn, zx, proj, 0, normW, 1e-5f, normed);
+            be.linear(normed, dIn, 0, r, dIn, outW, null, c.dModel(), out);
         } finally {
             for (Buf b : tmp) b.close();
         }
     }
 
     /** Quasiseparable: Hydra's steps 3-6 on the backend, one group of state ds, B and C shared by both directions. */
-    private Buf scan(Buf zx, int batch, int len, List<Buf> tmp) {
+    private Buf scan(Buf zx, int batch, int len, Workspace ws, List<Buf> tmp) {
         int rows = batch * len, dIn = c.dInner(), H = c.nheads(), ds = c.dState(), proj = c.projDim(), P = c.headdim();
         int width = dIn + 2 * ds;
-        Buf xbc, dt = keep(tmp, be.allocate((long) rows * 2 * H));
+        Buf xbc, dt = ws.get(DT, (long) rows * 2 * H);
         if (c.dataDependent()) {
-            xbc = keep(tmp, be.allocate((long) rows * width));
+            xbc = ws.get(XBC, (long) rows * width);
             be.convSilu(zx, proj, dIn, batch, len, width, convW, convB, c.dConv(), xbc);
             be.softplusDt(zx, proj, proj - 2 * H, rows, 2 * H, dtBias, 0f, Float.POSITIVE_INFINITY, dt);
         } else {
-            Buf x = keep(tmp, be.allocate((long) rows * dIn));
+            Buf x = ws.get(X, (long) rows * dIn);
             be.convSilu(zx, proj, dIn, batch, len, dIn, convW, convB, c.dConv(), x);
             // x beside the parameter BC (L, 2 ds), repeated over the batch, so that the scan reads one buffer
             float[] xh = new float[rows * dIn], host = new float[rows * width];
@@ -144,26 +192,26 @@ public final class MixerLayer implements AutoCloseable {
             Buf zeros = keep(tmp, be.allocate((long) rows * 2 * H));
             be.softplusDt(zeros, 2 * H, 0, rows, 2 * H, dtBias, 0f, Float.POSITIVE_INFINITY, dt);
         }
-        Buf yF = keep(tmp, be.allocate((long) rows * dIn)), yB = keep(tmp, be.allocate((long) rows * dIn));
+        Buf yF = ws.get(Y_F, (long) rows * dIn), yB = ws.get(Y_B, (long) rows * dIn);
         be.ssdScan(new ScanLayout(batch, len, H, P, 1, ds, c.chunkSize(), width, 0, dIn, dIn + ds, 2 * H, 0, true), xbc, dt, a, null, yF);
         be.ssdScan(new ScanLayout(batch, len, H, P, 1, ds, c.chunkSize(), width, 0, dIn, dIn + ds, 2 * H, H, false), xbc, dt, a, null, yB);
-        Buf delta = keep(tmp, be.allocate((long) rows * H));
+        Buf delta = ws.get(DELTA, (long) rows * H);
         be.linear(xbc, width, 0, rows, dIn, fcD, d, H, delta);
-        Buf mix = keep(tmp, be.allocate((long) rows * dIn));
+        Buf mix = ws.get(MIX, (long) rows * dIn);
         be.shiftAddDiagonal(batch, len, H, P, yF, yB, xbc, width, delta, mix);
         return mix;
     }
 
     /** The other types: conv and activation on the backend, the mixing step on the host. */
-    private Buf hostMix(Buf zx, int batch, int len, List<Buf> tmp) {
+    private Buf hostMix(Buf zx, int batch, int len, Workspace ws, List<Buf> tmp) {
         int rows = batch * len, dIn = c.dInner(), C = c.convDim(), proj = c.projDim();
         float[] conv = new float[rows * C];
         if (c.siluChannels() == C) {
-            Buf all = keep(tmp, be.allocate((long) rows * C));
+            Buf all = ws.get(XBC, (long) rows * C);
             be.convSilu(zx, proj, dIn, batch, len, C, convW, convB, c.dConv(), all);
             be.download(all, conv);
         } else {
-            Buf v = keep(tmp, be.allocate((long) rows * dIn)), qk = keep(tmp, be.allocate((long) rows * (C - dIn)));
+            Buf v = ws.get(X, (long) rows * dIn), qk = ws.get(QK, (long) rows * (C - dIn));
             be.convSilu(zx, proj, dIn, batch, len, dIn, convWv, convBv, c.dConv(), v);
             be.depthwiseConv(zx, proj, 2 * dIn, batch, len, C - dIn, convWqk, convBqk, c.dConv(), qk);
             float[] vh = new float[rows * dIn], qkh = new float[rows * (C - dIn)];

@@ -24,6 +24,11 @@ public final class MixerLayers {
                 : of(new MixerLayer(MixerWeights.load(c, src, prefix, Precision.FP32), backend));
     }
 
+    public static MixerLayer loadFp32(ObjectNode config, String configSource, Set<String> ignored, TensorSource src,
+                                      String prefix, Backend backend) {
+        return new MixerLayer(MixerWeights.load(MixerConfig.fromJson(config, configSource, ignored), src, prefix, Precision.FP32), backend);
+    }
+
     public static SequenceLayer of(ReferenceMixer ref) {
         return new SequenceLayer() {
             public int dModel() { return ref.config().dModel(); }

@@ -4,6 +4,7 @@ import dev.hydra.HydraException;
 import dev.hydra.backend.Backend;
 import dev.hydra.backend.BackendProvider;
 import dev.hydra.kernels.ScalarBackend;
+import dev.hydra.weights.Precision;
 
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
@@ -107,6 +108,25 @@ public final class Backends {
                 if (why != null) throw new HydraException("backend '" + name + "' cannot run here: " + why);
                 yield p.create();
             }
+        };
+    }
+
+    /**
+     * The backend {@code name} computing in {@code precision}: fp32 and fp64 as {@link #named(String)};
+     * bf16 only on the GPU ({@code gpu}, or {@code auto} where the GPU runs), else a one-line error.
+     */
+    public static Backend named(String name, Precision<?> precision) {
+        if (precision != Precision.BF16) return named(name);
+        String cpuOnly = "bf16 runs only on the gpu backend; the CPU backends compute in fp32 or fp64";
+        BackendProvider gpu = provider("gpu");
+        return switch (name) {
+            case "cpu", "scalar" -> throw new HydraException(cpuOnly + " (got --backend " + name + ")");
+            case "gpu", "auto" -> {
+                String why = gpu == null ? "hydra-gpu is not on the class path" : gpu.unavailableReason();
+                if (why != null) throw new HydraException(cpuOnly + ", and the GPU cannot run here: " + why);
+                yield gpu.create(precision);
+            }
+            default -> named(name);
         };
     }
 

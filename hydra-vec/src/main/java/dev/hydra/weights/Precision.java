@@ -7,11 +7,15 @@ import java.util.function.BiFunction;
 import java.util.function.ToIntFunction;
 
 /**
- * The two numeric precisions of the engine, typed by the array that holds their values, so that one
+ * The numeric precisions of the engine, typed by the array that holds their values, so that one
  * loader fills either {@code float[]} (fp32 engines) or {@code double[]} (fp64 reference) parameters.
+ * {@link #BF16} holds its parameters in {@code float[]} like fp32: it is the fp32 layer on a backend
+ * whose matrix products take bf16 operands (the CUDA backend's bf16 mode, chosen by
+ * Backends.named(name, BF16)); the CPU backends refuse it.
  */
 public final class Precision<A> {
     public static final Precision<float[]> FP32 = new Precision<>("fp32", TensorSource::floats, Precision::firstNonFinite);
+    public static final Precision<float[]> BF16 = new Precision<>("bf16", TensorSource::floats, Precision::firstNonFinite);
     public static final Precision<double[]> FP64 = new Precision<>("fp64", TensorSource::doubles, Precision::firstNonFinite);
 
     private final String name;

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Bad input arrays, refused with the same message by the fp32 layer and the fp64 reference. */
@@ -48,6 +49,29 @@ class InputValidationTest {
         List<ThrowingCallable> calls = calls(u, batch, len);
         for (int i = 0; i < calls.size(); i++)
             assertThatThrownBy(calls.get(i)).as("entry point %d", i).isInstanceOf(HydraException.class).hasMessage(message);
+    }
+
+    @Test
+    void theFirstNonFiniteElementOfALargeInputIsNamed() {
+        int len = (3 << 20) / D + 5;  // over three of the parallel scan's slices of 2^20 floats
+        float[] u = new float[2 * len * D];
+        int second = u.length - 7, first = (1 << 20) + 3;
+        u[second] = Float.NaN;
+        assertThatThrownBy(() -> fp32.forward(u, 2, len)).isInstanceOf(HydraException.class)
+                .hasMessage("input: element (" + second / (len * D) + ", " + second / D % len + ", " + second % D + ") is NaN; inputs must be finite");
+        u[first] = Float.NEGATIVE_INFINITY;
+        assertThatThrownBy(() -> fp32.forward(u, 2, len)).isInstanceOf(HydraException.class)
+                .hasMessage("input: element (0, " + first / D + ", " + first % D + ") is -Infinity; inputs must be finite");
+    }
+
+    @Test
+    void forwardIntoTheCallersArrayGivesTheSameOutputAndRefusesAWrongLength() {
+        float[] u = new float[2 * 5 * D];
+        for (int i = 0; i < u.length; i++) u[i] = (float) Math.sin(i);
+        float[] out = new float[u.length];
+        assertThat(fp32.forward(u, 2, 5, out)).isSameAs(out).containsExactly(fp32.forward(u, 2, 5));
+        assertThatThrownBy(() -> fp32.forward(u, 2, 5, new float[u.length - 1])).isInstanceOf(HydraException.class)
+                .hasMessage("output array: 59 values do not match shape (2, 5, 6)");
     }
 
     @Test

@@ -56,6 +56,8 @@ class BertCliTest {
     @Test
     void idsInputErrorsAreOneLine() throws Exception {
         Path dir = goldenModel();
+        assertThat(error("encode", "--model", dir.toString(), "--input-ids", tmp.resolve("ids.safetensors").toString(),
+                "--precision", "bf16", "--output", tmp.resolve("x").toString())).contains("--precision bf16 is not available for HydraBERT");
         Path bad = tmp.resolve("bad-ids.safetensors");
         new SafeTensorsWriter().put("input_ids", new long[] {1, 2, 3}, 1, 3).write(bad, false);
         assertThat(error("encode", "--model", dir.toString(), "--input-ids", bad.toString(), "--output", tmp.resolve("x").toString()))
@@ -112,5 +114,26 @@ class BertCliTest {
         StringWriter out = new StringWriter(), err = new StringWriter();
         assertThat(HydraCli.run(new PrintWriter(out), new PrintWriter(err), args)).as(err.toString()).isZero();
         return out.toString();
+    }
+
+    /** hydra bench with a BERT config.json: the whole encoder timed, in both precisions, with the heap it peaked at. */
+    @Test
+    void benchTimesAWholeEncoderFromABertConfig() throws Exception {
+        Path cfg = tmp.resolve("bert.json");
+        Files.writeString(cfg, BertModelTest.config(false).toJson().toPrettyString());
+        for (String precision : new String[] {"fp32", "fp64"}) {
+            java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+            java.io.PrintStream old = System.out;
+            System.setOut(new java.io.PrintStream(buf, true));
+            try {
+                assertThat(HydraCli.run("bench", "--config", cfg.toString(), "--batch", "2", "--seqlen", "8", "--seconds", "0.05",
+                        "--precision", precision, "--backend", "scalar", "--against-layer", precision.equals("fp32") ? "1" : "0")).isZero();
+            } finally {
+                System.setOut(old);
+            }
+            assertThat(buf.toString()).contains("Hydra BERT: 2 layers, hidden 16, vocab 50, Hydra mixer; B=2 L=8, " + precision + ", scalar backend")
+                    .containsPattern("sequences/s: \\d+\\.\\d").containsPattern("tokens/s: \\d+").containsPattern("peak heap: \\d+\\.\\d\\d GiB");
+            if (precision.equals("fp32")) assertThat(buf.toString()).containsPattern("layers' share: 2 layer calls / one encoder call = \\d+\\.\\d{3} ");
+        }
     }
 }

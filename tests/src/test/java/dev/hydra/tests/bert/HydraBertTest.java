@@ -6,6 +6,7 @@ import dev.hydra.bert.HydraBert;
 import dev.hydra.bert.HydraBert.Pool;
 import dev.hydra.bert.Output;
 import dev.hydra.bert.Tokens;
+import dev.hydra.weights.Precision;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -110,6 +111,8 @@ class HydraBertTest {
     @Test
     void loadErrorsAreOneLineAndNameTheCulprit() throws Exception {
         oneLine(() -> HydraBert.load(tmp.resolve("absent")), "absent: no such model directory or checkpoint file");
+        oneLine(() -> HydraBert.load(TinyBertDir.create(tmp.resolve("bf16"), false), HydraBert.Options.defaults().with(Precision.BF16)),
+                "HydraBERT runs in fp32 or fp64; bf16 is the Hydra layer's mode on the gpu backend");
         Path noTok = TinyBertDir.create(tmp.resolve("ids-only"), false);
         try (HydraBert m = HydraBert.load(noTok)) {
             oneLine(() -> m.embed(List.of("x"), Pool.CLS), "has no tokenizer (tokenizer.json or vocab.txt beside it)");

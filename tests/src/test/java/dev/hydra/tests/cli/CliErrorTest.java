@@ -128,6 +128,17 @@ class CliErrorTest {
     }
 
     @Test
+    void bf16OnACpuBackendIsRefusedInOneLine() {
+        for (String backend : new String[] {"cpu", "scalar"}) {
+            CliRun r = layer("--precision", "bf16", "--backend", backend);
+            assertThat(r.code()).isEqualTo(1);
+            assertThat(r.errLines()).hasSize(1);
+            assertThat(r.err()).startsWith("hydra: bf16 runs only on the gpu backend").contains("--backend " + backend);
+            assertThat(output).doesNotExist();
+        }
+    }
+
+    @Test
     void aMissingRequiredOptionIsAUsageError() {
         CliRun r = CliRun.of("matrix", "--weights", weights.toString(), "--output", output.toString());
         assertThat(r.code()).isEqualTo(2);

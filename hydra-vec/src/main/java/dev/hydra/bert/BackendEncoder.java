@@ -1,0 +1,220 @@
+package dev.hydra.bert;
+
+import dev.hydra.HydraException;
+import dev.hydra.backend.Backend;
+import dev.hydra.backend.Backend.Activation;
+import dev.hydra.backend.Buf;
+import dev.hydra.backend.HeapBuf;
+import dev.hydra.backend.Workspace;
+import dev.hydra.io.TensorSource;
+import dev.hydra.layer.BufLayer;
+import dev.hydra.forward.Inputs;
+import dev.hydra.layer.Layers;
+import dev.hydra.weights.Precision;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedDeque;
+
+/**
+ * The fp32 encoder (docs/spec.md §3) end to end on one {@link Backend}: the weights are uploaded once;
+ * a call uploads the token ids and the mask, runs every step as backend operations on one
+ * {@link Workspace} that all mixers share, and downloads the sequence and (with a pooler) pooled outputs. Workspaces are
+ * pooled, one per concurrent call; safe to share between threads.
+ */
+final class BackendEncoder implements AutoCloseable {
+    // Model slots of the workspace:
+    /** (B*L, d): the hidden state h */
+    private static final int HIDDEN = Workspace.FIRST_MODEL_SLOT;
+    /** (B*L, d): a mixer's input (normed and masked h), then its output */
+    private static final int MIXER_IN = HIDDEN + 1, MIXER_OUT = HIDDEN + 2;
+    /** (B, d): the pooler's input (CLS rows or masked means), then its output */
+    private static final int POOL_IN = HIDDEN + 3, POOLED = HIDDEN + 4;
+    /** Idle workspaces kept for later calls. */
+    private static final int IDLE = 2;
+    private static final double GIB = 1L << 30;
+
+    private final BertConfig c;
+    private final Backend be;
+    private final List<Buf> weights = new ArrayList<>();
+    private final Buf word, type, pos, embNormW, embNormB, normFW, normFB, poolW, poolB;
+    private final Buf[] layerNormW, layerNormB;
+    private final List<BufLayer> layers = new ArrayList<>();
+    /** MLM head: transform dense, its LayerNorm, the decoder bias (the decoder is tied to {@link #word}); null without. */
+    private final Buf mlmW, mlmB, mlmNormW, mlmNormB, decoderB;
+    private final Buf classifierW, classifierB;
+    private final int numLabels;
+    private final ConcurrentLinkedDeque<Workspace> idle = new ConcurrentLinkedDeque<>();
+
+    /** Loads the tensors that {@link BertModel} has checked; {@code pooler} false: a masked-LM model; {@code numLabels} 0: no classifier. */
+    BackendEncoder(BertConfig c, TensorSource src, String prefix, String headPrefix, boolean pooler, boolean mlm, int numLabels,
+                   Backend backend) {
+        this.c = c;
+        this.be = backend;
+        this.numLabels = numLabels;
+        try {
+            String e = prefix + "embeddings.";
+            word = up(src, e + "word_embeddings.weight");
+            type = up(src, e + "token_type_embeddings.weight");
+            pos = c.usePositionEmbeddings() ? up(src, e + "position_embeddings.weight") : null;
+            embNormW = up(src, e + "LayerNorm.weight");
+            embNormB = up(src, e + "LayerNorm.bias");
+            int n = c.numHiddenLayers();
+            layerNormW = new Buf[n];
+            layerNormB = new Buf[n];
+            for (int i = 0; i < n; i++) {
+                String l = prefix + "encoder.layer." + i + ".layer.";
+                layerNormW[i] = up(src, l + "norm.weight");
+                layerNormB[i] = up(src, l + "norm.bias");
+                layers.add(Layers.loadFp32(c.mixer(), c.source(), Set.of(), src, l + "mixer.", backend));
+            }
+            normFW = c.prenorm() ? up(src, prefix + "encoder.norm_f.weight") : null;
+            normFB = c.prenorm() ? up(src, prefix + "encoder.norm_f.bias") : null;
+            poolW = pooler ? up(src, prefix + "pooler.dense.weight") : null;
+            poolB = pooler ? up(src, prefix + "pooler.dense.bias") : null;
+            String p = headPrefix + "cls.predictions.";
+            mlmW = mlm ? up(src, p + "transform.dense.weight") : null;
+            mlmB = mlm ? up(src, p + "transform.dense.bias") : null;
+            mlmNormW = mlm ? up(src, p + "transform.LayerNorm.weight") : null;
+            mlmNormB = mlm ? up(src, p + "transform.LayerNorm.bias") : null;
+            decoderB = mlm ? up(src, p + "decoder.bias") : null;
+            classifierW = numLabels > 0 ? up(src, headPrefix + "classifier.weight") : null;
+            classifierB = numLabels > 0 ? up(src, headPrefix + "classifier.bias") : null;
+        } catch (RuntimeException failure) {
+            close();
+            throw failure;
+        }
+    }
+
+    private Buf up(TensorSource src, String name) {
+        Buf b = be.upload(Precision.FP32.read(src, name));
+        weights.add(b);
+        return b;
+    }
+
+    /**
+     * Bytes a call of (batch, len) needs: on the backend, the workspace (the largest mixer's activations and
+     * the model's own slots); on the heap, the downloaded outputs (floats, and the doubles of {@link Output}).
+     */
+    long[] callBytes(int batch, int len) {
+        long rows = (long) batch * len, d = c.hiddenSize();
+        long layer = 0;
+        for (BufLayer l : layers) layer = Math.max(layer, l.workspaceFloats(batch, len));
+        long backend = Float.BYTES * (layer + 3 * rows * d + rows + 2L * batch * d);
+        long host = (Float.BYTES + Double.BYTES) * (rows * d + (long) batch * d);
+        return new long[] {backend, host};
+    }
+
+    /** True when a call of (batch, len) fits the free memory now (after one collection when the heap is short). */
+    boolean fits(int batch, int len) {
+        return shortfall(batch, len) == null;
+    }
+
+    /** Null when a call fits, else the one-line reason. */
+    private String shortfall(int batch, int len) {
+        long[] need = callBytes(batch, len);
+        boolean heap = word instanceof HeapBuf;
+        Workspace reusable = idle.peek();   // an idle workspace's buffers are reused, not allocated again
+        long workspace = Math.max(0, need[0] - (reusable == null ? 0 : Float.BYTES * reusable.floats()));
+        long onBackend = heap ? workspace + need[1] : workspace;
+        if ((long) batch * len * c.hiddenSize() > Integer.MAX_VALUE - 8)
+            return String.format("(%d, %d) has more hidden values than a Java array holds", batch, len);
+        String r = compare(onBackend, be.availableBytes(), be.memoryName(), heap);
+        if (r != null || heap) return r;
+        Runtime rt = Runtime.getRuntime();
+        return compare(need[1], rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()), "the heap", true);
+    }
+
+    private String compare(long need, long free, String where, boolean heap) {
+        if (need <= free) return null;
+        if (heap) {
+            System.gc();
+            Runtime rt = Runtime.getRuntime();
+            free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+            if (need <= free) return null;
+        }
+        return String.format("needs about %.2f GiB but %s has %.2f GiB free", need / GIB, where, free / GIB);
+    }
+
+    /** docs/spec.md §3.3 steps 1-4, on the padded batch; refuses, before running, a batch that cannot fit. */
+    Output forward(Tokens in) {
+        int B = in.batch(), L = in.len(), d = c.hiddenSize(), rows = B * L;
+        String why = shortfall(B, L);
+        if (why != null)
+            throw new HydraException("input: a batch of (" + B + ", " + L + ") " + why + "; split the batch"
+                    + (word instanceof HeapBuf ? ", raise -Xmx" : "") + " or ask for automatic batching");
+        Workspace ws = idle.poll();
+        if (ws == null) ws = new Workspace(be);
+        float[] maskHost = new float[rows];
+        for (int r = 0; r < rows; r++) maskHost[r] = in.mask()[r];
+        try (Buf mask = be.upload(maskHost)) {
+            long n = (long) rows * d;
+            Buf h = ws.get(HIDDEN, n), x = ws.get(MIXER_IN, n), m = ws.get(MIXER_OUT, n);
+            be.embed(in.ids(), in.typeIds(), L, word, type, pos, d, h);                                    // step 1
+            be.layerNorm(h, rows, d, embNormW, embNormB, (float) c.layerNormEps(), h);
+            float mixerEps = (float) c.mixerLayerNormEps();
+            for (int l = 0; l < layers.size(); l++) {                                                       // step 2
+                if (c.prenorm()) {
+                    be.layerNorm(h, rows, d, layerNormW[l], layerNormB[l], mixerEps, x);
+                    be.maskRows(x, rows, d, mask, x);
+                } else {
+                    be.maskRows(h, rows, d, mask, x);
+                }
+                layers.get(l).forward(x, m, B, L, ws);
+                be.addInPlace(h, m, n);
+                if (!c.prenorm()) be.layerNorm(h, rows, d, layerNormW[l], layerNormB[l], mixerEps, h);
+            }
+            if (c.prenorm()) be.layerNorm(h, rows, d, normFW, normFB, (float) c.layerNormEps(), h);         // step 3
+            be.maskRows(h, rows, d, mask, h);
+            double[] sequence = download(h, rows * d, L, d);
+            if (poolW == null) return new Output(B, L, d, sequence, null);                                // no pooler
+            Buf poolIn = ws.get(POOL_IN, (long) B * d), pooled = ws.get(POOLED, (long) B * d);              // step 4
+            be.poolRows(h, B, L, d, mask, c.poolAll(), poolIn);
+            be.linear(poolIn, d, 0, B, d, poolW, poolB, d, pooled);
+            be.activate(pooled, (long) B * d, Activation.TANH);
+            return new Output(B, L, d, sequence, download(pooled, B * d, 1, d));
+        } finally {
+            if (idle.size() < IDLE) idle.push(ws);
+            else ws.close();
+        }
+    }
+
+    /** A result as doubles, refusing a non-finite one (an overflow of the fp32 range). */
+    private double[] download(Buf b, int n, int len, int width) {
+        float[] f = new float[n];
+        be.download(b, f);
+        Inputs.checkOverflow(f, len, width, "fp32");
+        return Layers.widen(f);
+    }
+
+    /** Step 5, MLM head: dense, exact gelu, LayerNorm (eps 1e-12), the decoder tied to the word embeddings plus its bias. */
+    double[] mlmLogits(double[] hidden, int rows) {
+        int d = c.hiddenSize(), V = c.vocabSize();
+        if ((long) rows * V > Integer.MAX_VALUE - 8)
+            throw new HydraException("fill-mask: " + rows + " positions x " + V + " logits are too many for one call");
+        try (Buf x = be.upload(Layers.narrow(hidden)); Buf t = be.allocate((long) rows * d); Buf logits = be.allocate((long) rows * V)) {
+            be.linear(x, d, 0, rows, d, mlmW, mlmB, d, t);
+            be.activate(t, (long) rows * d, Activation.GELU);
+            be.layerNorm(t, rows, d, mlmNormW, mlmNormB, 1e-12f, t);
+            be.linear(t, d, 0, rows, d, word, decoderB, V, logits);
+            return download(logits, rows * V, 1, V);
+        }
+    }
+
+    /** Step 5, classification head: logits (batch, num_labels) from pooled outputs (batch, hidden). */
+    double[] classifierLogits(double[] pooled, int batch) {
+        int d = c.hiddenSize();
+        try (Buf x = be.upload(Layers.narrow(pooled)); Buf logits = be.allocate((long) batch * numLabels)) {
+            be.linear(x, d, 0, batch, d, classifierW, classifierB, numLabels, logits);
+            return download(logits, batch * numLabels, 1, numLabels);
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Workspace ws; (ws = idle.poll()) != null; ) ws.close();
+        layers.forEach(BufLayer::close);
+        weights.forEach(Buf::close);
+    }
+}

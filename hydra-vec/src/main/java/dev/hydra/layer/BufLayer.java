@@ -1,0 +1,28 @@
+package dev.hydra.layer;
+
+import dev.hydra.backend.Backend;
+import dev.hydra.backend.Buf;
+import dev.hydra.backend.Workspace;
+
+/**
+ * An fp32 sequence layer as a model chains it on its backend: input and output stay in {@link Buf}s of
+ * {@link #backend()}, the activations come from the caller's {@link Workspace}. The {@code float[]} and
+ * {@code double[]} entry points of the layers are conveniences around this one.
+ */
+public interface BufLayer extends AutoCloseable {
+    int dModel();
+
+    Backend backend();
+
+    /** Floats of workspace a forward pass of (batch, len) takes, over all its slots. */
+    long workspaceFloats(int batch, int len);
+
+    /**
+     * out (batch*len, d_model) = the layer applied to in (batch*len, d_model); {@code in} and {@code out}
+     * are distinct buffers of this layer's backend and are not slots of {@code ws}.
+     */
+    void forward(Buf in, Buf out, int batch, int len, Workspace ws);
+
+    @Override
+    void close();
+}
