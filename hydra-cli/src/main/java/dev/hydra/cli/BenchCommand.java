@@ -61,8 +61,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--backend", defaultValue = "cpu", description = "cpu, scalar, gpu or auto (default ${DEFAULT-VALUE}).")
     String backend;
 
-    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|fp64",
-            description = "BERT configs only: fp32 (on the backend) or fp64 (the reference, on the host) (default ${DEFAULT-VALUE}).")
+    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|fp64|bf16",
+            description = "BERT configs only: fp32 (on the backend), fp64 (the reference, on the host) or bf16 (--backend gpu) (default ${DEFAULT-VALUE}).")
     String precision;
 
     @Option(names = "--against-layer", defaultValue = "0", paramLabel = "N",
@@ -81,7 +81,8 @@ final class BenchCommand implements Callable<Integer> {
         if (minRuns < 1) throw new HydraException("--min-runs must be at least 1, got " + minRuns);
         ObjectNode json = JsonKeys.readObject(config);
         int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
-        try (Backend be = backend.equals("cpu") ? Backends.cpu(t) : Backends.named(backend)) {
+        Precision<?> requested = BertModelOptions.precision(precision);
+        try (Backend be = backend.equals("cpu") && requested != Precision.BF16 ? Backends.cpu(t) : Backends.named(backend, requested)) {
             if (json.has("num_hidden_layers") && stages) throw new HydraException("--stages: the stages are timed for a layer config only");
             if (json.has("num_hidden_layers")) return bert(BertConfig.fromJson(json, config.toString()), be);
             if (!precision.equals("fp32")) throw new HydraException("--precision: the layer benchmark runs fp32 only");
@@ -90,7 +91,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private int bert(BertConfig c, Backend be) {
-        Precision<?> p = BertModelOptions.precision(precision);
+        Precision<?> p = BertModel.weightPrecision(BertModelOptions.precision(precision), be);
         long deviceFree = be instanceof CudaBackend gpu ? gpu.memoryInfo()[0] : 0;
         try (BertModel model = BertModel.load(c, SeededBert.weights(c, 1, false, 0, ""), "", "", p, be)) {
             Tokens tokens = BertThroughput.tokens(c, batch, seqlen, 1);

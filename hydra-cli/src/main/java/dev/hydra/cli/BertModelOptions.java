@@ -20,7 +20,8 @@ final class BertModelOptions {
             description = "The model's config.json, instead of the one beside the checkpoint (or the one a Composer checkpoint carries).")
     Path config;
 
-    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|fp64", description = "Numeric precision (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|fp64|bf16",
+            description = "Numeric precision; bf16 (bf16 tensor-core products, fp32 accumulation) needs --backend gpu (default: ${DEFAULT-VALUE}).")
     String precision;
 
     @Option(names = "--backend", defaultValue = "cpu", description = "fp32 backend: cpu, scalar, gpu or auto (default: ${DEFAULT-VALUE}).")
@@ -48,7 +49,7 @@ final class BertModelOptions {
             case "none" -> Padding.NONE;
             default -> throw new dev.hydra.HydraException("--padding must be release or none, got '" + padding + "'");
         };
-        return HydraBert.load(files(), new HydraBert.Options(p, Backends.named(backend), pad, batchSize, autoBatch));
+        return HydraBert.load(files(), new HydraBert.Options(p, Backends.named(backend, p), pad, batchSize, autoBatch));
     }
 
     ModelFiles files() {
@@ -69,9 +70,8 @@ final class BertModelOptions {
         return switch (name) {
             case "fp32" -> Precision.FP32;
             case "fp64" -> Precision.FP64;
-            case "bf16" -> throw new dev.hydra.HydraException("--precision bf16 is not available for HydraBERT (it runs fp32 or fp64); "
-                    + "bf16 runs the Hydra layer on the gpu backend: hydra layer --precision bf16 --backend gpu");
-            default -> throw new dev.hydra.HydraException("--precision must be fp32 or fp64, got '" + name + "'");
+            case "bf16" -> Precision.BF16;
+            default -> throw new dev.hydra.HydraException("--precision must be fp32, fp64 or bf16, got '" + name + "'");
         };
     }
 }

@@ -583,6 +583,11 @@ public final class CudaBackend implements Backend {
         return "the gpu";
     }
 
+    @Override
+    public boolean bf16Products() {
+        return matmul == Matmul.BF16;
+    }
+
     /** Frees every device buffer of this backend (also those not closed yet) and the pinned slices. */
     @Override
     public synchronized void close() {

@@ -35,8 +35,8 @@ public final class GpuBertBenchmark {
                     try (BertModel m = BertModel.load(c, SeededBert.weights(c, 42, false, 0, ""), "", "", Precision.FP32, gpu)) {
                         for (int[] s : SHAPES) {
                             BertThroughput.Result r = BertThroughput.measure(m, BertThroughput.tokens(c, s[0], s[1], 1), 2, 5, 10, 200);
-                            System.out.printf("bert23 ours fp32 (%s) B=%d L=%d: %.2f ms, %.1f sequences/s, %.0f tokens/s (%d runs, min %.2f ms)%n",
-                                    mode.toLowerCase(java.util.Locale.ROOT), s[0], s[1], r.medianMs(), r.sequencesPerSecond(), r.tokensPerSecond(),
+                            System.out.printf("bert23 ours %s B=%d L=%d: %.2f ms, %.1f sequences/s, %.0f tokens/s (%d runs, min %.2f ms)%n",
+                                    mode.equals("BF16") ? "bf16" : "fp32 (" + mode.toLowerCase(java.util.Locale.ROOT) + ")", s[0], s[1], r.medianMs(), r.sequencesPerSecond(), r.tokensPerSecond(),
                                     r.ms().length, r.ms()[0]);
                         }
                         System.out.printf("peak device memory (%s): %.2f GiB%n", mode, (free0 - gpu.memoryInfo()[0]) / GIB);

@@ -89,6 +89,14 @@ public interface Backend extends AutoCloseable {
         return "the heap";
     }
 
+    /**
+     * True when {@link #linear} and the scan's chunk products round their operands to bf16 (fp32
+     * accumulation): the bf16 mode, which only the CUDA backend has. Buffers stay fp32 either way.
+     */
+    default boolean bf16Products() {
+        return false;
+    }
+
     @Override
     default void close() {}
 }

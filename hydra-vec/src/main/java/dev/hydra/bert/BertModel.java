@@ -130,6 +130,19 @@ public final class BertModel implements AutoCloseable {
     }
 
     /**
+     * The precision to load the weights in for {@code requested} on {@code backend}: bf16 is the fp32 model on a
+     * backend whose products round their operands to bf16 ({@link Backend#bf16Products}); anywhere else it is
+     * refused in one line.
+     */
+    public static Precision<?> weightPrecision(Precision<?> requested, Backend backend) {
+        if (requested != Precision.BF16) return requested;
+        if (!backend.bf16Products())
+            throw new HydraException("bf16 runs on the gpu backend made for it (--backend gpu, or Backends.named(\"gpu\", Precision.BF16)); "
+                    + "backend '" + backend.name() + "' computes in fp32");
+        return Precision.FP32;
+    }
+
+    /**
      * Loads the encoder whose state dict sits under {@code prefix} ("" or "bert." in task models) and the
      * heads under {@code headPrefix}, when present.
      */

@@ -95,15 +95,14 @@ public final class HydraBert implements AutoCloseable {
      * file, else the config the checkpoint carries.
      */
     public static HydraBert load(ModelFiles files, Options options) {
-        if (options.precision() == Precision.BF16)
-            throw new HydraException("HydraBERT runs in fp32 or fp64; bf16 is the Hydra layer's mode on the gpu backend (hydra layer --precision bf16)");
+        Precision<?> weights = BertModel.weightPrecision(options.precision(), options.backend());
         ObjectNode configJson;
         BertModel model;
         try (CheckpointFile checkpoint = CheckpointFile.open(files.weights())) {
             configJson = configJson(files, checkpoint);
             BertConfig config = BertConfig.fromJson(configJson, configSource(files));
             TensorSource stateDict = checkpoint.stateDict();
-            model = CheckpointLayout.of(stateDict).load(config, stateDict, options.precision(), options.backend());
+            model = CheckpointLayout.of(stateDict).load(config, stateDict, weights, options.backend());
         }
         try {
             String[] labels = labelNames(configJson, model.numLabels());

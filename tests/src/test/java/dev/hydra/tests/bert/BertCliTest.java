@@ -57,7 +57,7 @@ class BertCliTest {
     void idsInputErrorsAreOneLine() throws Exception {
         Path dir = goldenModel();
         assertThat(error("encode", "--model", dir.toString(), "--input-ids", tmp.resolve("ids.safetensors").toString(),
-                "--precision", "bf16", "--output", tmp.resolve("x").toString())).contains("--precision bf16 is not available for HydraBERT");
+                "--precision", "bf16", "--output", tmp.resolve("x").toString())).contains("bf16 runs only on the gpu backend").contains("--backend cpu");
         Path bad = tmp.resolve("bad-ids.safetensors");
         new SafeTensorsWriter().put("input_ids", new long[] {1, 2, 3}, 1, 3).write(bad, false);
         assertThat(error("encode", "--model", dir.toString(), "--input-ids", bad.toString(), "--output", tmp.resolve("x").toString()))

@@ -112,7 +112,7 @@ class HydraBertTest {
     void loadErrorsAreOneLineAndNameTheCulprit() throws Exception {
         oneLine(() -> HydraBert.load(tmp.resolve("absent")), "absent: no such model directory or checkpoint file");
         oneLine(() -> HydraBert.load(TinyBertDir.create(tmp.resolve("bf16"), false), HydraBert.Options.defaults().with(Precision.BF16)),
-                "HydraBERT runs in fp32 or fp64; bf16 is the Hydra layer's mode on the gpu backend");
+                "bf16 runs on the gpu backend made for it");
         Path noTok = TinyBertDir.create(tmp.resolve("ids-only"), false);
         try (HydraBert m = HydraBert.load(noTok)) {
             oneLine(() -> m.embed(List.of("x"), Pool.CLS), "has no tokenizer (tokenizer.json or vocab.txt beside it)");
