@@ -40,7 +40,7 @@ public final class TestModels {
             json.putObject("id2label").put("0", "negative").put("1", "neutral").put("2", "positive");
             Files.writeString(dir.resolve("config.json"), json.toPrettyString());
             SeededBert.weights(c, 11, heads, heads ? 3 : 0, "bert.").writeTo(new SafeTensorsWriter(), "").write(dir.resolve("model.safetensors"), false);
-            Files.writeString(dir.resolve("tokenizer.json"), tokenizerJson());
+            Files.writeString(dir.resolve("tokenizer.json"), SeededBert.wordPieceTokenizerJson(WORDS));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -62,27 +62,5 @@ public final class TestModels {
         return SparkSession.builder().master("local[2]").appName("hydra-spark tests")
                 .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
                 .config("spark.driver.host", "127.0.0.1").getOrCreate();
-    }
-
-    private static String tokenizerJson() {
-        StringBuilder vocab = new StringBuilder(), added = new StringBuilder();
-        for (int i = 0; i < WORDS.size(); i++) {
-            vocab.append(i == 0 ? "" : ",").append('"').append(WORDS.get(i)).append("\":").append(i);
-            if (WORDS.get(i).startsWith("["))
-                added.append(added.isEmpty() ? "" : ",").append("{\"id\":").append(i).append(",\"content\":\"").append(WORDS.get(i))
-                        .append("\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":true}");
-        }
-        return """
-                {"version":"1.0","truncation":null,"padding":null,"added_tokens":[%s],
-                 "normalizer":{"type":"BertNormalizer","clean_text":true,"handle_chinese_chars":true,"strip_accents":null,"lowercase":true},
-                 "pre_tokenizer":{"type":"BertPreTokenizer"},
-                 "post_processor":{"type":"TemplateProcessing",
-                   "single":[{"SpecialToken":{"id":"[CLS]","type_id":0}},{"Sequence":{"id":"A","type_id":0}},{"SpecialToken":{"id":"[SEP]","type_id":0}}],
-                   "pair":[{"SpecialToken":{"id":"[CLS]","type_id":0}},{"Sequence":{"id":"A","type_id":0}},{"SpecialToken":{"id":"[SEP]","type_id":0}},
-                           {"Sequence":{"id":"B","type_id":1}},{"SpecialToken":{"id":"[SEP]","type_id":1}}],
-                   "special_tokens":{"[CLS]":{"id":"[CLS]","ids":[2],"tokens":["[CLS]"]},"[SEP]":{"id":"[SEP]","ids":[3],"tokens":["[SEP]"]}}},
-                 "decoder":{"type":"WordPiece","prefix":"##","cleanup":true},
-                 "model":{"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##","max_input_chars_per_word":100,"vocab":{%s}}}
-                """.formatted(added, vocab);
     }
 }

@@ -12,13 +12,8 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -47,11 +42,11 @@ public final class SafeTensors implements TensorSource, AutoCloseable {
         JSON.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build());
     }
 
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = LittleEndian.F32;
+    private static final ValueLayout.OfDouble F64 = LittleEndian.F64;
+    private static final ValueLayout.OfShort I16 = LittleEndian.I16;
+    private static final ValueLayout.OfInt I32 = LittleEndian.I32;
+    private static final ValueLayout.OfLong I64 = LittleEndian.I64;
 
     private final String source;
     private final Arena arena;
@@ -70,35 +65,12 @@ public final class SafeTensors implements TensorSource, AutoCloseable {
 
     /** Maps and validates {@code path}; every problem is a {@link HydraException} naming the file. */
     public static SafeTensors open(Path path) {
-        String src = path.toString();
-        Arena arena = Arena.ofShared();
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            long size = ch.size();
-            MemorySegment file = size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            return parse(src, arena, file, size);
-        } catch (NoSuchFileException e) {
-            arena.close();
-            throw new HydraException(src + ": no such file");
-        } catch (IOException e) {
-            arena.close();
-            throw new HydraException(src + ": cannot read (" + e.getMessage() + ")");
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return MappedFiles.map(path, SafeTensors::parse);
     }
 
     /** Validates an in-memory safetensors image (used by tests and fuzzers); the bytes are copied. */
     public static SafeTensors fromBytes(String name, byte[] bytes) {
-        Arena arena = Arena.ofShared();
-        MemorySegment seg = arena.allocate(Math.max(1, bytes.length));
-        MemorySegment.copy(MemorySegment.ofArray(bytes), 0, seg, 0, bytes.length);
-        try {
-            return parse(name, arena, seg, bytes.length);
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return MappedFiles.copy(name, bytes, SafeTensors::parse);
     }
 
     private static SafeTensors parse(String src, Arena arena, MemorySegment file, long size) {

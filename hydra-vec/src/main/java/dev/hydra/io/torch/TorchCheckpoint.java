@@ -1,7 +1,9 @@
 package dev.hydra.io.torch;
 
 import dev.hydra.HydraException;
+import dev.hydra.io.LittleEndian;
 import dev.hydra.io.DType;
+import dev.hydra.io.MappedFiles;
 import dev.hydra.io.TensorSource;
 
 import java.io.IOException;
@@ -10,13 +12,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.math.BigInteger;
-import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -41,7 +39,7 @@ public final class TorchCheckpoint implements AutoCloseable {
     private static final long LEGACY_PROTOCOL = 1001;
     /** PROTO 2, LONG1 of 10 bytes, then the magic number little-endian. */
     private static final byte[] LEGACY_PREFIX = {(byte) 0x80, 2, (byte) 0x8a, 10, 0x6c, (byte) 0xfc, (byte) 0x9c, 0x46, (byte) 0xf9, 0x20, 0x6a, (byte) 0xa8, 0x50, 0x19};
-    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64 = LittleEndian.I64;
 
     private final String source;
     private final Arena arena;
@@ -55,35 +53,12 @@ public final class TorchCheckpoint implements AutoCloseable {
 
     /** Maps and reads {@code path}; every problem is a one-line {@link HydraException} naming the file. */
     public static TorchCheckpoint open(Path path) {
-        String src = path.toString();
-        Arena arena = Arena.ofShared();
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            long size = ch.size();
-            MemorySegment file = size == 0 ? MemorySegment.NULL : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            return new TorchCheckpoint(src, arena, parse(src, file, size));
-        } catch (NoSuchFileException e) {
-            arena.close();
-            throw new HydraException(src + ": no such file");
-        } catch (IOException e) {
-            arena.close();
-            throw new HydraException(src + ": cannot read (" + e.getMessage() + ")");
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return MappedFiles.map(path, (src, arena, file, size) -> new TorchCheckpoint(src, arena, parse(src, file, size)));
     }
 
     /** Reads an in-memory image (tests and fuzzers); the bytes are copied. */
     public static TorchCheckpoint fromBytes(String name, byte[] bytes) {
-        Arena arena = Arena.ofShared();
-        MemorySegment seg = arena.allocate(Math.max(1, bytes.length));
-        MemorySegment.copy(MemorySegment.ofArray(bytes), 0, seg, 0, bytes.length);
-        try {
-            return new TorchCheckpoint(name, arena, parse(name, seg, bytes.length));
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return MappedFiles.copy(name, bytes, (src, arena, file, size) -> new TorchCheckpoint(src, arena, parse(src, file, size)));
     }
 
     /** True when the file starts like a {@code torch.save} file: a zip archive or a legacy checkpoint's magic pickle. */

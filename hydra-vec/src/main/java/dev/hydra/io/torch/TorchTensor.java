@@ -1,11 +1,11 @@
 package dev.hydra.io.torch;
 
 import dev.hydra.HydraException;
+import dev.hydra.io.LittleEndian;
 import dev.hydra.io.DType;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -21,11 +21,11 @@ public final class TorchTensor {
     /** Dimensions beyond this are refused (PyTorch itself allows 64). */
     static final int MAX_DIMS = 64;
 
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = LittleEndian.F32;
+    private static final ValueLayout.OfDouble F64 = LittleEndian.F64;
+    private static final ValueLayout.OfShort I16 = LittleEndian.I16;
+    private static final ValueLayout.OfInt I32 = LittleEndian.I32;
+    private static final ValueLayout.OfLong I64 = LittleEndian.I64;
 
     private final String source;
     private final TorchStorage storage;

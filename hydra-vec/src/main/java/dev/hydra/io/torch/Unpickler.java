@@ -1,6 +1,7 @@
 package dev.hydra.io.torch;
 
 import dev.hydra.HydraException;
+import dev.hydra.io.LittleEndian;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -40,9 +41,9 @@ final class Unpickler {
         Object load(Object pid, String where);
     }
 
-    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort U16 = LittleEndian.I16;
+    private static final ValueLayout.OfInt I32 = LittleEndian.I32;
+    private static final ValueLayout.OfLong I64 = LittleEndian.I64;
     private static final ValueLayout.OfDouble F64_BIG_ENDIAN = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final String source;

@@ -1,10 +1,10 @@
 package dev.hydra.io.torch;
 
 import dev.hydra.HydraException;
+import dev.hydra.io.LittleEndian;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -24,9 +24,9 @@ final class ZipArchive {
     private static final long MAX_DEFLATE_RATIO = 1032;
     private static final long MAX_INFLATED_BYTES = Integer.MAX_VALUE - 8;
 
-    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort U16 = LittleEndian.I16;
+    private static final ValueLayout.OfInt U32 = LittleEndian.I32;
+    private static final ValueLayout.OfLong U64 = LittleEndian.I64;
 
     private static final int LOCAL_SIG = 0x04034b50, CENTRAL_SIG = 0x02014b50, END_SIG = 0x06054b50;
     private static final int END64_SIG = 0x06064b50, END64_LOCATOR_SIG = 0x07064b50;
