@@ -272,11 +272,7 @@ public final class EmbeddingServer implements AutoCloseable {
             throw ApiError.badField("dimensions", "dimensions must be " + hidden + " (the model's hidden size) or omitted, got " + dims);
         List<Encoded> sequences = Inputs.parse(body, bert, true, maxTokens);
         double[][] vectors = HydraBert.pool(run(sequences), pool);
-        ByteArrayOutputStream out = new ByteArrayOutputStream(64 + vectors.length * hidden * (base64 ? 6 : 12));
-        try (JsonGenerator g = JSON.createGenerator(out)) {
-            g.writeStartObject();
-            g.writeStringField("object", "list");
-            g.writeArrayFieldStart("data");
+        return listResponse(64 + vectors.length * hidden * (base64 ? 6 : 12), sequences, g -> {
             for (int i = 0; i < vectors.length; i++) {
                 g.writeStartObject();
                 g.writeStringField("object", "embedding");
@@ -293,12 +289,7 @@ public final class EmbeddingServer implements AutoCloseable {
                 }
                 g.writeEndObject();
             }
-            g.writeEndArray();
-            g.writeStringField("model", config.modelName());
-            usage(g, sequences);
-            g.writeEndObject();
-        }
-        return out.toByteArray();
+        });
     }
 
     private byte[] classify(JsonNode body) throws IOException {
@@ -307,11 +298,7 @@ public final class EmbeddingServer implements AutoCloseable {
             throw new ApiError(400, "invalid_request_error", "no_classifier", null, "the model has no classification head (classifier.*)");
         List<Encoded> sequences = Inputs.parse(body, bert, false, maxTokens);
         List<HydraBert.Classification> labels = bert.classifyOutputs(run(sequences));
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (JsonGenerator g = JSON.createGenerator(out)) {
-            g.writeStartObject();
-            g.writeStringField("object", "list");
-            g.writeArrayFieldStart("data");
+        return listResponse(256, sequences, g -> {
             for (int i = 0; i < labels.size(); i++) {
                 HydraBert.Classification c = labels.get(i);
                 g.writeStartObject();
@@ -329,12 +316,7 @@ public final class EmbeddingServer implements AutoCloseable {
                 g.writeEndArray();
                 g.writeEndObject();
             }
-            g.writeEndArray();
-            g.writeStringField("model", config.modelName());
-            usage(g, sequences);
-            g.writeEndObject();
-        }
-        return out.toByteArray();
+        });
     }
 
     private byte[] fillMask(JsonNode body) throws IOException {
@@ -357,11 +339,7 @@ public final class EmbeddingServer implements AutoCloseable {
             throw ApiError.badField("input", "input has no [MASK] (or <mask>) token");
         }
         List<List<HydraBert.Prediction>> masks = bert.fillMask(e, run(sequences).getFirst(), topK);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (JsonGenerator g = JSON.createGenerator(out)) {
-            g.writeStartObject();
-            g.writeStringField("object", "list");
-            g.writeArrayFieldStart("data");
+        return listResponse(256, sequences, g -> {
             for (List<HydraBert.Prediction> mask : masks) {
                 g.writeStartObject();
                 g.writeNumberField("position", mask.getFirst().position());
@@ -376,12 +354,28 @@ public final class EmbeddingServer implements AutoCloseable {
                 g.writeEndArray();
                 g.writeEndObject();
             }
+        });
+    }
+
+    /** The OpenAI list envelope: {"object": "list", "data": [items], "model", "usage"}. */
+    private byte[] listResponse(int sizeHint, List<Encoded> sequences, Items items) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(sizeHint);
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            g.writeStartObject();
+            g.writeStringField("object", "list");
+            g.writeArrayFieldStart("data");
+            items.write(g);
             g.writeEndArray();
             g.writeStringField("model", config.modelName());
             usage(g, sequences);
             g.writeEndObject();
         }
         return out.toByteArray();
+    }
+
+    @FunctionalInterface
+    private interface Items {
+        void write(JsonGenerator g) throws IOException;
     }
 
     private byte[] models() throws IOException {

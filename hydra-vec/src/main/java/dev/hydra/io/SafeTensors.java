@@ -42,11 +42,6 @@ public final class SafeTensors implements TensorSource, AutoCloseable {
         JSON.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build());
     }
 
-    private static final ValueLayout.OfFloat F32 = LittleEndian.F32;
-    private static final ValueLayout.OfDouble F64 = LittleEndian.F64;
-    private static final ValueLayout.OfShort I16 = LittleEndian.I16;
-    private static final ValueLayout.OfInt I32 = LittleEndian.I32;
-    private static final ValueLayout.OfLong I64 = LittleEndian.I64;
 
     private final String source;
     private final Arena arena;
@@ -75,7 +70,7 @@ public final class SafeTensors implements TensorSource, AutoCloseable {
 
     private static SafeTensors parse(String src, Arena arena, MemorySegment file, long size) {
         if (size < 8) throw new HydraException(src + ": not a safetensors file (" + size + " bytes, shorter than the 8-byte header length)");
-        long headerLen = file.get(I64, 0);
+        long headerLen = file.get(LittleEndian.I64, 0);
         if (headerLen < 2) throw new HydraException(src + ": header length " + headerLen + " is invalid");
         if (headerLen > MAX_HEADER_BYTES) throw new HydraException(src + ": header length " + headerLen + " exceeds the limit of " + MAX_HEADER_BYTES + " bytes");
         if (headerLen > size - 8) throw new HydraException(src + ": header length " + headerLen + " runs past the end of the file (" + size + " bytes)");
@@ -213,10 +208,10 @@ public final class SafeTensors implements TensorSource, AutoCloseable {
         float[] out = new float[n];
         MemorySegment s = data.asSlice(t.begin(), t.end() - t.begin());
         switch (t.dtype()) {
-            case F32 -> MemorySegment.copy(s, F32, 0, out, 0, n);
-            case F64 -> { for (int i = 0; i < n; i++) out[i] = (float) s.getAtIndex(F64, i); }
-            case F16 -> { for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(s.getAtIndex(I16, i)); }
-            case BF16 -> { for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat((s.getAtIndex(I16, i) & 0xffff) << 16); }
+            case F32 -> MemorySegment.copy(s, LittleEndian.F32, 0, out, 0, n);
+            case F64 -> { for (int i = 0; i < n; i++) out[i] = (float) s.getAtIndex(LittleEndian.F64, i); }
+            case F16 -> { for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(s.getAtIndex(LittleEndian.I16, i)); }
+            case BF16 -> { for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat((s.getAtIndex(LittleEndian.I16, i) & 0xffff) << 16); }
             default -> throw notFloat(t);
         }
         return out;
@@ -228,10 +223,10 @@ public final class SafeTensors implements TensorSource, AutoCloseable {
         double[] out = new double[n];
         MemorySegment s = data.asSlice(t.begin(), t.end() - t.begin());
         switch (t.dtype()) {
-            case F64 -> MemorySegment.copy(s, F64, 0, out, 0, n);
-            case F32 -> { for (int i = 0; i < n; i++) out[i] = s.getAtIndex(F32, i); }
-            case F16 -> { for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(s.getAtIndex(I16, i)); }
-            case BF16 -> { for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat((s.getAtIndex(I16, i) & 0xffff) << 16); }
+            case F64 -> MemorySegment.copy(s, LittleEndian.F64, 0, out, 0, n);
+            case F32 -> { for (int i = 0; i < n; i++) out[i] = s.getAtIndex(LittleEndian.F32, i); }
+            case F16 -> { for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(s.getAtIndex(LittleEndian.I16, i)); }
+            case BF16 -> { for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat((s.getAtIndex(LittleEndian.I16, i) & 0xffff) << 16); }
             default -> throw notFloat(t);
         }
         return out;
@@ -244,9 +239,9 @@ public final class SafeTensors implements TensorSource, AutoCloseable {
         long[] out = new long[n];
         MemorySegment s = data.asSlice(t.begin(), t.end() - t.begin());
         switch (t.dtype()) {
-            case I64 -> MemorySegment.copy(s, I64, 0, out, 0, n);
-            case I32 -> { for (int i = 0; i < n; i++) out[i] = s.getAtIndex(I32, i); }
-            case I16 -> { for (int i = 0; i < n; i++) out[i] = s.getAtIndex(I16, i); }
+            case I64 -> MemorySegment.copy(s, LittleEndian.I64, 0, out, 0, n);
+            case I32 -> { for (int i = 0; i < n; i++) out[i] = s.getAtIndex(LittleEndian.I32, i); }
+            case I16 -> { for (int i = 0; i < n; i++) out[i] = s.getAtIndex(LittleEndian.I16, i); }
             case I8, BOOL -> { for (int i = 0; i < n; i++) out[i] = s.get(ValueLayout.JAVA_BYTE, i); }
             case U8 -> { for (int i = 0; i < n; i++) out[i] = s.get(ValueLayout.JAVA_BYTE, i) & 0xff; }
             default -> throw new HydraException(source + ": tensor '" + t.name() + "' has dtype " + t.dtype() + ", expected an integer type");

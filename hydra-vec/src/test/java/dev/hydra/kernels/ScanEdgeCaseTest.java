@@ -105,8 +105,10 @@ class ScanEdgeCaseTest {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         long io = 4L * len * (S + HEADS + HP), allocated = Long.MAX_VALUE;
         float[] whole = null;
-        // until the JIT has compiled the kernels (the Vector API's interpreted form boxes every vector)
-        for (int call = 0; call < 10 && allocated > io + (64L << 20); call++) {
+        // until the JIT has compiled the kernels (the Vector API's interpreted form boxes every vector); on a busy
+        // 2-core machine C2 can take seconds, so the wait is bounded by time, not by a call count
+        long end = System.nanoTime() + 30_000_000_000L;
+        for (int call = 0; (call < 10 || System.nanoTime() < end) && allocated > io + (64L << 20); call++) {
             long before = mx.getCurrentThreadAllocatedBytes();
             whole = k.run(one, len, true);
             allocated = mx.getCurrentThreadAllocatedBytes() - before;

@@ -39,7 +39,6 @@ public final class TorchCheckpoint implements AutoCloseable {
     private static final long LEGACY_PROTOCOL = 1001;
     /** PROTO 2, LONG1 of 10 bytes, then the magic number little-endian. */
     private static final byte[] LEGACY_PREFIX = {(byte) 0x80, 2, (byte) 0x8a, 10, 0x6c, (byte) 0xfc, (byte) 0x9c, 0x46, (byte) 0xf9, 0x20, 0x6a, (byte) 0xa8, 0x50, 0x19};
-    private static final ValueLayout.OfLong I64 = LittleEndian.I64;
 
     private final String source;
     private final Arena arena;
@@ -153,7 +152,7 @@ public final class TorchCheckpoint implements AutoCloseable {
             TorchStorage s = k instanceof String key ? roots.get(key) : null;
             if (s == null) throw new HydraException(src + ": legacy storage key " + k + " is not one the object refers to");
             if (size - pos[0] < 8) throw new HydraException(src + ": truncated: storage '" + s.key + "' has no element count at byte " + pos[0]);
-            long count = file.get(I64, pos[0]);
+            long count = file.get(LittleEndian.I64, pos[0]);
             pos[0] += 8;
             if (count != s.numel)
                 throw new HydraException(src + ": legacy storage '" + s.key + "' holds " + count + " elements but the object declares " + s.numel);

@@ -21,11 +21,6 @@ public final class TorchTensor {
     /** Dimensions beyond this are refused (PyTorch itself allows 64). */
     static final int MAX_DIMS = 64;
 
-    private static final ValueLayout.OfFloat F32 = LittleEndian.F32;
-    private static final ValueLayout.OfDouble F64 = LittleEndian.F64;
-    private static final ValueLayout.OfShort I16 = LittleEndian.I16;
-    private static final ValueLayout.OfInt I32 = LittleEndian.I32;
-    private static final ValueLayout.OfLong I64 = LittleEndian.I64;
 
     private final String source;
     private final TorchStorage storage;
@@ -105,14 +100,14 @@ public final class TorchTensor {
         MemorySegment s = storage.bytes(source);
         float[] out = new float[checkedCount()];
         if (isContiguous() && dtype() == DType.F32) {
-            MemorySegment.copy(s, F32, offset * 4, out, 0, out.length);
+            MemorySegment.copy(s, LittleEndian.F32, offset * 4, out, 0, out.length);
             return out;
         }
         switch (dtype()) {
-            case F32 -> gather((i, e) -> out[i] = s.getAtIndex(F32, e));
-            case F64 -> gather((i, e) -> out[i] = (float) s.getAtIndex(F64, e));
-            case F16 -> gather((i, e) -> out[i] = Float.float16ToFloat(s.getAtIndex(I16, e)));
-            case BF16 -> gather((i, e) -> out[i] = Float.intBitsToFloat((s.getAtIndex(I16, e) & 0xffff) << 16));
+            case F32 -> gather((i, e) -> out[i] = s.getAtIndex(LittleEndian.F32, e));
+            case F64 -> gather((i, e) -> out[i] = (float) s.getAtIndex(LittleEndian.F64, e));
+            case F16 -> gather((i, e) -> out[i] = Float.float16ToFloat(s.getAtIndex(LittleEndian.I16, e)));
+            case BF16 -> gather((i, e) -> out[i] = Float.intBitsToFloat((s.getAtIndex(LittleEndian.I16, e) & 0xffff) << 16));
             default -> throw notFloat();
         }
         return out;
@@ -123,14 +118,14 @@ public final class TorchTensor {
         MemorySegment s = storage.bytes(source);
         double[] out = new double[checkedCount()];
         if (isContiguous() && dtype() == DType.F64) {
-            MemorySegment.copy(s, F64, offset * 8, out, 0, out.length);
+            MemorySegment.copy(s, LittleEndian.F64, offset * 8, out, 0, out.length);
             return out;
         }
         switch (dtype()) {
-            case F64 -> gather((i, e) -> out[i] = s.getAtIndex(F64, e));
-            case F32 -> gather((i, e) -> out[i] = s.getAtIndex(F32, e));
-            case F16 -> gather((i, e) -> out[i] = Float.float16ToFloat(s.getAtIndex(I16, e)));
-            case BF16 -> gather((i, e) -> out[i] = Float.intBitsToFloat((s.getAtIndex(I16, e) & 0xffff) << 16));
+            case F64 -> gather((i, e) -> out[i] = s.getAtIndex(LittleEndian.F64, e));
+            case F32 -> gather((i, e) -> out[i] = s.getAtIndex(LittleEndian.F32, e));
+            case F16 -> gather((i, e) -> out[i] = Float.float16ToFloat(s.getAtIndex(LittleEndian.I16, e)));
+            case BF16 -> gather((i, e) -> out[i] = Float.intBitsToFloat((s.getAtIndex(LittleEndian.I16, e) & 0xffff) << 16));
             default -> throw notFloat();
         }
         return out;
@@ -141,9 +136,9 @@ public final class TorchTensor {
         MemorySegment s = storage.bytes(source);
         long[] out = new long[checkedCount()];
         switch (dtype()) {
-            case I64 -> gather((i, e) -> out[i] = s.getAtIndex(I64, e));
-            case I32 -> gather((i, e) -> out[i] = s.getAtIndex(I32, e));
-            case I16 -> gather((i, e) -> out[i] = s.getAtIndex(I16, e));
+            case I64 -> gather((i, e) -> out[i] = s.getAtIndex(LittleEndian.I64, e));
+            case I32 -> gather((i, e) -> out[i] = s.getAtIndex(LittleEndian.I32, e));
+            case I16 -> gather((i, e) -> out[i] = s.getAtIndex(LittleEndian.I16, e));
             case I8, BOOL -> gather((i, e) -> out[i] = s.get(ValueLayout.JAVA_BYTE, e));
             case U8 -> gather((i, e) -> out[i] = s.get(ValueLayout.JAVA_BYTE, e) & 0xff);
             default -> throw new HydraException(source + ": tensor on storage '" + storage.key + "' has dtype " + dtype() + ", expected an integer type");

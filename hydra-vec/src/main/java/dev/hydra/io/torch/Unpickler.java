@@ -41,9 +41,6 @@ final class Unpickler {
         Object load(Object pid, String where);
     }
 
-    private static final ValueLayout.OfShort U16 = LittleEndian.I16;
-    private static final ValueLayout.OfInt I32 = LittleEndian.I32;
-    private static final ValueLayout.OfLong I64 = LittleEndian.I64;
     private static final ValueLayout.OfDouble F64_BIG_ENDIAN = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final String source;
@@ -83,7 +80,7 @@ final class Unpickler {
                     if (protocol > 5) throw error("unsupported pickle protocol " + protocol);
                 }
                 case 0x95 -> { // FRAME: the frame's length only groups opcodes
-                    long n = in.get(I64, need(8));
+                    long n = in.get(LittleEndian.I64, need(8));
                     if (n < 0 || n > end - pos) throw error("frame of " + n + " bytes with " + (end - pos) + " left");
                 }
                 case '.' -> { // STOP
@@ -102,25 +99,25 @@ final class Unpickler {
                 case 0x88 -> push(Boolean.TRUE);
                 case 0x89 -> push(Boolean.FALSE);
                 case 'K' -> push((long) u8());
-                case 'M' -> push((long) (in.get(U16, need(2)) & 0xffff));
-                case 'J' -> push((long) in.get(I32, need(4)));
+                case 'M' -> push((long) (in.get(LittleEndian.I16, need(2)) & 0xffff));
+                case 'J' -> push((long) in.get(LittleEndian.I32, need(4)));
                 case 0x8a -> push(littleEndianInt(u8()));
-                case 0x8b -> push(littleEndianInt(length(in.get(I32, need(4)), "LONG4")));
+                case 0x8b -> push(littleEndianInt(length(in.get(LittleEndian.I32, need(4)), "LONG4")));
                 case 'G' -> push(in.get(F64_BIG_ENDIAN, need(8)));
                 case 'I' -> push(textInt(line()));
                 case 'L' -> push(textLong(line()));
                 case 'F' -> push(textFloat(line()));
                 case 'S' -> push(textString(line()));
                 case 'V' -> push(rawUnicodeEscape(line()));
-                case 'T' -> push(latin1(length(in.get(I32, need(4)), "BINSTRING")));
+                case 'T' -> push(latin1(length(in.get(LittleEndian.I32, need(4)), "BINSTRING")));
                 case 'U' -> push(latin1(u8()));
-                case 'X' -> push(utf8(length(in.get(I32, need(4)) & 0xffffffffL, "BINUNICODE")));
+                case 'X' -> push(utf8(length(in.get(LittleEndian.I32, need(4)) & 0xffffffffL, "BINUNICODE")));
                 case 0x8c -> push(utf8(u8()));
-                case 0x8d -> push(utf8(length(in.get(I64, need(8)), "BINUNICODE8")));
-                case 'B' -> push(bytes(length(in.get(I32, need(4)) & 0xffffffffL, "BINBYTES")));
+                case 0x8d -> push(utf8(length(in.get(LittleEndian.I64, need(8)), "BINUNICODE8")));
+                case 'B' -> push(bytes(length(in.get(LittleEndian.I32, need(4)) & 0xffffffffL, "BINBYTES")));
                 case 'C' -> push(bytes(u8()));
-                case 0x8e -> push(bytes(length(in.get(I64, need(8)), "BINBYTES8")));
-                case 0x96 -> push(bytes(length(in.get(I64, need(8)), "BYTEARRAY8")));
+                case 0x8e -> push(bytes(length(in.get(LittleEndian.I64, need(8)), "BINBYTES8")));
+                case 0x96 -> push(bytes(length(in.get(LittleEndian.I64, need(8)), "BYTEARRAY8")));
                 case ')' -> push(new Tuple(new Object[0]));
                 case 0x85 -> tuple(1);
                 case 0x86 -> tuple(2);
@@ -155,11 +152,11 @@ final class Unpickler {
                 }
                 case 'p' -> memoPut(parseIndex(line()));
                 case 'q' -> memoPut(u8());
-                case 'r' -> memoPut(in.get(I32, need(4)) & 0xffffffffL);
+                case 'r' -> memoPut(in.get(LittleEndian.I32, need(4)) & 0xffffffffL);
                 case 0x94 -> memoPut(memo.size()); // MEMOIZE
                 case 'g' -> push(memoGet(parseIndex(line())));
                 case 'h' -> push(memoGet(u8()));
-                case 'j' -> push(memoGet(in.get(I32, need(4)) & 0xffffffffL));
+                case 'j' -> push(memoGet(in.get(LittleEndian.I32, need(4)) & 0xffffffffL));
                 case 'c' -> {
                     String module = line(), name = line();
                     push(new PickleGlobal(module, name, List.of()));

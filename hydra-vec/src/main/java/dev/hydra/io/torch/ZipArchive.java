@@ -24,9 +24,6 @@ final class ZipArchive {
     private static final long MAX_DEFLATE_RATIO = 1032;
     private static final long MAX_INFLATED_BYTES = Integer.MAX_VALUE - 8;
 
-    private static final ValueLayout.OfShort U16 = LittleEndian.I16;
-    private static final ValueLayout.OfInt U32 = LittleEndian.I32;
-    private static final ValueLayout.OfLong U64 = LittleEndian.I64;
 
     private static final int LOCAL_SIG = 0x04034b50, CENTRAL_SIG = 0x02014b50, END_SIG = 0x06054b50;
     private static final int END64_SIG = 0x06064b50, END64_LOCATOR_SIG = 0x07064b50;
@@ -45,7 +42,7 @@ final class ZipArchive {
     }
 
     static boolean hasZipMagic(MemorySegment file, long size) {
-        return size >= 4 && file.get(U32, 0) == LOCAL_SIG;
+        return size >= 4 && file.get(LittleEndian.I32, 0) == LOCAL_SIG;
     }
 
     static ZipArchive read(String source, MemorySegment file, long size) {
@@ -55,14 +52,14 @@ final class ZipArchive {
             throw new HydraException(source + ": multi-disk zip archives are not supported");
         if (count == 0xffff || cdSize == 0xffffffffL || cdOffset == 0xffffffffL) {
             long locator = end - 20;
-            if (locator < 0 || file.get(U32, locator) != END64_LOCATOR_SIG)
+            if (locator < 0 || file.get(LittleEndian.I32, locator) != END64_LOCATOR_SIG)
                 throw new HydraException(source + ": zip64 end-of-directory locator missing");
-            long end64 = file.get(U64, locator + 8);
-            if (end64 < 0 || end64 > locator - 56 || file.get(U32, end64) != END64_SIG)
+            long end64 = file.get(LittleEndian.I64, locator + 8);
+            if (end64 < 0 || end64 > locator - 56 || file.get(LittleEndian.I32, end64) != END64_SIG)
                 throw new HydraException(source + ": zip64 end-of-directory record at " + end64 + " is invalid");
-            count = file.get(U64, end64 + 32);
-            cdSize = file.get(U64, end64 + 40);
-            cdOffset = file.get(U64, end64 + 48);
+            count = file.get(LittleEndian.I64, end64 + 32);
+            cdSize = file.get(LittleEndian.I64, end64 + 40);
+            cdOffset = file.get(LittleEndian.I64, end64 + 48);
         }
         if (cdOffset < 0 || cdSize < 0 || cdOffset > end || cdSize > end - cdOffset)
             throw new HydraException(source + ": zip central directory [" + cdOffset + ", +" + cdSize + ") lies outside the file");
@@ -71,7 +68,7 @@ final class ZipArchive {
         Map<String, Entry> entries = new LinkedHashMap<>();
         long p = cdOffset, cdEnd = cdOffset + cdSize;
         for (long i = 0; i < count; i++) {
-            if (p + 46 > cdEnd || file.get(U32, p) != CENTRAL_SIG)
+            if (p + 46 > cdEnd || file.get(LittleEndian.I32, p) != CENTRAL_SIG)
                 throw new HydraException(source + ": zip directory entry " + i + " at " + p + " is malformed");
             int flags = u16(file, p + 8), method = u16(file, p + 10);
             long compressed = u32(file, p + 20), size32 = u32(file, p + 24), local = u32(file, p + 42);
@@ -90,7 +87,7 @@ final class ZipArchive {
 
     private static long findEnd(String source, MemorySegment file, long size) {
         for (long p = size - 22; p >= Math.max(0, size - 22 - 0xffff); p--) {
-            if (file.get(U32, p) == END_SIG && p + 22 + u16(file, p + 20) == size) return p;
+            if (file.get(LittleEndian.I32, p) == END_SIG && p + 22 + u16(file, p + 20) == size) return p;
         }
         throw new HydraException(source + ": not a zip file (no end-of-directory record)");
     }
@@ -106,7 +103,7 @@ final class ZipArchive {
                 for (int k = 0; k < 3; k++) {
                     if (sizes[k] != 0xffffffffL) continue;
                     if (q + 8 > p + 4 + n) throw new HydraException(source + ": zip entry '" + name + "' has a short zip64 field");
-                    sizes[k] = file.get(U64, q);
+                    sizes[k] = file.get(LittleEndian.I64, q);
                     q += 8;
                 }
             }
@@ -120,7 +117,7 @@ final class ZipArchive {
         if ((flags & 1) != 0) throw new HydraException(where + " is encrypted");
         if (method != 0 && method != 8) throw new HydraException(where + " uses compression method " + method + " (only stored and deflated are supported)");
         if (size < 0 || compressed < 0 || local < 0) throw new HydraException(where + " declares a size or offset beyond 2^63");
-        if (local > cdOffset - 30 || file.get(U32, local) != LOCAL_SIG)
+        if (local > cdOffset - 30 || file.get(LittleEndian.I32, local) != LOCAL_SIG)
             throw new HydraException(where + " has no local header at offset " + local);
         long data = local + 30 + u16(file, local + 26) + u16(file, local + 28);
         if (data > cdOffset || compressed > cdOffset - data)
@@ -162,10 +159,10 @@ final class ZipArchive {
     }
 
     private static int u16(MemorySegment s, long p) {
-        return s.get(U16, p) & 0xffff;
+        return s.get(LittleEndian.I16, p) & 0xffff;
     }
 
     private static long u32(MemorySegment s, long p) {
-        return s.get(U32, p) & 0xffffffffL;
+        return s.get(LittleEndian.I32, p) & 0xffffffffL;
     }
 }
