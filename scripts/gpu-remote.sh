@@ -31,6 +31,19 @@ if [ -f "$here/release/bench.py" ]; then
     python3 "$here/gpu-compare.py" "$out/bench.log" "$out/release.log" | tee "$out/compare.md"
 fi
 
+# CPU_THREADS="1 2 4 8 16" [CPU_SHAPES="1x65536 8x512"] (bundle made with CPU_BENCH=1): the d_model 768 layer on this machine's CPU, per thread count
+if [ -n "${CPU_THREADS:-}" ] && [ -f "$here/hydra-768.json" ]; then
+    lscpu | grep -E 'Model name|^CPU\(s\)|Flags' | cut -c1-200 | tee "$out/cpu.txt"
+    for shape in ${CPU_SHAPES:-1x65536 8x512}; do
+        for t in $CPU_THREADS; do
+            echo "== cpu bench ${shape} threads $t"
+            "$java" --add-modules jdk.incubator.vector -XX:+UseParallelGC -Xmx40g -cp "$cp" dev.hydra.cli.HydraCli bench \
+                --config "$here/hydra-768.json" --batch "${shape%x*}" --seqlen "${shape#*x}" --threads "$t" --stages --min-runs "${CPU_MIN_RUNS:-2}" 2>&1 \
+                | grep -v '^WARNING: Using incubator'
+        done
+    done 2>&1 | tee "$out/cpu-bench.log"
+fi
+
 echo "== gpu tests: $(grep -E 'tests (successful|failed|skipped|aborted)' "$out/tests.log" | tr -s ' ' | tr '\n' ' ')"
 echo "== exit codes: tests $tests, benchmark $bench, bert benchmark $bert"
 [ "$tests" = 0 ] && [ "$bench" = 0 ] && [ "$bert" = 0 ]

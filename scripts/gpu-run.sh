@@ -7,6 +7,8 @@
 #   GPU_SSH=user@host scripts/gpu-run.sh       also copies the bundle there and runs it
 #   RELEASE_DIR=DIR scripts/gpu-run.sh         also bundles the release's sources (DIR holds bench.py,
 #                                              hydra/, mamba_ssm/) to time it in the same run
+#   CPU_BENCH=1 scripts/gpu-run.sh             also bundles the CLI, so that gpu-remote.sh can run
+#                                              `hydra bench` on the GPU machine's CPU (CPU_THREADS)
 # A bundle inside the repository (e.g. scripts/gpu-run.sh .gpu-carry) travels with a copy of the working
 # tree and runs there as `bash .gpu-carry/gpu-remote.sh` (see docs/gpu.md).
 set -euo pipefail
@@ -22,6 +24,14 @@ mvn -B -q -pl hydra-gpu -am -DskipTests package dependency:copy-dependencies \
     -DincludeScope=test -DexcludeGroupIds=org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian,net.jqwik,ai.djl,ai.djl.huggingface,net.java.dev.jna,com.google.code.gson,commons-io -DexcludeArtifactIds=commons-compress \
     -DoutputDirectory="$bundle/lib"
 cp hydra-gpu/target/hydra-gpu-*.jar "$bundle/lib/"
+# CPU_BENCH=1: also the CLI's own (unshaded) jars, for `hydra bench` on the GPU machine's CPU (gpu-remote.sh)
+if [ -n "${CPU_BENCH:-}" ]; then
+    mvn -B -q -pl hydra-cli -am -DskipTests package
+    cp hydra-cli/target/hydra-cli-*.jar hydra-server/target/hydra-server-*.jar "$bundle/lib/"
+    picocli=$(mvn -B -q help:evaluate -Dexpression=picocli.version -DforceStdout)
+    cp "$HOME/.m2/repository/info/picocli/picocli/$picocli/picocli-$picocli.jar" "$bundle/lib/"
+    cp bench/configs/hydra-768.json "$bundle/"
+fi
 rm -f "$bundle"/lib/hydra-vec-*-tests.jar
 cp -r hydra-gpu/target/test-classes "$bundle/test-classes"
 console=junit-platform-console-standalone-1.11.4.jar
