@@ -7,6 +7,8 @@ import dev.hydra.backend.ScanLayout;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUevent;
 import jcuda.driver.CUevent_flags;
@@ -15,10 +17,12 @@ import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -35,7 +39,9 @@ import static dev.hydra.gpu.CudaDriver.check;
  * earlier operation. Freed buffers return to a pool keyed
  * by size, so that repeated forward passes reuse device memory instead of allocating it. Host
  * transfers run in slices through a ring of pinned buffers on a copy stream, so that the host-side copy
- * of one slice (split over a few threads) overlaps the DMA of the others. Methods are synchronized: one
+ * of one slice (split over a few threads) overlaps the DMA of the others; a layer's first and last
+ * products on host rows ({@link #linearFromHost}, {@link #linearToHost}) also overlap those transfers
+ * with the product itself, and check finiteness on the device. Methods are synchronized: one
  * backend may be shared by threads, whose calls are serialized.
  */
 public final class CudaBackend implements Backend {
@@ -71,7 +77,7 @@ public final class CudaBackend implements Backend {
     private final CUmodule module = new CUmodule();
     private final Matmul matmul;
     private final CUfunction linear, linearTc, linearBf16, linearSkinny, convSilu, softplusDt, cumsum, chunkState, statePass, chunkOutput, chunkOutputTc, shiftAdd, rmsNorm;
-    private final CUfunction embed, layerNorm, addInPlace, maskRows, poolRows, activate;
+    private final CUfunction embed, layerNorm, addInPlace, maskRows, poolRows, activate, firstNonFinite;
     private final Map<Long, ArrayDeque<CUdeviceptr>> pool = new HashMap<>();
     private final List<DeviceBuf> live = new ArrayList<>();
     /**
@@ -82,14 +88,31 @@ public final class CudaBackend implements Backend {
     private final CUstream[] scanStream = {new CUstream(), new CUstream()};
     private final DeviceBuf[] cum = new DeviceBuf[2], states = new DeviceBuf[2];
     private int chunkOutputTcShared = 48 * 1024;
-    /** Floats per pinned slice of a host transfer, and the number of slices in flight. */
-    private static final int SLICE_FLOATS = 2 << 20, SLICES = 4;
+    /** The number of pinned slices of a host transfer in flight. */
+    private static final int SLICES = 4;
     /** Threads that copy one slice between the Java array and pinned memory. */
-    private static final int HOST_COPY_THREADS = Math.min(4, Runtime.getRuntime().availableProcessors());
+    private static final int HOST_COPY_THREADS = Math.min(8, Runtime.getRuntime().availableProcessors());
+    /** The host-row products move their rows in about this many slices (each of at least {@link #MIN_SLICE_FLOATS}). */
+    private static final int HOST_ROW_SLICES = 16, MIN_SLICE_FLOATS = 1 << 18;
+    /** Floats per pinned slice (8 MiB; smaller in tests), and rows per product launch of the host-row products (0: about one wave). */
+    private final int sliceFloats, productRows;
+    /** Streaming multiprocessors: a wave of linear_tc_kernel is two blocks on each. */
+    private final int multiprocessors;
     private final CUstream copyStream = new CUstream();
+    /**
+     * The host-row products' transfers and checks: a stream that does not synchronize with the default
+     * stream, ordered against it by events, so that slices move while the products run.
+     */
+    private final CUstream rowStream = new CUstream();
     private final Pointer[] pinned = new Pointer[SLICES];
     private final MemorySegment[] pinnedSegment = new MemorySegment[SLICES];
     private final CUevent[] sliceDone = new CUevent[SLICES];
+    /** Recorded on the default stream: work queued before a host-row product, and the end of each of its launches. */
+    private final CUevent queued = new CUevent();
+    private final List<CUevent> productDone = new ArrayList<>();
+    /** The index of the first non-finite value a host-row product found (INT_MAX: none), on the device and in pinned memory. */
+    private DeviceBuf firstBad;
+    private final Pointer firstBadHost = new Pointer();
     private boolean closed;
 
     public CudaBackend() {
@@ -97,9 +120,21 @@ public final class CudaBackend implements Backend {
     }
 
     public CudaBackend(Matmul matmul) {
+        this(matmul, 2 << 20, 0);
+    }
+
+    /** With pinned slices of {@code sliceFloats} and host-row products of {@code productRows} rows (0: about one wave): tests' ragged shapes. */
+    CudaBackend(Matmul matmul, int sliceFloats, int productRows) {
         this.matmul = matmul;
+        this.sliceFloats = sliceFloats;
+        this.productRows = productRows;
         ctx = CudaDriver.context();
         current();
+        CUdevice device = new CUdevice();
+        int[] sms = new int[1];
+        check(JCudaDriver.cuCtxGetDevice(device), "cuCtxGetDevice");
+        check(JCudaDriver.cuDeviceGetAttribute(sms, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device), "cuDeviceGetAttribute");
+        multiprocessors = sms[0];
         check(JCudaDriver.cuModuleLoadData(module, CudaDriver.fatbin()), "loading the CUDA kernels");
         linear = function("linear_kernel");
         linearTc = function("linear_tc_kernel");
@@ -107,6 +142,8 @@ public final class CudaBackend implements Backend {
         linearSkinny = function("linear_skinny_kernel");
         for (CUstream st : scanStream) check(JCudaDriver.cuStreamCreate(st, 0), "cuStreamCreate");
         check(JCudaDriver.cuStreamCreate(copyStream, 0), "cuStreamCreate");
+        check(JCudaDriver.cuStreamCreate(rowStream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+        check(JCudaDriver.cuEventCreate(queued, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
         check(JCudaDriver.cuFuncSetAttribute(linearTc, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, TC_SHARED_BYTES),
                 "raising linear_tc_kernel's shared memory");
         check(JCudaDriver.cuFuncSetAttribute(linearBf16, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, TC_SHARED_BYTES),
@@ -126,6 +163,7 @@ public final class CudaBackend implements Backend {
         maskRows = function("mask_rows_kernel");
         poolRows = function("pool_rows_kernel");
         activate = function("activate_kernel");
+        firstNonFinite = function("first_non_finite_kernel");
     }
 
     private CUfunction function(String name) {
@@ -239,7 +277,7 @@ public final class CudaBackend implements Backend {
     /** The pinned slices, allocated at the first host transfer. */
     private void pinnedSlices() {
         if (pinned[0] != null) return;
-        long bytes = (long) SLICE_FLOATS * Float.BYTES;
+        long bytes = (long) sliceFloats * Float.BYTES;
         for (int i = 0; i < SLICES; i++) {
             pinned[i] = new Pointer();
             check(JCudaDriver.cuMemAllocHost(pinned[i], bytes), "cuMemAllocHost of " + bytes + " bytes");
@@ -259,8 +297,8 @@ public final class CudaBackend implements Backend {
         DeviceBuf b = raw(host.length);
         if (host.length == 0) return b;
         pinnedSlices();
-        for (int k = 0, off = 0; off < host.length; k++, off += SLICE_FLOATS) {
-            int slot = k % SLICES, n = Math.min(SLICE_FLOATS, host.length - off);
+        for (int k = 0, off = 0; off < host.length; k++, off += sliceFloats) {
+            int slot = k % SLICES, n = Math.min(sliceFloats, host.length - off);
             check(JCudaDriver.cuEventSynchronize(sliceDone[slot]), "cuMemcpyHtoDAsync");
             hostCopy(host, off, pinnedSegment[slot], n, true);
             check(JCudaDriver.cuMemcpyHtoDAsync(b.ptr.withByteOffset((long) off * Float.BYTES), pinned[slot], (long) n * Float.BYTES, copyStream),
@@ -277,21 +315,150 @@ public final class CudaBackend implements Backend {
         if (dst.length > b.floats) throw new HydraException("gpu: download of " + dst.length + " floats from a buffer of " + b.floats);
         if (dst.length == 0) return;
         pinnedSlices();
-        int slices = (int) cdiv(dst.length, SLICE_FLOATS);
+        int slices = (int) cdiv(dst.length, sliceFloats);
         for (int k = 0; k < slices + SLICES; k++) {
             int done = k - SLICES;
             if (done >= 0 && done < slices) {
-                int slot = done % SLICES, off = done * SLICE_FLOATS;
+                int slot = done % SLICES, off = done * sliceFloats;
                 check(JCudaDriver.cuEventSynchronize(sliceDone[slot]), "cuMemcpyDtoHAsync (or an earlier kernel)");
-                hostCopy(dst, off, pinnedSegment[slot], Math.min(SLICE_FLOATS, dst.length - off), false);
+                hostCopy(dst, off, pinnedSegment[slot], Math.min(sliceFloats, dst.length - off), false);
             }
             if (k < slices) {
-                int slot = k % SLICES, off = k * SLICE_FLOATS, n = Math.min(SLICE_FLOATS, dst.length - off);
+                int slot = k % SLICES, off = k * sliceFloats, n = Math.min(sliceFloats, dst.length - off);
                 check(JCudaDriver.cuMemcpyDtoHAsync(pinned[slot], b.ptr.withByteOffset((long) off * Float.BYTES), (long) n * Float.BYTES, copyStream),
                         "cuMemcpyDtoHAsync (or an earlier kernel)");
                 check(JCudaDriver.cuEventRecord(sliceDone[slot], copyStream), "cuEventRecord");
             }
         }
+    }
+
+    /**
+     * The rows of x move in pinned slices on {@link #rowStream}, each checked for finiteness there as it
+     * lands; the product runs on the default stream in launches of {@link #productRows} rows, each after
+     * the slices of its rows, while the host copies the next slices. Every launch computes the same
+     * bits as one launch over all rows (an output element's sum does not depend on its row's tile).
+     */
+    @Override
+    public synchronized int linearFromHost(float[] x, int rows, int in, Buf w, Buf bias, int out, Buf y) {
+        current();
+        if ((long) rows * in != x.length) throw new HydraException("gpu: linearFromHost of " + rows + " rows of " + in + " from " + x.length + " floats");
+        if (in > sliceFloats) return Backend.super.linearFromHost(x, rows, in, w, bias, out, y);
+        fitsLinear(rows, in, w, bias, out, y);
+        DeviceBuf xd = raw(x.length), yd = dev(y);
+        try {
+            startHostRows();
+            int sliceRows = hostRowSlice(rows, in), step = productRows(rows, out);
+            for (int r0 = 0, k = 0, next = 0; r0 < rows; r0 += sliceRows, k++) {
+                int slot = k % SLICES, n = Math.min(sliceRows, rows - r0) * in;
+                long off = (long) r0 * in;
+                check(JCudaDriver.cuEventSynchronize(sliceDone[slot]), "cuMemcpyHtoDAsync");
+                hostCopy(x, (int) off, pinnedSegment[slot], n, true);
+                CUdeviceptr at = xd.ptr.withByteOffset(off * Float.BYTES);
+                check(JCudaDriver.cuMemcpyHtoDAsync(at, pinned[slot], (long) n * Float.BYTES, rowStream), "cuMemcpyHtoDAsync");
+                checkFinite(at, n, off);
+                check(JCudaDriver.cuEventRecord(sliceDone[slot], rowStream), "cuEventRecord");
+                check(JCudaDriver.cuStreamWaitEvent(null, sliceDone[slot], 0), "cuStreamWaitEvent");
+                // the launches whose rows have all been queued
+                int arrived = Math.min(rows, r0 + sliceRows);
+                for (; next < rows && Math.min(rows, next + step) <= arrived; next += step)
+                    product(xd.ptr.withByteOffset((long) next * in * Float.BYTES), in, 0, Math.min(step, rows - next), in, w, bias, out,
+                            yd.ptr.withByteOffset((long) next * out * Float.BYTES));
+            }
+            return firstNonFinite();
+        } finally {
+            xd.close();
+        }
+    }
+
+    /**
+     * The product runs on the default stream in launches of {@link #productRows} rows, all queued at once,
+     * each followed by an event; each pinned slice of y's rows leaves (on {@link #rowStream}, checked
+     * there) as soon as the launch that writes its last row is done, and the host copies slice k into
+     * {@code host} while the later slices move.
+     */
+    @Override
+    public synchronized int linearToHost(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y, float[] host) {
+        current();
+        if ((long) rows * out != host.length) throw new HydraException("gpu: linearToHost of " + rows + " rows of " + out + " into " + host.length + " floats");
+        if (out > sliceFloats) return Backend.super.linearToHost(x, xStride, xCol, rows, in, w, bias, out, y, host);
+        fits("linear x", x, rows > 0 ? (rows - 1L) * xStride + xCol + in : 0);
+        fitsLinear(rows, in, w, bias, out, y);
+        DeviceBuf xd = dev(x), yd = dev(y);
+        startHostRows();
+        int step = productRows(rows, out), products = (int) cdiv(rows, step);
+        while (productDone.size() < products) {
+            CUevent e = new CUevent();
+            check(JCudaDriver.cuEventCreate(e, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+            productDone.add(e);
+        }
+        for (int p = 0; p < products; p++) {
+            long r0 = (long) p * step;
+            product(xd.ptr.withByteOffset(r0 * xStride * Float.BYTES), xStride, xCol, (int) Math.min(step, rows - r0), in, w, bias, out,
+                    yd.ptr.withByteOffset(r0 * out * Float.BYTES));
+            check(JCudaDriver.cuEventRecord(productDone.get(p), null), "cuEventRecord");
+        }
+        int sliceRows = hostRowSlice(rows, out), slices = (int) cdiv(rows, sliceRows);
+        for (int k = 0; k < slices + SLICES; k++) {
+            int done = k - SLICES;
+            if (done >= 0 && done < slices) {
+                int slot = done % SLICES, r0 = done * sliceRows;
+                check(JCudaDriver.cuEventSynchronize(sliceDone[slot]), "cuMemcpyDtoHAsync (or an earlier kernel)");
+                hostCopy(host, r0 * out, pinnedSegment[slot], Math.min(sliceRows, rows - r0) * out, false);
+            }
+            if (k < slices) {
+                int slot = k % SLICES, r0 = k * sliceRows, m = Math.min(sliceRows, rows - r0), n = m * out;
+                check(JCudaDriver.cuStreamWaitEvent(rowStream, productDone.get((r0 + m - 1) / step), 0), "cuStreamWaitEvent");
+                CUdeviceptr at = yd.ptr.withByteOffset((long) r0 * out * Float.BYTES);
+                checkFinite(at, n, (long) r0 * out);
+                check(JCudaDriver.cuMemcpyDtoHAsync(pinned[slot], at, (long) n * Float.BYTES, rowStream), "cuMemcpyDtoHAsync (or an earlier kernel)");
+                check(JCudaDriver.cuEventRecord(sliceDone[slot], rowStream), "cuEventRecord");
+            }
+        }
+        return firstNonFinite();
+    }
+
+    /**
+     * Before a host-row product: the pinned slices and the check's flag exist, the flag is reset, and
+     * {@link #rowStream} waits for the work queued so far (a pooled buffer it writes may still be read by it).
+     */
+    private void startHostRows() {
+        pinnedSlices();
+        if (firstBad == null) {
+            firstBad = raw(1);
+            check(JCudaDriver.cuMemAllocHost(firstBadHost, Integer.BYTES), "cuMemAllocHost");
+        }
+        check(JCudaDriver.cuMemsetD32Async(firstBad.ptr, Integer.MAX_VALUE, 1, null), "cuMemsetD32Async");
+        check(JCudaDriver.cuEventRecord(queued, null), "cuEventRecord");
+        check(JCudaDriver.cuStreamWaitEvent(rowStream, queued, 0), "cuStreamWaitEvent");
+    }
+
+    /** Queues on {@link #rowStream} the check of n floats at {@code at}, element {@code base} of the host array. */
+    private void checkFinite(CUdeviceptr at, int n, long base) {
+        launchOn(rowStream, firstNonFinite, Math.min(cdiv(n, THREADS), 4L * multiprocessors), 1, 1, THREADS, 0, at, (long) n, base, firstBad);
+    }
+
+    /** Waits for {@link #rowStream}; the index of the first non-finite value its checks found, or -1. */
+    private int firstNonFinite() {
+        check(JCudaDriver.cuMemcpyDtoHAsync(firstBadHost, firstBad.ptr, Integer.BYTES, rowStream), "cuMemcpyDtoHAsync");
+        check(JCudaDriver.cuStreamSynchronize(rowStream), "a CUDA kernel");
+        int i = firstBadHost.getByteBuffer(0, Integer.BYTES).order(ByteOrder.nativeOrder()).getInt(0);
+        return i == Integer.MAX_VALUE ? -1 : i;
+    }
+
+    /** Rows per pinned slice of a host-row product: about {@link #HOST_ROW_SLICES} slices, each within a pinned buffer. */
+    private int hostRowSlice(int rows, int width) {
+        long floats = Math.min(sliceFloats, Math.max(MIN_SLICE_FLOATS, (long) rows * width / HOST_ROW_SLICES));
+        return (int) Math.max(1, floats / width);
+    }
+
+    /**
+     * Rows per launch of a host-row product: one wave of 128x128 tiles (two blocks on each
+     * multiprocessor) or a sixteenth of the rows, whichever is larger, in whole tiles.
+     */
+    private int productRows(int rows, int out) {
+        if (productRows > 0) return productRows;
+        long wave = Math.max(1, 2L * multiprocessors / cdiv(out, 128)) * 128;
+        return (int) Math.max(wave, cdiv(cdiv(rows, HOST_ROW_SLICES), 128) * 128);
     }
 
     /** Copies n floats between array[off..] and the start of a pinned slice, in parts on a few threads when large. */
@@ -313,8 +480,8 @@ public final class CudaBackend implements Backend {
     private DeviceBuf uploadInts(int[] host) {
         DeviceBuf b = raw(host.length);
         pinnedSlices();
-        for (int off = 0; off < host.length; off += SLICE_FLOATS) {
-            int n = Math.min(SLICE_FLOATS, host.length - off);
+        for (int off = 0; off < host.length; off += sliceFloats) {
+            int n = Math.min(sliceFloats, host.length - off);
             check(JCudaDriver.cuEventSynchronize(sliceDone[0]), "cuMemcpyHtoDAsync");
             MemorySegment.copy(host, off, pinnedSegment[0], ValueLayout.JAVA_INT, 0, n);
             check(JCudaDriver.cuMemcpyHtoDAsync(b.ptr.withByteOffset((long) off * Integer.BYTES), pinned[0], (long) n * Integer.BYTES, copyStream),
@@ -373,11 +540,19 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void linear(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y) {
         current();
-        long r = rows;
-        fits("linear x", x, r > 0 ? (r - 1) * xStride + xCol + in : 0);
+        fits("linear x", x, rows > 0 ? (rows - 1L) * xStride + xCol + in : 0);
+        fitsLinear(rows, in, w, bias, out, y);
+        product(dev(x).ptr, xStride, xCol, rows, in, w, bias, out, dev(y).ptr);
+    }
+
+    private void fitsLinear(int rows, int in, Buf w, Buf bias, int out, Buf y) {
         fits("linear w", w, (long) out * in);
         fits("linear bias", bias, out);
-        fits("linear y", y, r * out);
+        fits("linear y", y, (long) rows * out);
+    }
+
+    /** {@link #linear} on the default stream, the rows read from x and written to y. */
+    private void product(CUdeviceptr x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, CUdeviceptr y) {
         Object b = bias == null ? new CUdeviceptr() : bias;
         if (out <= 32) launch(linearSkinny, cdiv(rows, 32), 1, 1, 128, 0, x, xStride, xCol, rows, in, w, b, out, y);
         else if (matmul == Matmul.FFMA || ((xStride | xCol | in) & 3) != 0) launch(linear, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
@@ -600,6 +775,10 @@ public final class CudaBackend implements Backend {
             JCudaDriver.cuEventDestroy(sliceDone[i]);
             JCudaDriver.cuMemFreeHost(pinned[i]);
         }
+        if (firstBad != null) JCudaDriver.cuMemFreeHost(firstBadHost);
+        for (CUevent e : productDone) JCudaDriver.cuEventDestroy(e);
+        JCudaDriver.cuEventDestroy(queued);
+        JCudaDriver.cuStreamDestroy(rowStream);
         JCudaDriver.cuStreamDestroy(copyStream);
         for (CUstream st : scanStream) JCudaDriver.cuStreamDestroy(st);
         JCudaDriver.cuModuleUnload(module);
