@@ -28,7 +28,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.IntStream;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import static dev.hydra.gpu.CudaDriver.check;
 
@@ -38,8 +41,8 @@ import static dev.hydra.gpu.CudaDriver.check;
  * that synchronize with it, so operations run in call order and a {@link #download} sees every
  * earlier operation. Freed buffers return to a pool keyed
  * by size, so that repeated forward passes reuse device memory instead of allocating it. Host
- * transfers run in slices through a ring of pinned buffers on a copy stream, so that the host-side copy
- * of one slice (split over a few threads) overlaps the DMA of the others; a layer's first and last
+ * transfers run in slices through a ring of pinned buffers on a copy stream, so that the host-side copies
+ * of some slices (on a few copier threads, a slice each) overlap the DMA of the others; a layer's first and last
  * products on host rows ({@link #linearFromHost}, {@link #linearToHost}) also overlap those transfers
  * with the product itself, and check finiteness on the device. Methods are synchronized: one
  * backend may be shared by threads, whose calls are serialized.
@@ -88,13 +91,19 @@ public final class CudaBackend implements Backend {
     private final CUstream[] scanStream = {new CUstream(), new CUstream()};
     private final DeviceBuf[] cum = new DeviceBuf[2], states = new DeviceBuf[2];
     private int chunkOutputTcShared = 48 * 1024;
-    /** The number of pinned slices of a host transfer in flight. */
-    private static final int SLICES = 4;
-    /** Threads that copy one slice between the Java array and pinned memory. */
-    private static final int HOST_COPY_THREADS = Math.min(8, Runtime.getRuntime().availableProcessors());
+    /**
+     * Threads that copy slices between Java arrays and pinned memory, each a whole slice at a time, and
+     * the ring of pinned slices: while the copiers fill (or empty) half of it, the other half moves by DMA.
+     */
+    private static final int COPIERS = Math.clamp(Runtime.getRuntime().availableProcessors() / 2, 1, 6), SLICES = 2 * COPIERS;
+    private final ExecutorService copiers = Executors.newFixedThreadPool(COPIERS, work -> {
+        Thread t = new Thread(work, "hydra-gpu-copier");
+        t.setDaemon(true);
+        return t;
+    });
     /** The host-row products move their rows in about this many slices (each of at least {@link #MIN_SLICE_FLOATS}). */
     private static final int HOST_ROW_SLICES = 16, MIN_SLICE_FLOATS = 1 << 18;
-    /** Floats per pinned slice (8 MiB; smaller in tests), and rows per product launch of the host-row products (0: about one wave). */
+    /** Floats per pinned slice (4 MiB; smaller in tests), and rows per product launch of the host-row products (0: about one wave). */
     private final int sliceFloats, productRows;
     /** Streaming multiprocessors: a wave of linear_tc_kernel is two blocks on each. */
     private final int multiprocessors;
@@ -120,7 +129,7 @@ public final class CudaBackend implements Backend {
     }
 
     public CudaBackend(Matmul matmul) {
-        this(matmul, 2 << 20, 0);
+        this(matmul, 1 << 20, 0);
     }
 
     /** With pinned slices of {@code sliceFloats} and host-row products of {@code productRows} rows (0: about one wave): tests' ragged shapes. */
@@ -295,16 +304,7 @@ public final class CudaBackend implements Backend {
     public synchronized Buf upload(float[] host) {
         current();
         DeviceBuf b = raw(host.length);
-        if (host.length == 0) return b;
-        pinnedSlices();
-        for (int k = 0, off = 0; off < host.length; k++, off += sliceFloats) {
-            int slot = k % SLICES, n = Math.min(sliceFloats, host.length - off);
-            check(JCudaDriver.cuEventSynchronize(sliceDone[slot]), "cuMemcpyHtoDAsync");
-            hostCopy(host, off, pinnedSegment[slot], n, true);
-            check(JCudaDriver.cuMemcpyHtoDAsync(b.ptr.withByteOffset((long) off * Float.BYTES), pinned[slot], (long) n * Float.BYTES, copyStream),
-                    "cuMemcpyHtoDAsync");
-            check(JCudaDriver.cuEventRecord(sliceDone[slot], copyStream), "cuEventRecord");
-        }
+        toDevice(host, b.ptr, sliceFloats, copyStream, (off, n, arrived) -> { });
         return b;
     }
 
@@ -313,21 +313,119 @@ public final class CudaBackend implements Backend {
         current();
         DeviceBuf b = dev(src);
         if (dst.length > b.floats) throw new HydraException("gpu: download of " + dst.length + " floats from a buffer of " + b.floats);
-        if (dst.length == 0) return;
+        fromDevice(b.ptr, dst, sliceFloats, copyStream, (off, n) -> { });
+    }
+
+    /** Work a sliced upload queues after the DMA of host floats [off, off + n), which {@code arrived} marks. */
+    @FunctionalInterface
+    private interface Arrived {
+        void slice(long off, int n, CUevent arrived);
+    }
+
+    /** Work a sliced download queues on its stream before the DMA of host floats [off, off + n). */
+    @FunctionalInterface
+    private interface Leaving {
+        void slice(long off, int n);
+    }
+
+    /**
+     * host to the device at dst in slices of {@code slice} floats through the pinned ring on {@code stream}:
+     * the copier threads copy the next slices into pinned memory while the DMAs of the earlier ones run.
+     */
+    private void toDevice(float[] host, CUdeviceptr dst, int slice, CUstream stream, Arrived after) {
+        if (host.length == 0) return;
         pinnedSlices();
-        int slices = (int) cdiv(dst.length, sliceFloats);
-        for (int k = 0; k < slices + SLICES; k++) {
-            int done = k - SLICES;
-            if (done >= 0 && done < slices) {
-                int slot = done % SLICES, off = done * sliceFloats;
-                check(JCudaDriver.cuEventSynchronize(sliceDone[slot]), "cuMemcpyDtoHAsync (or an earlier kernel)");
-                hostCopy(dst, off, pinnedSegment[slot], Math.min(sliceFloats, dst.length - off), false);
+        int slices = (int) cdiv(host.length, slice);
+        Future<?>[] copies = new Future<?>[SLICES];
+        try {
+            for (int k = 0; k < Math.min(COPIERS, slices); k++) {
+                check(JCudaDriver.cuEventSynchronize(sliceDone[k]), "cuMemcpyHtoDAsync");  // the slot's last DMA, maybe an earlier call's
+                copies[k] = copy(host, (long) k * slice, k, slice, true);
             }
-            if (k < slices) {
-                int slot = k % SLICES, off = k * sliceFloats, n = Math.min(sliceFloats, dst.length - off);
-                check(JCudaDriver.cuMemcpyDtoHAsync(pinned[slot], b.ptr.withByteOffset((long) off * Float.BYTES), (long) n * Float.BYTES, copyStream),
-                        "cuMemcpyDtoHAsync (or an earlier kernel)");
-                check(JCudaDriver.cuEventRecord(sliceDone[slot], copyStream), "cuEventRecord");
+            for (int k = 0; k < slices; k++) {
+                int slot = k % SLICES, n = (int) Math.min(slice, host.length - (long) k * slice);
+                long off = (long) k * slice;
+                join(copies[slot]);
+                check(JCudaDriver.cuMemcpyHtoDAsync(dst.withByteOffset(off * Float.BYTES), pinned[slot], (long) n * Float.BYTES, stream), "cuMemcpyHtoDAsync");
+                check(JCudaDriver.cuEventRecord(sliceDone[slot], stream), "cuEventRecord");
+                after.slice(off, n, sliceDone[slot]);
+                int ahead = k + COPIERS, aheadSlot = ahead % SLICES;
+                if (ahead < slices) {
+                    check(JCudaDriver.cuEventSynchronize(sliceDone[aheadSlot]), "cuMemcpyHtoDAsync");
+                    copies[aheadSlot] = copy(host, (long) ahead * slice, aheadSlot, slice, true);
+                }
+            }
+        } finally {
+            settle(copies);
+        }
+    }
+
+    /**
+     * The device's floats at src to host in slices of {@code slice} floats through the pinned ring on
+     * {@code stream}: the copier threads copy the slices that have arrived into the Java array while the
+     * DMAs of the next ones run.
+     */
+    private void fromDevice(CUdeviceptr src, float[] host, int slice, CUstream stream, Leaving before) {
+        if (host.length == 0) return;
+        pinnedSlices();
+        int slices = (int) cdiv(host.length, slice);
+        Future<?>[] copies = new Future<?>[SLICES];
+        try {
+            for (int k = 0; k < slices + COPIERS; k++) {
+                if (k < slices) {
+                    int slot = k % SLICES, n = (int) Math.min(slice, host.length - (long) k * slice);
+                    long off = (long) k * slice;
+                    join(copies[slot]);
+                    check(JCudaDriver.cuEventSynchronize(sliceDone[slot]), "cuMemcpyHtoDAsync");
+                    before.slice(off, n);
+                    check(JCudaDriver.cuMemcpyDtoHAsync(pinned[slot], src.withByteOffset(off * Float.BYTES), (long) n * Float.BYTES, stream),
+                            "cuMemcpyDtoHAsync (or an earlier kernel)");
+                    check(JCudaDriver.cuEventRecord(sliceDone[slot], stream), "cuEventRecord");
+                }
+                int done = k - COPIERS, doneSlot = done % SLICES;
+                if (done >= 0 && done < slices) {
+                    check(JCudaDriver.cuEventSynchronize(sliceDone[doneSlot]), "cuMemcpyDtoHAsync (or an earlier kernel)");
+                    copies[doneSlot] = copy(host, (long) done * slice, doneSlot, slice, false);
+                }
+            }
+            for (Future<?> c : copies) join(c);
+        } finally {
+            settle(copies);
+        }
+    }
+
+    /** Starts copying slice floats (fewer at the array's end) between array[off..] and pinned slot {@code slot}. */
+    private Future<?> copy(float[] array, long off, int slot, int slice, boolean toPinned) {
+        int n = (int) Math.min(slice, array.length - off), from = (int) off;
+        MemorySegment pin = pinnedSegment[slot];
+        return copiers.submit(() -> {
+            if (toPinned) MemorySegment.copy(array, from, pin, ValueLayout.JAVA_FLOAT, 0, n);
+            else MemorySegment.copy(pin, ValueLayout.JAVA_FLOAT, 0, array, from, n);
+        });
+    }
+
+    private static void join(Future<?> copy) {
+        if (copy == null) return;
+        try {
+            copy.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HydraException("gpu: interrupted during a host transfer");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new HydraException("gpu: host copy failed: " + e.getCause());
+        }
+    }
+
+    /** After a transfer, also a failed one: no copier still touches a pinned slot or the caller's array. */
+    private static void settle(Future<?>[] copies) {
+        for (Future<?> c : copies) {
+            if (c == null) continue;
+            try {
+                c.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException ignored) {
+                // reported by join, or superseded by the failure being thrown
             }
         }
     }
@@ -347,23 +445,16 @@ public final class CudaBackend implements Backend {
         DeviceBuf xd = raw(x.length), yd = dev(y);
         try {
             startHostRows();
-            int sliceRows = hostRowSlice(rows, in), step = productRows(rows, out);
-            for (int r0 = 0, k = 0, next = 0; r0 < rows; r0 += sliceRows, k++) {
-                int slot = k % SLICES, n = Math.min(sliceRows, rows - r0) * in;
-                long off = (long) r0 * in;
-                check(JCudaDriver.cuEventSynchronize(sliceDone[slot]), "cuMemcpyHtoDAsync");
-                hostCopy(x, (int) off, pinnedSegment[slot], n, true);
-                CUdeviceptr at = xd.ptr.withByteOffset(off * Float.BYTES);
-                check(JCudaDriver.cuMemcpyHtoDAsync(at, pinned[slot], (long) n * Float.BYTES, rowStream), "cuMemcpyHtoDAsync");
-                checkFinite(at, n, off);
-                check(JCudaDriver.cuEventRecord(sliceDone[slot], rowStream), "cuEventRecord");
-                check(JCudaDriver.cuStreamWaitEvent(null, sliceDone[slot], 0), "cuStreamWaitEvent");
-                // the launches whose rows have all been queued
-                int arrived = Math.min(rows, r0 + sliceRows);
-                for (; next < rows && Math.min(rows, next + step) <= arrived; next += step)
-                    product(xd.ptr.withByteOffset((long) next * in * Float.BYTES), in, 0, Math.min(step, rows - next), in, w, bias, out,
-                            yd.ptr.withByteOffset((long) next * out * Float.BYTES));
-            }
+            int step = productRows(rows, out);
+            int[] next = {0};  // the first row whose launch is not queued yet
+            toDevice(x, xd.ptr, hostRowSlice(rows, in) * in, rowStream, (off, n, arrived) -> {
+                checkFinite(xd.ptr.withByteOffset(off * Float.BYTES), n, off);
+                check(JCudaDriver.cuStreamWaitEvent(null, arrived, 0), "cuStreamWaitEvent");
+                int landed = (int) ((off + n) / in);
+                for (; next[0] < rows && Math.min(rows, next[0] + step) <= landed; next[0] += step)
+                    product(xd.ptr.withByteOffset((long) next[0] * in * Float.BYTES), in, 0, Math.min(step, rows - next[0]), in, w, bias, out,
+                            yd.ptr.withByteOffset((long) next[0] * out * Float.BYTES));
+            });
             return firstNonFinite();
         } finally {
             xd.close();
@@ -373,8 +464,8 @@ public final class CudaBackend implements Backend {
     /**
      * The product runs on the default stream in launches of {@link #productRows} rows, all queued at once,
      * each followed by an event; each pinned slice of y's rows leaves (on {@link #rowStream}, checked
-     * there) as soon as the launch that writes its last row is done, and the host copies slice k into
-     * {@code host} while the later slices move.
+     * there) as soon as the launch that writes its last row is done, and the host copies the slices
+     * that have arrived while the later ones move.
      */
     @Override
     public synchronized int linearToHost(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y, float[] host) {
@@ -397,32 +488,19 @@ public final class CudaBackend implements Backend {
                     yd.ptr.withByteOffset(r0 * out * Float.BYTES));
             check(JCudaDriver.cuEventRecord(productDone.get(p), null), "cuEventRecord");
         }
-        int sliceRows = hostRowSlice(rows, out), slices = (int) cdiv(rows, sliceRows);
-        for (int k = 0; k < slices + SLICES; k++) {
-            int done = k - SLICES;
-            if (done >= 0 && done < slices) {
-                int slot = done % SLICES, r0 = done * sliceRows;
-                check(JCudaDriver.cuEventSynchronize(sliceDone[slot]), "cuMemcpyDtoHAsync (or an earlier kernel)");
-                hostCopy(host, r0 * out, pinnedSegment[slot], Math.min(sliceRows, rows - r0) * out, false);
-            }
-            if (k < slices) {
-                int slot = k % SLICES, r0 = k * sliceRows, m = Math.min(sliceRows, rows - r0), n = m * out;
-                check(JCudaDriver.cuStreamWaitEvent(rowStream, productDone.get((r0 + m - 1) / step), 0), "cuStreamWaitEvent");
-                CUdeviceptr at = yd.ptr.withByteOffset((long) r0 * out * Float.BYTES);
-                checkFinite(at, n, (long) r0 * out);
-                check(JCudaDriver.cuMemcpyDtoHAsync(pinned[slot], at, (long) n * Float.BYTES, rowStream), "cuMemcpyDtoHAsync (or an earlier kernel)");
-                check(JCudaDriver.cuEventRecord(sliceDone[slot], rowStream), "cuEventRecord");
-            }
-        }
+        fromDevice(yd.ptr, host, hostRowSlice(rows, out) * out, rowStream, (off, n) -> {
+            int lastRow = (int) ((off + n) / out - 1);
+            check(JCudaDriver.cuStreamWaitEvent(rowStream, productDone.get(lastRow / step), 0), "cuStreamWaitEvent");
+            checkFinite(yd.ptr.withByteOffset(off * Float.BYTES), n, off);
+        });
         return firstNonFinite();
     }
 
     /**
-     * Before a host-row product: the pinned slices and the check's flag exist, the flag is reset, and
-     * {@link #rowStream} waits for the work queued so far (a pooled buffer it writes may still be read by it).
+     * Before a host-row product: the check's flag exists and is reset, and {@link #rowStream} waits for
+     * the work queued so far (a pooled buffer it writes may still be read by that work).
      */
     private void startHostRows() {
-        pinnedSlices();
         if (firstBad == null) {
             firstBad = raw(1);
             check(JCudaDriver.cuMemAllocHost(firstBadHost, Integer.BYTES), "cuMemAllocHost");
@@ -459,21 +537,6 @@ public final class CudaBackend implements Backend {
         if (productRows > 0) return productRows;
         long wave = Math.max(1, 2L * multiprocessors / cdiv(out, 128)) * 128;
         return (int) Math.max(wave, cdiv(cdiv(rows, HOST_ROW_SLICES), 128) * 128);
-    }
-
-    /** Copies n floats between array[off..] and the start of a pinned slice, in parts on a few threads when large. */
-    private static void hostCopy(float[] array, int off, MemorySegment slice, int n, boolean toPinned) {
-        int parts = n >= 1 << 18 ? HOST_COPY_THREADS : 1;
-        if (parts == 1) copyPart(array, off, slice, 0, n, toPinned);
-        else IntStream.range(0, parts).parallel().forEach(p -> {
-            int from = (int) ((long) n * p / parts), to = (int) ((long) n * (p + 1) / parts);
-            copyPart(array, off + from, slice, from, to - from, toPinned);
-        });
-    }
-
-    private static void copyPart(float[] array, int off, MemorySegment slice, int sliceIndex, int n, boolean toPinned) {
-        if (toPinned) MemorySegment.copy(array, off, slice, ValueLayout.JAVA_FLOAT, (long) sliceIndex * Float.BYTES, n);
-        else MemorySegment.copy(slice, ValueLayout.JAVA_FLOAT, (long) sliceIndex * Float.BYTES, array, off, n);
     }
 
     /** ints to a new device buffer through the first pinned slice, slice by slice (token ids: small). */
@@ -782,6 +845,7 @@ public final class CudaBackend implements Backend {
         JCudaDriver.cuStreamDestroy(copyStream);
         for (CUstream st : scanStream) JCudaDriver.cuStreamDestroy(st);
         JCudaDriver.cuModuleUnload(module);
+        copiers.shutdown();
         closed = true;
     }
 }

@@ -25,7 +25,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 class CudaHostRowsTest {
     private static final HydraConfig CFG = new HydraConfig(64, 16, 7, 2, 16, 1, 0.0, Double.POSITIVE_INFINITY, false, true, true, 16);
     /** d_model 30: rows not 16-byte aligned, the FFMA products. */
-    private static final HydraConfig UNALIGNED = new HydraConfig(30, 8, 4, 2, 10, 1, 0.0, Double.POSITIVE_INFINITY, false, true, true, 32);
+    private static final HydraConfig UNALIGNED = new HydraConfig(30, 8, 3, 2, 10, 1, 0.0, Double.POSITIVE_INFINITY, false, true, true, 32);
     /** Pinned slices of 1000 floats (15 rows of 64, 33 of 30) and launches of 100 rows: every shape below is ragged. */
     private static final int SLICE = 1000, PRODUCT_ROWS = 100;
 
