@@ -847,4 +847,14 @@ __global__ void activate_kernel(float* __restrict__ x, size_t n, int f) {
     x[i] = f == 0 ? tanhf(v) : 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
 }
 
+// The host-array entry point's checks: *first = min(*first, base + the index of the first NaN or infinity
+// of x[0, n)) (*first starts at INT_MAX); a grid-stride pass, an atomic only where a value is not finite.
+__global__ void first_non_finite_kernel(const float* __restrict__ x, size_t n, long long base, int* first) {
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        if (!isfinite(x[i])) {
+            atomicMin(first, (int)(base + (long long)i));
+            return;
+        }
+}
+
 }  // extern "C"

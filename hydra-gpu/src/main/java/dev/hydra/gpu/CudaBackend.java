@@ -7,6 +7,8 @@ import dev.hydra.backend.ScanLayout;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUevent;
 import jcuda.driver.CUevent_flags;
@@ -15,16 +17,21 @@ import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.IntStream;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import static dev.hydra.gpu.CudaDriver.check;
 
@@ -34,8 +41,10 @@ import static dev.hydra.gpu.CudaDriver.check;
  * that synchronize with it, so operations run in call order and a {@link #download} sees every
  * earlier operation. Freed buffers return to a pool keyed
  * by size, so that repeated forward passes reuse device memory instead of allocating it. Host
- * transfers run in slices through a ring of pinned buffers on a copy stream, so that the host-side copy
- * of one slice (split over a few threads) overlaps the DMA of the others. Methods are synchronized: one
+ * transfers run in slices through a ring of pinned buffers on a copy stream, so that the host-side copies
+ * of some slices (on a few copier threads, a slice each) overlap the DMA of the others; a layer's first and last
+ * products on host rows ({@link #linearFromHost}, {@link #linearToHost}) also overlap those transfers
+ * with the product itself, and check finiteness on the device. Methods are synchronized: one
  * backend may be shared by threads, whose calls are serialized.
  */
 public final class CudaBackend implements Backend {
@@ -71,7 +80,7 @@ public final class CudaBackend implements Backend {
     private final CUmodule module = new CUmodule();
     private final Matmul matmul;
     private final CUfunction linear, linearTc, linearBf16, linearSkinny, convSilu, softplusDt, cumsum, chunkState, statePass, chunkOutput, chunkOutputTc, shiftAdd, rmsNorm;
-    private final CUfunction embed, layerNorm, addInPlace, maskRows, poolRows, activate;
+    private final CUfunction embed, layerNorm, addInPlace, maskRows, poolRows, activate, firstNonFinite;
     private final Map<Long, ArrayDeque<CUdeviceptr>> pool = new HashMap<>();
     private final List<DeviceBuf> live = new ArrayList<>();
     /**
@@ -82,14 +91,37 @@ public final class CudaBackend implements Backend {
     private final CUstream[] scanStream = {new CUstream(), new CUstream()};
     private final DeviceBuf[] cum = new DeviceBuf[2], states = new DeviceBuf[2];
     private int chunkOutputTcShared = 48 * 1024;
-    /** Floats per pinned slice of a host transfer, and the number of slices in flight. */
-    private static final int SLICE_FLOATS = 2 << 20, SLICES = 4;
-    /** Threads that copy one slice between the Java array and pinned memory. */
-    private static final int HOST_COPY_THREADS = Math.min(4, Runtime.getRuntime().availableProcessors());
+    /**
+     * Threads that copy slices between Java arrays and pinned memory, each a whole slice at a time, and
+     * the ring of pinned slices: while the copiers fill (or empty) half of it, the other half moves by DMA.
+     */
+    private static final int COPIERS = Math.clamp(Runtime.getRuntime().availableProcessors() / 2, 1, 6), SLICES = 2 * COPIERS;
+    private final ExecutorService copiers = Executors.newFixedThreadPool(COPIERS, work -> {
+        Thread t = new Thread(work, "hydra-gpu-copier");
+        t.setDaemon(true);
+        return t;
+    });
+    /** The host-row products move their rows in about this many slices (each of at least {@link #MIN_SLICE_FLOATS}). */
+    private static final int HOST_ROW_SLICES = 16, MIN_SLICE_FLOATS = 1 << 18;
+    /** Floats per pinned slice (4 MiB; smaller in tests), and rows per product launch of the host-row products (0: about one wave). */
+    private final int sliceFloats, productRows;
+    /** Streaming multiprocessors: a wave of linear_tc_kernel is two blocks on each. */
+    private final int multiprocessors;
     private final CUstream copyStream = new CUstream();
+    /**
+     * The host-row products' transfers and checks: a stream that does not synchronize with the default
+     * stream, ordered against it by events, so that slices move while the products run.
+     */
+    private final CUstream rowStream = new CUstream();
     private final Pointer[] pinned = new Pointer[SLICES];
     private final MemorySegment[] pinnedSegment = new MemorySegment[SLICES];
     private final CUevent[] sliceDone = new CUevent[SLICES];
+    /** Recorded on the default stream: work queued before a host-row product, and the end of each of its launches. */
+    private final CUevent queued = new CUevent();
+    private final List<CUevent> productDone = new ArrayList<>();
+    /** The index of the first non-finite value a host-row product found (INT_MAX: none), on the device and in pinned memory. */
+    private DeviceBuf firstBad;
+    private final Pointer firstBadHost = new Pointer();
     private boolean closed;
 
     public CudaBackend() {
@@ -97,9 +129,21 @@ public final class CudaBackend implements Backend {
     }
 
     public CudaBackend(Matmul matmul) {
+        this(matmul, 1 << 20, 0);
+    }
+
+    /** With pinned slices of {@code sliceFloats} and host-row products of {@code productRows} rows (0: about one wave): tests' ragged shapes. */
+    CudaBackend(Matmul matmul, int sliceFloats, int productRows) {
         this.matmul = matmul;
+        this.sliceFloats = sliceFloats;
+        this.productRows = productRows;
         ctx = CudaDriver.context();
         current();
+        CUdevice device = new CUdevice();
+        int[] sms = new int[1];
+        check(JCudaDriver.cuCtxGetDevice(device), "cuCtxGetDevice");
+        check(JCudaDriver.cuDeviceGetAttribute(sms, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device), "cuDeviceGetAttribute");
+        multiprocessors = sms[0];
         check(JCudaDriver.cuModuleLoadData(module, CudaDriver.fatbin()), "loading the CUDA kernels");
         linear = function("linear_kernel");
         linearTc = function("linear_tc_kernel");
@@ -107,6 +151,8 @@ public final class CudaBackend implements Backend {
         linearSkinny = function("linear_skinny_kernel");
         for (CUstream st : scanStream) check(JCudaDriver.cuStreamCreate(st, 0), "cuStreamCreate");
         check(JCudaDriver.cuStreamCreate(copyStream, 0), "cuStreamCreate");
+        check(JCudaDriver.cuStreamCreate(rowStream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+        check(JCudaDriver.cuEventCreate(queued, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
         check(JCudaDriver.cuFuncSetAttribute(linearTc, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, TC_SHARED_BYTES),
                 "raising linear_tc_kernel's shared memory");
         check(JCudaDriver.cuFuncSetAttribute(linearBf16, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, TC_SHARED_BYTES),
@@ -126,6 +172,7 @@ public final class CudaBackend implements Backend {
         maskRows = function("mask_rows_kernel");
         poolRows = function("pool_rows_kernel");
         activate = function("activate_kernel");
+        firstNonFinite = function("first_non_finite_kernel");
     }
 
     private CUfunction function(String name) {
@@ -239,7 +286,7 @@ public final class CudaBackend implements Backend {
     /** The pinned slices, allocated at the first host transfer. */
     private void pinnedSlices() {
         if (pinned[0] != null) return;
-        long bytes = (long) SLICE_FLOATS * Float.BYTES;
+        long bytes = (long) sliceFloats * Float.BYTES;
         for (int i = 0; i < SLICES; i++) {
             pinned[i] = new Pointer();
             check(JCudaDriver.cuMemAllocHost(pinned[i], bytes), "cuMemAllocHost of " + bytes + " bytes");
@@ -257,16 +304,7 @@ public final class CudaBackend implements Backend {
     public synchronized Buf upload(float[] host) {
         current();
         DeviceBuf b = raw(host.length);
-        if (host.length == 0) return b;
-        pinnedSlices();
-        for (int k = 0, off = 0; off < host.length; k++, off += SLICE_FLOATS) {
-            int slot = k % SLICES, n = Math.min(SLICE_FLOATS, host.length - off);
-            check(JCudaDriver.cuEventSynchronize(sliceDone[slot]), "cuMemcpyHtoDAsync");
-            hostCopy(host, off, pinnedSegment[slot], n, true);
-            check(JCudaDriver.cuMemcpyHtoDAsync(b.ptr.withByteOffset((long) off * Float.BYTES), pinned[slot], (long) n * Float.BYTES, copyStream),
-                    "cuMemcpyHtoDAsync");
-            check(JCudaDriver.cuEventRecord(sliceDone[slot], copyStream), "cuEventRecord");
-        }
+        toDevice(host, b.ptr, sliceFloats, copyStream, (off, n, arrived) -> { });
         return b;
     }
 
@@ -275,46 +313,238 @@ public final class CudaBackend implements Backend {
         current();
         DeviceBuf b = dev(src);
         if (dst.length > b.floats) throw new HydraException("gpu: download of " + dst.length + " floats from a buffer of " + b.floats);
-        if (dst.length == 0) return;
+        fromDevice(b.ptr, dst, sliceFloats, copyStream, (off, n) -> { });
+    }
+
+    /** Work a sliced upload queues after the DMA of host floats [off, off + n), which {@code arrived} marks. */
+    @FunctionalInterface
+    private interface Arrived {
+        void slice(long off, int n, CUevent arrived);
+    }
+
+    /** Work a sliced download queues on its stream before the DMA of host floats [off, off + n). */
+    @FunctionalInterface
+    private interface Leaving {
+        void slice(long off, int n);
+    }
+
+    /**
+     * host to the device at dst in slices of {@code slice} floats through the pinned ring on {@code stream}:
+     * the copier threads copy the next slices into pinned memory while the DMAs of the earlier ones run.
+     */
+    private void toDevice(float[] host, CUdeviceptr dst, int slice, CUstream stream, Arrived after) {
+        if (host.length == 0) return;
         pinnedSlices();
-        int slices = (int) cdiv(dst.length, SLICE_FLOATS);
-        for (int k = 0; k < slices + SLICES; k++) {
-            int done = k - SLICES;
-            if (done >= 0 && done < slices) {
-                int slot = done % SLICES, off = done * SLICE_FLOATS;
-                check(JCudaDriver.cuEventSynchronize(sliceDone[slot]), "cuMemcpyDtoHAsync (or an earlier kernel)");
-                hostCopy(dst, off, pinnedSegment[slot], Math.min(SLICE_FLOATS, dst.length - off), false);
+        int slices = (int) cdiv(host.length, slice);
+        Future<?>[] copies = new Future<?>[SLICES];
+        try {
+            for (int k = 0; k < Math.min(COPIERS, slices); k++) {
+                check(JCudaDriver.cuEventSynchronize(sliceDone[k]), "cuMemcpyHtoDAsync");  // the slot's last DMA, maybe an earlier call's
+                copies[k] = copy(host, (long) k * slice, k, slice, true);
             }
-            if (k < slices) {
-                int slot = k % SLICES, off = k * SLICE_FLOATS, n = Math.min(SLICE_FLOATS, dst.length - off);
-                check(JCudaDriver.cuMemcpyDtoHAsync(pinned[slot], b.ptr.withByteOffset((long) off * Float.BYTES), (long) n * Float.BYTES, copyStream),
-                        "cuMemcpyDtoHAsync (or an earlier kernel)");
-                check(JCudaDriver.cuEventRecord(sliceDone[slot], copyStream), "cuEventRecord");
+            for (int k = 0; k < slices; k++) {
+                int slot = k % SLICES, n = (int) Math.min(slice, host.length - (long) k * slice);
+                long off = (long) k * slice;
+                join(copies[slot]);
+                check(JCudaDriver.cuMemcpyHtoDAsync(dst.withByteOffset(off * Float.BYTES), pinned[slot], (long) n * Float.BYTES, stream), "cuMemcpyHtoDAsync");
+                check(JCudaDriver.cuEventRecord(sliceDone[slot], stream), "cuEventRecord");
+                after.slice(off, n, sliceDone[slot]);
+                int ahead = k + COPIERS, aheadSlot = ahead % SLICES;
+                if (ahead < slices) {
+                    check(JCudaDriver.cuEventSynchronize(sliceDone[aheadSlot]), "cuMemcpyHtoDAsync");
+                    copies[aheadSlot] = copy(host, (long) ahead * slice, aheadSlot, slice, true);
+                }
+            }
+        } finally {
+            settle(copies);
+        }
+    }
+
+    /**
+     * The device's floats at src to host in slices of {@code slice} floats through the pinned ring on
+     * {@code stream}: the copier threads copy the slices that have arrived into the Java array while the
+     * DMAs of the next ones run.
+     */
+    private void fromDevice(CUdeviceptr src, float[] host, int slice, CUstream stream, Leaving before) {
+        if (host.length == 0) return;
+        pinnedSlices();
+        int slices = (int) cdiv(host.length, slice);
+        Future<?>[] copies = new Future<?>[SLICES];
+        try {
+            for (int k = 0; k < slices + COPIERS; k++) {
+                if (k < slices) {
+                    int slot = k % SLICES, n = (int) Math.min(slice, host.length - (long) k * slice);
+                    long off = (long) k * slice;
+                    join(copies[slot]);
+                    check(JCudaDriver.cuEventSynchronize(sliceDone[slot]), "cuMemcpyHtoDAsync");
+                    before.slice(off, n);
+                    check(JCudaDriver.cuMemcpyDtoHAsync(pinned[slot], src.withByteOffset(off * Float.BYTES), (long) n * Float.BYTES, stream),
+                            "cuMemcpyDtoHAsync (or an earlier kernel)");
+                    check(JCudaDriver.cuEventRecord(sliceDone[slot], stream), "cuEventRecord");
+                }
+                int done = k - COPIERS, doneSlot = done % SLICES;
+                if (done >= 0 && done < slices) {
+                    check(JCudaDriver.cuEventSynchronize(sliceDone[doneSlot]), "cuMemcpyDtoHAsync (or an earlier kernel)");
+                    copies[doneSlot] = copy(host, (long) done * slice, doneSlot, slice, false);
+                }
+            }
+            for (Future<?> c : copies) join(c);
+        } finally {
+            settle(copies);
+        }
+    }
+
+    /** Starts copying slice floats (fewer at the array's end) between array[off..] and pinned slot {@code slot}. */
+    private Future<?> copy(float[] array, long off, int slot, int slice, boolean toPinned) {
+        int n = (int) Math.min(slice, array.length - off), from = (int) off;
+        MemorySegment pin = pinnedSegment[slot];
+        return copiers.submit(() -> {
+            if (toPinned) MemorySegment.copy(array, from, pin, ValueLayout.JAVA_FLOAT, 0, n);
+            else MemorySegment.copy(pin, ValueLayout.JAVA_FLOAT, 0, array, from, n);
+        });
+    }
+
+    private static void join(Future<?> copy) {
+        if (copy == null) return;
+        try {
+            copy.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HydraException("gpu: interrupted during a host transfer");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new HydraException("gpu: host copy failed: " + e.getCause());
+        }
+    }
+
+    /** After a transfer, also a failed one: no copier still touches a pinned slot or the caller's array. */
+    private static void settle(Future<?>[] copies) {
+        for (Future<?> c : copies) {
+            if (c == null) continue;
+            try {
+                c.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException ignored) {
+                // reported by join, or superseded by the failure being thrown
             }
         }
     }
 
-    /** Copies n floats between array[off..] and the start of a pinned slice, in parts on a few threads when large. */
-    private static void hostCopy(float[] array, int off, MemorySegment slice, int n, boolean toPinned) {
-        int parts = n >= 1 << 18 ? HOST_COPY_THREADS : 1;
-        if (parts == 1) copyPart(array, off, slice, 0, n, toPinned);
-        else IntStream.range(0, parts).parallel().forEach(p -> {
-            int from = (int) ((long) n * p / parts), to = (int) ((long) n * (p + 1) / parts);
-            copyPart(array, off + from, slice, from, to - from, toPinned);
-        });
+    /**
+     * The rows of x move in pinned slices on {@link #rowStream}, each checked for finiteness there as it
+     * lands; the product runs on the default stream in launches of {@link #productRows} rows, each after
+     * the slices of its rows, while the host copies the next slices. Every launch computes the same
+     * bits as one launch over all rows (an output element's sum does not depend on its row's tile).
+     */
+    @Override
+    public synchronized int linearFromHost(float[] x, int rows, int in, Buf w, Buf bias, int out, Buf y) {
+        current();
+        if ((long) rows * in != x.length) throw new HydraException("gpu: linearFromHost of " + rows + " rows of " + in + " from " + x.length + " floats");
+        if (in > sliceFloats) return Backend.super.linearFromHost(x, rows, in, w, bias, out, y);
+        fitsLinear(rows, in, w, bias, out, y);
+        DeviceBuf xd = raw(x.length), yd = dev(y);
+        try {
+            startHostRows();
+            int step = productRows(rows, out);
+            int[] next = {0};  // the first row whose launch is not queued yet
+            toDevice(x, xd.ptr, hostRowSlice(rows, in) * in, rowStream, (off, n, arrived) -> {
+                checkFinite(xd.ptr.withByteOffset(off * Float.BYTES), n, off);
+                check(JCudaDriver.cuStreamWaitEvent(null, arrived, 0), "cuStreamWaitEvent");
+                int landed = (int) ((off + n) / in);
+                for (; next[0] < rows && Math.min(rows, next[0] + step) <= landed; next[0] += step)
+                    product(xd.ptr.withByteOffset((long) next[0] * in * Float.BYTES), in, 0, Math.min(step, rows - next[0]), in, w, bias, out,
+                            yd.ptr.withByteOffset((long) next[0] * out * Float.BYTES));
+            });
+            return firstNonFinite();
+        } finally {
+            xd.close();
+        }
     }
 
-    private static void copyPart(float[] array, int off, MemorySegment slice, int sliceIndex, int n, boolean toPinned) {
-        if (toPinned) MemorySegment.copy(array, off, slice, ValueLayout.JAVA_FLOAT, (long) sliceIndex * Float.BYTES, n);
-        else MemorySegment.copy(slice, ValueLayout.JAVA_FLOAT, (long) sliceIndex * Float.BYTES, array, off, n);
+    /**
+     * The product runs on the default stream in launches of {@link #productRows} rows, all queued at once,
+     * each followed by an event; each pinned slice of y's rows leaves (on {@link #rowStream}, checked
+     * there) as soon as the launch that writes its last row is done, and the host copies the slices
+     * that have arrived while the later ones move.
+     */
+    @Override
+    public synchronized int linearToHost(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y, float[] host) {
+        current();
+        if ((long) rows * out != host.length) throw new HydraException("gpu: linearToHost of " + rows + " rows of " + out + " into " + host.length + " floats");
+        if (out > sliceFloats) return Backend.super.linearToHost(x, xStride, xCol, rows, in, w, bias, out, y, host);
+        fits("linear x", x, rows > 0 ? (rows - 1L) * xStride + xCol + in : 0);
+        fitsLinear(rows, in, w, bias, out, y);
+        DeviceBuf xd = dev(x), yd = dev(y);
+        startHostRows();
+        int step = productRows(rows, out), products = (int) cdiv(rows, step);
+        while (productDone.size() < products) {
+            CUevent e = new CUevent();
+            check(JCudaDriver.cuEventCreate(e, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+            productDone.add(e);
+        }
+        for (int p = 0; p < products; p++) {
+            long r0 = (long) p * step;
+            product(xd.ptr.withByteOffset(r0 * xStride * Float.BYTES), xStride, xCol, (int) Math.min(step, rows - r0), in, w, bias, out,
+                    yd.ptr.withByteOffset(r0 * out * Float.BYTES));
+            check(JCudaDriver.cuEventRecord(productDone.get(p), null), "cuEventRecord");
+        }
+        fromDevice(yd.ptr, host, hostRowSlice(rows, out) * out, rowStream, (off, n) -> {
+            int lastRow = (int) ((off + n) / out - 1);
+            check(JCudaDriver.cuStreamWaitEvent(rowStream, productDone.get(lastRow / step), 0), "cuStreamWaitEvent");
+            checkFinite(yd.ptr.withByteOffset(off * Float.BYTES), n, off);
+        });
+        return firstNonFinite();
+    }
+
+    /**
+     * Before a host-row product: the check's flag exists and is reset, and {@link #rowStream} waits for
+     * the work queued so far (a pooled buffer it writes may still be read by that work).
+     */
+    private void startHostRows() {
+        if (firstBad == null) {
+            firstBad = raw(1);
+            check(JCudaDriver.cuMemAllocHost(firstBadHost, Integer.BYTES), "cuMemAllocHost");
+        }
+        check(JCudaDriver.cuMemsetD32Async(firstBad.ptr, Integer.MAX_VALUE, 1, null), "cuMemsetD32Async");
+        check(JCudaDriver.cuEventRecord(queued, null), "cuEventRecord");
+        check(JCudaDriver.cuStreamWaitEvent(rowStream, queued, 0), "cuStreamWaitEvent");
+    }
+
+    /** Queues on {@link #rowStream} the check of n floats at {@code at}, element {@code base} of the host array. */
+    private void checkFinite(CUdeviceptr at, int n, long base) {
+        launchOn(rowStream, firstNonFinite, Math.min(cdiv(n, THREADS), 4L * multiprocessors), 1, 1, THREADS, 0, at, (long) n, base, firstBad);
+    }
+
+    /** Waits for {@link #rowStream}; the index of the first non-finite value its checks found, or -1. */
+    private int firstNonFinite() {
+        check(JCudaDriver.cuMemcpyDtoHAsync(firstBadHost, firstBad.ptr, Integer.BYTES, rowStream), "cuMemcpyDtoHAsync");
+        check(JCudaDriver.cuStreamSynchronize(rowStream), "a CUDA kernel");
+        int i = firstBadHost.getByteBuffer(0, Integer.BYTES).order(ByteOrder.nativeOrder()).getInt(0);
+        return i == Integer.MAX_VALUE ? -1 : i;
+    }
+
+    /** Rows per pinned slice of a host-row product: about {@link #HOST_ROW_SLICES} slices, each within a pinned buffer. */
+    private int hostRowSlice(int rows, int width) {
+        long floats = Math.min(sliceFloats, Math.max(MIN_SLICE_FLOATS, (long) rows * width / HOST_ROW_SLICES));
+        return (int) Math.max(1, floats / width);
+    }
+
+    /**
+     * Rows per launch of a host-row product: one wave of 128x128 tiles (two blocks on each
+     * multiprocessor) or a sixteenth of the rows, whichever is larger, in whole tiles.
+     */
+    private int productRows(int rows, int out) {
+        if (productRows > 0) return productRows;
+        long wave = Math.max(1, 2L * multiprocessors / cdiv(out, 128)) * 128;
+        return (int) Math.max(wave, cdiv(cdiv(rows, HOST_ROW_SLICES), 128) * 128);
     }
 
     /** ints to a new device buffer through the first pinned slice, slice by slice (token ids: small). */
     private DeviceBuf uploadInts(int[] host) {
         DeviceBuf b = raw(host.length);
         pinnedSlices();
-        for (int off = 0; off < host.length; off += SLICE_FLOATS) {
-            int n = Math.min(SLICE_FLOATS, host.length - off);
+        for (int off = 0; off < host.length; off += sliceFloats) {
+            int n = Math.min(sliceFloats, host.length - off);
             check(JCudaDriver.cuEventSynchronize(sliceDone[0]), "cuMemcpyHtoDAsync");
             MemorySegment.copy(host, off, pinnedSegment[0], ValueLayout.JAVA_INT, 0, n);
             check(JCudaDriver.cuMemcpyHtoDAsync(b.ptr.withByteOffset((long) off * Integer.BYTES), pinned[0], (long) n * Integer.BYTES, copyStream),
@@ -373,11 +603,19 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void linear(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y) {
         current();
-        long r = rows;
-        fits("linear x", x, r > 0 ? (r - 1) * xStride + xCol + in : 0);
+        fits("linear x", x, rows > 0 ? (rows - 1L) * xStride + xCol + in : 0);
+        fitsLinear(rows, in, w, bias, out, y);
+        product(dev(x).ptr, xStride, xCol, rows, in, w, bias, out, dev(y).ptr);
+    }
+
+    private void fitsLinear(int rows, int in, Buf w, Buf bias, int out, Buf y) {
         fits("linear w", w, (long) out * in);
         fits("linear bias", bias, out);
-        fits("linear y", y, r * out);
+        fits("linear y", y, (long) rows * out);
+    }
+
+    /** {@link #linear} on the default stream, the rows read from x and written to y. */
+    private void product(CUdeviceptr x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, CUdeviceptr y) {
         Object b = bias == null ? new CUdeviceptr() : bias;
         if (out <= 32) launch(linearSkinny, cdiv(rows, 32), 1, 1, 128, 0, x, xStride, xCol, rows, in, w, b, out, y);
         else if (matmul == Matmul.FFMA || ((xStride | xCol | in) & 3) != 0) launch(linear, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
@@ -600,9 +838,14 @@ public final class CudaBackend implements Backend {
             JCudaDriver.cuEventDestroy(sliceDone[i]);
             JCudaDriver.cuMemFreeHost(pinned[i]);
         }
+        if (firstBad != null) JCudaDriver.cuMemFreeHost(firstBadHost);
+        for (CUevent e : productDone) JCudaDriver.cuEventDestroy(e);
+        JCudaDriver.cuEventDestroy(queued);
+        JCudaDriver.cuStreamDestroy(rowStream);
         JCudaDriver.cuStreamDestroy(copyStream);
         for (CUstream st : scanStream) JCudaDriver.cuStreamDestroy(st);
         JCudaDriver.cuModuleUnload(module);
+        copiers.shutdown();
         closed = true;
     }
 }

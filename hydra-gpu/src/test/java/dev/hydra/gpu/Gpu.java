@@ -11,9 +11,19 @@ final class Gpu {
     }
 
     static CudaBackend backend(CudaBackend.Matmul matmul) {
+        available();
+        return new CudaBackend(matmul);
+    }
+
+    /** With pinned slices of {@code sliceFloats} and host-row products in launches of {@code productRows} rows. */
+    static CudaBackend backend(CudaBackend.Matmul matmul, int sliceFloats, int productRows) {
+        available();
+        return new CudaBackend(matmul, sliceFloats, productRows);
+    }
+
+    private static void available() {
         String why = CudaDriver.unavailableReason();
         Assumptions.assumeTrue(why == null, () -> "no GPU test: " + why);
-        return new CudaBackend(matmul);
     }
 
 }

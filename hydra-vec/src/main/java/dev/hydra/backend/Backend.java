@@ -1,5 +1,7 @@
 package dev.hydra.backend;
 
+import dev.hydra.forward.Inputs;
+
 /**
  * The operator interface every fp32 engine implements (scalar Java, Vector API, CUDA). Each call is one
  * whole-tensor operation on {@link Buf}s of this backend; matrices are row-major, "stride" is the
@@ -27,6 +29,31 @@ public interface Backend extends AutoCloseable {
 
     /** y (rows, out) = x W^T + b, W (out, in) as nn.Linear stores it, bias nullable. */
     void linear(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y);
+
+    /**
+     * {@link #linear} of host rows, a layer's first product: y (rows, out) = x W^T + b for x (rows, in) on
+     * the host. Returns the index of x's first non-finite value (then y is undefined), or -1. Here x is
+     * checked, then read through {@link #wrap}; a GPU overlaps x's transfer (and check) with the product.
+     */
+    default int linearFromHost(float[] x, int rows, int in, Buf w, Buf bias, int out, Buf y) {
+        int bad = Inputs.firstNonFinite(x);
+        if (bad >= 0) return bad;
+        try (Buf xb = wrap(x)) {
+            linear(xb, in, 0, rows, in, w, bias, out, y);
+        }
+        return -1;
+    }
+
+    /**
+     * {@link #linear} to host rows, a layer's last product: y (rows, out) = x W^T + b into the work buffer y,
+     * copied into {@code host} (rows * out floats). Returns the index of the first non-finite value of the
+     * result, or -1. A GPU overlaps the product, its download and the check.
+     */
+    default int linearToHost(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y, float[] host) {
+        linear(x, xStride, xCol, rows, in, w, bias, out, y);
+        download(y, host);
+        return Inputs.firstNonFinite(host);
+    }
 
     /**
      * docs/spec.md §1.3 step 2: dst (batch*len, channels) = silu(depthwise cross-correlation of the source columns

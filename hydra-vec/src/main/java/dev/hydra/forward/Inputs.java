@@ -21,7 +21,11 @@ public final class Inputs {
     }
 
     public static void checkFinite(float[] u, int len, int width, String what) {
-        int i = firstNonFinite(u);
+        refuseNonFinite(u, firstNonFinite(u), len, width, what);
+    }
+
+    /** Refuses {@code u} in one line naming its element {@code i} (a non-finite one, as {@link #firstNonFinite} finds); nothing when i < 0. */
+    public static void refuseNonFinite(float[] u, int i, int len, int width, String what) {
         if (i >= 0) throw notFinite(what, u[i], i, len, width);
     }
 
@@ -29,7 +33,7 @@ public final class Inputs {
     private static final int PARALLEL_SCAN = 1 << 20;
 
     /** The index of the first NaN or infinity in {@code v}, or -1; large arrays are scanned in parallel slices. */
-    static int firstNonFinite(float[] v) {
+    public static int firstNonFinite(float[] v) {
         if (v.length <= PARALLEL_SCAN) return firstNonFinite(v, 0, v.length);
         return IntStream.range(0, (v.length + PARALLEL_SCAN - 1) / PARALLEL_SCAN).parallel()
                 .map(k -> firstNonFinite(v, k * PARALLEL_SCAN, Math.min(v.length, (k + 1) * PARALLEL_SCAN)))
@@ -75,7 +79,11 @@ public final class Inputs {
      * precision's range (the scans' products grow like the fourth power of the input's scale).
      */
     public static void checkOverflow(float[] out, int len, int width, String precision) {
-        int i = firstNonFinite(out);
+        refuseOverflow(out, firstNonFinite(out), len, width, precision);
+    }
+
+    /** {@link #checkOverflow} for an output whose first non-finite element {@code i} is known; nothing when i < 0. */
+    public static void refuseOverflow(float[] out, int i, int len, int width, String precision) {
         if (i >= 0) throw overflow(precision, out[i], i, len, width);
     }
 

@@ -126,18 +126,22 @@ public final class HydraLayer implements BufLayer {
 
     private Stages<float[]> run(float[] u, int batch, int len, boolean keepStages, StageClock clock, float[] into) {
         Inputs.checkShape(u.length, batch, len, c.dModel(), "input");
-        Inputs.checkFinite(u, len, c.dModel(), "input");
         Inputs.checkActivations(inW instanceof HeapBuf ? activationBytes(c, batch, len, keepStages) : 0,
                 (long) batch * len * c.projDim(), batch, len);
         Workspace pooled = idle.poll();
         Workspace ws = pooled != null ? pooled : new Workspace(be);
         int rows = batch * len;
-        try (Buf ub = be.wrap(u)) {
-            Buf outBuf = ws.get(OUT, (long) rows * c.dModel());
-            forward(ub, outBuf, batch, len, ws, clock);
+        StageClock done = clock == null ? stage -> { } : clock;
+        try {
+            Buf zxbcdt = ws.get(ZXBCDT, (long) rows * c.projDim());
+            Inputs.refuseNonFinite(u, be.linearFromHost(u, rows, c.dModel(), inW, inB, c.projDim(), zxbcdt), len, c.dModel(), "input"); // step 1
+            done.stageDone("in_proj");
+            Buf normed = mixer(zxbcdt, batch, len, ws, done);
             float[] out = into != null ? into : new float[rows * c.dModel()];
-            be.download(outBuf, out);
-            Inputs.checkOverflow(out, len, c.dModel(), "fp32");
+            int dIn = c.dInner();
+            int overflow = be.linearToHost(normed, dIn, 0, rows, dIn, outW, outB, c.dModel(), ws.get(OUT, (long) rows * c.dModel()), out); // step 8
+            done.stageDone("out_proj");
+            Inputs.refuseOverflow(out, overflow, len, c.dModel(), "fp32");
             if (!keepStages) return new Stages<>(null, null, null, null, null, null, null, null, out);
             float[] dt = get(ws.get(DT, 0), rows * 2 * c.nheads());
             return new Stages<>(get(ws.get(XBC, 0), rows * c.convDim()), columns(dt, rows, 2 * c.nheads(), 0, c.nheads()),
@@ -152,18 +156,20 @@ public final class HydraLayer implements BufLayer {
 
     @Override
     public void forward(Buf u, Buf out, int batch, int len, Workspace ws) {
-        forward(u, out, batch, len, ws, null);
+        int r = Math.toIntExact((long) batch * len), dIn = c.dInner();
+        Buf zxbcdt = ws.get(ZXBCDT, (long) r * c.projDim());
+        be.linear(u, c.dModel(), 0, r, c.dModel(), inW, inB, c.projDim(), zxbcdt);                     // step 1
+        Buf normed = mixer(zxbcdt, batch, len, ws, stage -> { });
+        be.linear(normed, dIn, 0, r, dIn, outW, outB, c.dModel(), out);                                 // step 8
     }
 
-    private void forward(Buf u, Buf out, int batch, int len, Workspace ws, StageClock clock) {
+    /** Steps 2-7 on in_proj's output: the gated norm's output (B*L, d_inner), a workspace buffer. */
+    private Buf mixer(Buf zxbcdt, int batch, int len, Workspace ws, StageClock done) {
         long rows = (long) batch * len;
         int r = Math.toIntExact(rows), H = c.nheads(), GN = c.ngroups() * c.dState(), dIn = c.dInner(), proj = c.projDim();
-        StageClock done = clock == null ? stage -> { } : clock;
-        Buf zxbcdt = ws.get(ZXBCDT, rows * proj), xbc = ws.get(XBC, rows * c.convDim()), dt = ws.get(DT, rows * 2 * H);
+        Buf xbc = ws.get(XBC, rows * c.convDim()), dt = ws.get(DT, rows * 2 * H);
         Buf yF = ws.get(Y_F, rows * dIn), yB = ws.get(Y_B, rows * dIn), delta = ws.get(DELTA, rows * H);
         Buf mix = ws.get(MIX, rows * dIn), normed = ws.get(NORMED, rows * dIn);
-        be.linear(u, c.dModel(), 0, r, c.dModel(), inW, inB, proj, zxbcdt);                           // step 1
-        done.stageDone("in_proj");
         be.convSilu(zxbcdt, proj, dIn, batch, len, c.convDim(), convW, convB, c.dConv(), xbc);          // step 2
         done.stageDone("conv");
         be.softplusDt(zxbcdt, proj, proj - 2 * H, r, 2 * H, dtBias, (float) c.dtMin(), (float) c.dtMax(), dt); // step 3
@@ -181,8 +187,7 @@ public final class HydraLayer implements BufLayer {
         done.stageDone("diag/shift");
         be.gatedRmsNorm(mix, r, dIn, zxbcdt, proj, 0, normW, 1e-5f, normed);                            // step 7
         done.stageDone("norm");
-        be.linear(normed, dIn, 0, r, dIn, outW, outB, c.dModel(), out);                                 // step 8
-        done.stageDone("out_proj");
+        return normed;
     }
 
     private float[] get(Buf b, int n) {
