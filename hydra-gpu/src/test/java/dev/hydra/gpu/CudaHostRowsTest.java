@@ -134,8 +134,8 @@ class CudaHostRowsTest {
             int rows = 333, in = 8, out = 40;
             float[] x = input(rows * in, 2, 1), w = input(out * in, 3, 1);
             for (int k = 0; k < in; k++) {
-                x[200 * in + k] = 1e30f;  // row 200 overflows
-                x[37 * in + k] = 1e30f;   // and row 37, first
+                x[200 * in + k] = Float.POSITIVE_INFINITY;  // row 200's outputs are not finite
+                x[37 * in + k] = Float.POSITIVE_INFINITY;   // nor row 37's, the first
             }
             try (Buf xb = gpu.upload(x); Buf wb = gpu.upload(w); Buf y = gpu.allocate((long) rows * out)) {
                 float[] host = new float[rows * out];
