@@ -4,6 +4,7 @@ import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
+import dev.hydra.backend.Sequences;
 import dev.hydra.backend.Workspace;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.forward.Inputs;
@@ -110,8 +111,8 @@ public final class HydraLayer implements BufLayer {
     }
 
     @Override
-    public long workspaceFloats(int batch, int len) {
-        return (long) batch * len * (c.projDim() + c.convDim() + 3L * c.nheads() + 4L * c.dInner());
+    public long workspaceFloats(long rows) {
+        return rows * (c.projDim() + c.convDim() + 3L * c.nheads() + 4L * c.dInner());
     }
 
     /**
@@ -134,7 +135,7 @@ public final class HydraLayer implements BufLayer {
         int rows = batch * len;
         try (Buf ub = be.wrap(u)) {
             Buf outBuf = ws.get(OUT, (long) rows * c.dModel());
-            forward(ub, outBuf, batch, len, ws, clock);
+            forward(ub, outBuf, Sequences.uniform(batch, len), ws, clock);
             float[] out = into != null ? into : new float[rows * c.dModel()];
             be.download(outBuf, out);
             Inputs.checkOverflow(out, len, c.dModel(), "fp32");
@@ -151,12 +152,12 @@ public final class HydraLayer implements BufLayer {
     }
 
     @Override
-    public void forward(Buf u, Buf out, int batch, int len, Workspace ws) {
-        forward(u, out, batch, len, ws, null);
+    public void forward(Buf u, Buf out, Sequences seqs, Workspace ws) {
+        forward(u, out, seqs, ws, null);
     }
 
-    private void forward(Buf u, Buf out, int batch, int len, Workspace ws, StageClock clock) {
-        long rows = (long) batch * len;
+    private void forward(Buf u, Buf out, Sequences seqs, Workspace ws, StageClock clock) {
+        long rows = seqs.rows();
         int r = Math.toIntExact(rows), H = c.nheads(), GN = c.ngroups() * c.dState(), dIn = c.dInner(), proj = c.projDim();
         StageClock done = clock == null ? stage -> { } : clock;
         Buf zxbcdt = ws.get(ZXBCDT, rows * proj), xbc = ws.get(XBC, rows * c.convDim()), dt = ws.get(DT, rows * 2 * H);
@@ -164,20 +165,20 @@ public final class HydraLayer implements BufLayer {
         Buf mix = ws.get(MIX, rows * dIn), normed = ws.get(NORMED, rows * dIn);
         be.linear(u, c.dModel(), 0, r, c.dModel(), inW, inB, proj, zxbcdt);                           // step 1
         done.stageDone("in_proj");
-        be.convSilu(zxbcdt, proj, dIn, batch, len, c.convDim(), convW, convB, c.dConv(), xbc);          // step 2
+        be.convSilu(zxbcdt, proj, dIn, seqs, c.convDim(), convW, convB, c.dConv(), xbc);                // step 2
         done.stageDone("conv");
         be.softplusDt(zxbcdt, proj, proj - 2 * H, r, 2 * H, dtBias, (float) c.dtMin(), (float) c.dtMax(), dt); // step 3
         done.stageDone("dt");
-        ScanLayout fwd = new ScanLayout(batch, len, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
-                c.convDim(), 0, dIn, dIn + GN, 2 * H, 0, true);
-        ScanLayout bwd = new ScanLayout(batch, len, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
-                c.convDim(), 0, dIn + 2 * GN, dIn + 3 * GN, 2 * H, H, false);
-        be.ssdScan(fwd, xbc, dt, a, init, yF);                                                          // step 4
+        for (Sequences.Run run : seqs.runs())                                                          // step 4
+            be.ssdScan(new ScanLayout(run.count(), run.len(), H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
+                    c.convDim(), 0, dIn, dIn + GN, 2 * H, 0, true, run.firstRow()), xbc, dt, a, init, yF);
         done.stageDone("scan fwd");
-        be.ssdScan(bwd, xbc, dt, a, init, yB);                                                          // step 5
+        for (Sequences.Run run : seqs.runs())                                                          // step 5
+            be.ssdScan(new ScanLayout(run.count(), run.len(), H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
+                    c.convDim(), 0, dIn + 2 * GN, dIn + 3 * GN, 2 * H, H, false, run.firstRow()), xbc, dt, a, init, yB);
         done.stageDone("scan bwd");
         be.linear(xbc, c.convDim(), 0, r, dIn, fcD, d, H, delta);
-        be.shiftAddDiagonal(batch, len, H, c.headdim(), yF, yB, xbc, c.convDim(), delta, mix);          // step 6
+        be.shiftAddDiagonal(seqs, H, c.headdim(), yF, yB, xbc, c.convDim(), delta, mix);                // step 6
         done.stageDone("diag/shift");
         be.gatedRmsNorm(mix, r, dIn, zxbcdt, proj, 0, normW, 1e-5f, normed);                            // step 7
         done.stageDone("norm");
