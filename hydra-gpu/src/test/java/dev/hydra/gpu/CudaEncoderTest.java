@@ -141,11 +141,36 @@ class CudaEncoderTest {
                         double[] h = o64.sequence();
                         assertThat(Accuracy.relErr(g.mlmLogits(h, 120), ref.mlmLogits(h, 120))).as(what).isLessThan(1e-5);
                         assertThat(Accuracy.relErr(g.classifierLogits(o64.pooled(), 3), ref.classifierLogits(o64.pooled(), 3))).as(what).isLessThan(1e-5);
-                        // unpadded mode groups sequences by length on the same workspace
+                        // unpadded mode packs the sequences end to end on the same workspace
                         Output none = g.forward(in, Padding.NONE), noneCpu = ref.forward(in, Padding.NONE);
                         assertThat(Accuracy.relErr(none.sequence(), noneCpu.sequence())).as(what).isLessThan(1e-5);
                     }
                 }
+        }
+    }
+
+    /** The unpadded mode's packed call gives each sequence exactly what it gives alone (lengths 1 to above chunk_size 16). */
+    @Test
+    void aPackedCallGivesEachSequenceExactlyWhatItGivesAloneOnTheGpu() {
+        int[] lengths = {20, 1, 7, 7, 33, 1, 16, 20, 3};
+        try (CudaBackend gpu = Gpu.backend()) {
+            for (boolean poolAll : new boolean[] {false, true}) {
+                BertConfig c = config(true, poolAll);
+                Tokens in = tokens(60, lengths);
+                try (BertModel g = BertModel.load(c, SeededBert.weights(c, 14, false, 0, ""), "", "", Precision.FP32, gpu)) {
+                    Output packed = g.forward(in, Padding.NONE);
+                    for (int b = 0; b < lengths.length; b++) {
+                        int n = lengths[b], d = c.hiddenSize();
+                        int[] mask = new int[n];
+                        java.util.Arrays.fill(mask, 1);
+                        Tokens one = new Tokens(1, n, java.util.Arrays.copyOfRange(in.ids(), b * in.len(), b * in.len() + n),
+                                java.util.Arrays.copyOfRange(in.typeIds(), b * in.len(), b * in.len() + n), mask);
+                        Output alone = g.forward(one, Padding.NONE);
+                        for (int t = 0; t < n; t++) assertThat(packed.token(b, t)).as("row %d token %d", b, t).containsExactly(alone.token(0, t));
+                        assertThat(java.util.Arrays.copyOfRange(packed.pooled(), b * d, (b + 1) * d)).as("row %d pooled", b).containsExactly(alone.pooled());
+                    }
+                }
+            }
         }
     }
 

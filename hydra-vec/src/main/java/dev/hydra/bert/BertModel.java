@@ -201,7 +201,7 @@ public final class BertModel implements AutoCloseable {
         // fp32: every sequence at its own length, packed end to end into one engine call
         if (engine != null) return engine.forwardPacked(in, lengths);
         double[] seq = new double[in.batch() * L * d], pooled = hasPooler() ? new double[in.batch() * d] : null;
-        // sequences of one length run together as one batch without padding
+        // fp64: sequences of one length run together as one batch without padding
         Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
         for (int b = 0; b < in.batch(); b++) byLength.computeIfAbsent(lengths[b], x -> new ArrayList<>()).add(b);
         for (var group : byLength.entrySet()) {
