@@ -2,6 +2,7 @@ package dev.hydra.tests.bert;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hydra.HydraException;
 import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.Sequences;
@@ -26,6 +27,7 @@ import java.util.stream.Stream;
 
 import static dev.hydra.tests.bert.BertModelTest.tokens;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The unpadded mode's packed forward (every sequence of a call laid end to end in one engine call) gives
@@ -118,6 +120,16 @@ class PackedForwardTest {
                                 .containsExactly(Arrays.copyOfRange(whole, r0 * out, (r0 + n) * out));
                     }
                 }
+        }
+    }
+
+    @Test
+    void aRowWithoutTokensIsRefusedInOneLine() {
+        BertConfig c = hydra(false, false);
+        Tokens in = tokens(34, 5, 3);
+        Arrays.fill(in.mask(), in.len(), 2 * in.len(), 0);
+        try (BertModel m = BertModel.load(c, SeededBert.weights(c, 35, false, 0, ""), "", "", Precision.FP32, new VectorBackend(2))) {
+            assertThatThrownBy(() -> m.forward(in, Padding.NONE)).isInstanceOf(HydraException.class).hasMessage("tokens: row 1 has no tokens");
         }
     }
 
