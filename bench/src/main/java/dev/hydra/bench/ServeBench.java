@@ -33,9 +33,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * {@code hydra serve} under load, on loopback, in one JVM (server and clients): throughput of 32 clients
  * sending single short texts with dynamic batching, with {@code --max-batch 1}, and the library's own
- * {@link HydraBert#embed} on the same texts; p50/p99 latency at 1, 8, 32 and 128 clients; a soak of
+ * {@link HydraBert#embed} on the same texts (all at once, so sorted into batches of 32; 16 per call, mixed
+ * lengths as in the server's batches; one per call); p50/p99 latency at 1, 8, 32 and 128 clients; a soak of
  * 10,000 requests at 64 clients with 10% malformed (each valid answer checked against the library, each bad
- * one's 4xx, no 5xx, the heap after the run against before). Every phase is bounded by a request count and
+ * one's 4xx, no 5xx, the heap after the run against before). Both batch settings are warmed up (a quarter of
+ * {@code --requests} each, unmeasured) before either is measured. Every phase is bounded by a request count and
  * by {@code --phase-seconds}. The model: seeded weights, a WordPiece vocabulary of 120 words,
  * {@code --layers} Hydra layers of width {@code --hidden} (default 4 x 256; the paper's size is 23 x 768).
  * Run: {@code scripts/serve-bench.sh [--layers N] [--hidden D] [--requests N] [--soak N] [--phase-seconds S]}.
@@ -100,8 +102,18 @@ public final class ServeBench {
             double[][] e = bert.embed(texts, HydraBert.Pool.CLS);
             for (int i = 0; i < texts.size(); i++) expected.put(texts.get(i), narrow(e[i]));
 
-            double library = libraryThroughput(bert, texts);
+            double library = libraryThroughput(bert, texts, texts.size());
             System.out.printf("library embed (batches of 32): %.1f texts/s%n", library);
+            System.out.printf("library embed, 16 texts per call (mixed lengths, as the server's batches): %.1f texts/s; one text per call: %.1f texts/s%n",
+                    libraryThroughput(bert, texts, 16), libraryThroughput(bert, texts, 1));
+
+            // unmeasured: else the first measured phase alone pays the JIT's compilation of the HTTP path
+            int warmUp = Math.max(requests / 4, 32);
+            for (int maxBatch : new int[] {32, 1})
+                try (EmbeddingServer s = serve(bert, maxBatch)) {
+                    load(s.port(), 32, warmUp, texts, expected, 0);
+                }
+            System.out.printf("warm-up: %d requests at --max-batch 32 and at 1, not measured%n", warmUp);
 
             double batched, single;
             try (EmbeddingServer s = serve(bert, 32)) {
@@ -171,15 +183,21 @@ public final class ServeBench {
         }
     }
 
-    private double libraryThroughput(HydraBert bert, List<String> texts) {
-        bert.embed(texts, HydraBert.Pool.CLS);
+    /** Texts per second of {@link HydraBert#embed} called on consecutive slices of {@code perCall} texts (after one unmeasured pass). */
+    private double libraryThroughput(HydraBert bert, List<String> texts, int perCall) {
+        embedAll(bert, texts, perCall);
         int done = 0;
         long start = System.nanoTime(), limit = start + phaseSeconds * 1_000_000_000L;
         while (done < requests && System.nanoTime() < limit) {
-            bert.embed(texts, HydraBert.Pool.CLS);
+            embedAll(bert, texts, perCall);
             done += texts.size();
         }
         return done / ((System.nanoTime() - start) / 1e9);
+    }
+
+    private static void embedAll(HydraBert bert, List<String> texts, int perCall) {
+        for (int from = 0; from < texts.size(); from += perCall)
+            bert.embed(texts.subList(from, Math.min(texts.size(), from + perCall)), HydraBert.Pool.CLS);
     }
 
     /** The server's mean batch size, from its Prometheus histogram. */

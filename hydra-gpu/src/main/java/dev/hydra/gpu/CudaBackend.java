@@ -4,6 +4,7 @@ import dev.hydra.HydraException;
 import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.ScanLayout;
+import dev.hydra.backend.Sequences;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
@@ -624,24 +625,32 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public synchronized void convSilu(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst) {
-        conv(src, srcStride, srcCol, batch, len, channels, w, bias, k, dst, true);
+    public synchronized void convSilu(Buf src, int srcStride, int srcCol, Sequences seqs, int channels, Buf w, Buf bias, int k, Buf dst) {
+        conv(src, srcStride, srcCol, seqs, channels, w, bias, k, dst, true);
     }
 
     @Override
-    public synchronized void depthwiseConv(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst) {
-        conv(src, srcStride, srcCol, batch, len, channels, w, bias, k, dst, false);
+    public synchronized void depthwiseConv(Buf src, int srcStride, int srcCol, Sequences seqs, int channels, Buf w, Buf bias, int k, Buf dst) {
+        conv(src, srcStride, srcCol, seqs, channels, w, bias, k, dst, false);
     }
 
-    private void conv(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst, boolean silu) {
+    /** The conv kernel once per run of equal lengths, on the run's rows. */
+    private void conv(Buf src, int srcStride, int srcCol, Sequences seqs, int channels, Buf w, Buf bias, int k, Buf dst, boolean silu) {
         current();
-        long rows = (long) batch * len;
+        long rows = seqs.rows();
         fits("conv src", src, rows > 0 ? (rows - 1) * srcStride + srcCol + channels : 0);
         fits("conv w", w, (long) channels * k);
         fits("conv bias", bias, channels);
         fits("conv dst", dst, rows * channels);
-        launch(convSilu, batch * cdiv(len, CONV_T), cdiv(channels, 128), 1, 128, 0, src, srcStride, srcCol, batch, len, channels, w,
-                bias == null ? new CUdeviceptr() : bias, k, dst, silu ? 1 : 0);
+        for (Sequences.Run run : seqs.runs())
+            launch(convSilu, run.count() * cdiv(run.len(), CONV_T), cdiv(channels, 128), 1, 128, 0, at(src, (long) run.firstRow() * srcStride),
+                    srcStride, srcCol, run.count(), run.len(), channels, w, bias == null ? new CUdeviceptr() : bias, k,
+                    at(dst, (long) run.firstRow() * channels), silu ? 1 : 0);
+    }
+
+    /** b's device pointer {@code floats} floats in: where a run of a packed batch starts. */
+    private CUdeviceptr at(Buf b, long floats) {
+        return dev(b).ptr.withByteOffset(floats * Float.BYTES);
     }
 
     @Override
@@ -658,7 +667,7 @@ public final class CudaBackend implements Backend {
         current();
         int Q = s.chunk(), P = s.headdim(), N = s.state(), H = s.heads(), B = s.batch();
         if (Q > 8192) throw new HydraException("gpu: chunk_size " + Q + " is above the CUDA kernels' limit of 8192");
-        long rows = (long) B * s.len(), GN = (long) s.groups() * N;
+        long rows = s.firstRow() + (long) B * s.len(), GN = (long) s.groups() * N;
         long xbcWidth = Math.max(s.xCol() + (long) H * P, Math.max(s.bCol(), s.cCol()) + GN);
         fits("ssdScan xbc", xbc, rows > 0 ? (rows - 1) * s.xbcStride() + xbcWidth : 0);
         fits("ssdScan dt", dt, rows > 0 ? (rows - 1) * s.dtStride() + s.dtCol() + H : 0);
@@ -673,22 +682,25 @@ public final class CudaBackend implements Backend {
         int[] layout = {B, s.len(), H, P, s.groups(), N, Q, s.xbcStride(), s.xCol(), s.bCol(), s.cCol(), s.dtStride(), s.dtCol(), s.forward() ? 1 : 0};
         long bh = (long) B * H;
         lap(-1);
-        launchOn(st, cumsum, nc, H, B, THREADS, Q * Float.BYTES, layout, dt, a, cumD);
+        // the run's rows [firstRow, firstRow + B*L) as the kernels' rows from 0
+        CUdeviceptr xbcRun = at(xbc, (long) s.firstRow() * s.xbcStride()), dtRun = at(dt, (long) s.firstRow() * s.dtStride()),
+                yRun = at(y, (long) s.firstRow() * H * P);
+        launchOn(st, cumsum, nc, H, B, THREADS, Q * Float.BYTES, layout, dtRun, a, cumD);
         lap(0);
-        launchOn(st, chunkState, nc, cdiv(P, TILE) * cdiv(N, TILE), bh, THREADS, 0, layout, xbc, dt, cumD, statesD);
+        launchOn(st, chunkState, nc, cdiv(P, TILE) * cdiv(N, TILE), bh, THREADS, 0, layout, xbcRun, dtRun, cumD, statesD);
         lap(1);
         launchOn(st, statePass, cdiv((long) P * N, THREADS), H, B, THREADS, 0, layout, cumD, init == null ? new CUdeviceptr() : init, statesD, nc);
         lap(2);
         int tcShared = chunkOutputSharedBytes(N);
         if (matmul == Matmul.FFMA || tcShared > MAX_SHARED_BYTES)
-            launchOn(st, chunkOutput, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, 0, layout, xbc, dt, cumD, statesD, y, nc);
+            launchOn(st, chunkOutput, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, 0, layout, xbcRun, dtRun, cumD, statesD, yRun, nc);
         else {
             if (tcShared > chunkOutputTcShared) {
                 check(JCudaDriver.cuFuncSetAttribute(chunkOutputTc, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, tcShared),
                         "raising ssd_chunk_output_tc_kernel's shared memory");
                 chunkOutputTcShared = tcShared;
             }
-            launchOn(st, chunkOutputTc, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, tcShared, layout, xbc, dt, cumD, statesD, y, nc,
+            launchOn(st, chunkOutputTc, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, tcShared, layout, xbcRun, dtRun, cumD, statesD, yRun, nc,
                     matmul == Matmul.BF16 ? 2 : 1);
         }
         lap(3);
@@ -725,15 +737,19 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public synchronized void shiftAddDiagonal(int batch, int len, int heads, int headdim, Buf yF, Buf yB, Buf x, int xStride, Buf delta, Buf out) {
+    public synchronized void shiftAddDiagonal(Sequences seqs, int heads, int headdim, Buf yF, Buf yB, Buf x, int xStride, Buf delta, Buf out) {
         current();
-        long n = (long) batch * len * heads * headdim, rows = (long) batch * len;
+        long rows = seqs.rows(), D = (long) heads * headdim, n = rows * D;
         fits("shiftAddDiagonal yF", yF, n);
         fits("shiftAddDiagonal yB", yB, n);
         fits("shiftAddDiagonal x", x, rows > 0 ? (rows - 1) * xStride + (long) heads * headdim : 0);
         fits("shiftAddDiagonal delta", delta, rows * heads);
         fits("shiftAddDiagonal out", out, n);
-        launch(shiftAdd, cdiv(n, THREADS), 1, 1, THREADS, 0, batch, len, heads, headdim, yF, yB, x, xStride, delta, out);
+        for (Sequences.Run run : seqs.runs()) {
+            long r0 = run.firstRow();
+            launch(shiftAdd, cdiv(run.rows() * D, THREADS), 1, 1, THREADS, 0, run.count(), run.len(), heads, headdim, at(yF, r0 * D),
+                    at(yB, r0 * D), at(x, r0 * xStride), xStride, at(delta, r0 * heads), at(out, r0 * D));
+        }
     }
 
     @Override
@@ -749,16 +765,21 @@ public final class CudaBackend implements Backend {
     // ---- the encoder around the mixers ------------------------------------------------------------
 
     @Override
-    public synchronized void embed(int[] ids, int[] typeIds, int len, Buf word, Buf type, Buf pos, int d, Buf out) {
+    public synchronized void embed(int[] ids, int[] typeIds, Sequences seqs, Buf word, Buf type, Buf pos, int d, Buf out) {
         current();
-        int rows = ids.length;
+        int rows = seqs.rows();
         fits("embed out", out, (long) rows * d);
+        // per run of equal lengths, its ids then its type ids, as the kernel reads one run
         int[] tokens = new int[2 * rows];
-        System.arraycopy(ids, 0, tokens, 0, rows);
-        System.arraycopy(typeIds, 0, tokens, rows, rows);
+        for (Sequences.Run run : seqs.runs()) {
+            System.arraycopy(ids, run.firstRow(), tokens, 2 * run.firstRow(), run.rows());
+            System.arraycopy(typeIds, run.firstRow(), tokens, 2 * run.firstRow() + run.rows(), run.rows());
+        }
         DeviceBuf tb = uploadInts(tokens);
         try {
-            launch(embed, rows, 1, 1, THREADS, 0, tb, rows, len, word, type, pos == null ? new CUdeviceptr() : pos, d, out);
+            for (Sequences.Run run : seqs.runs())
+                launch(embed, run.rows(), 1, 1, THREADS, 0, at(tb, 2L * run.firstRow()), run.rows(), run.len(), word, type,
+                        pos == null ? new CUdeviceptr() : pos, d, at(out, (long) run.firstRow() * d));
         } finally {
             tb.close();
         }
@@ -793,12 +814,14 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public synchronized void poolRows(Buf h, int batch, int len, int d, Buf mask, boolean mean, Buf out) {
+    public synchronized void poolRows(Buf h, Sequences seqs, int d, Buf mask, boolean mean, Buf out) {
         current();
-        fits("poolRows h", h, (long) batch * len * d);
-        fits("poolRows mask", mask, (long) batch * len);
-        fits("poolRows out", out, (long) batch * d);
-        launch(poolRows, batch, 1, 1, THREADS, 0, h, batch, len, d, mask, mean ? 1 : 0, out);
+        fits("poolRows h", h, (long) seqs.rows() * d);
+        fits("poolRows mask", mask, seqs.rows());
+        fits("poolRows out", out, (long) seqs.count() * d);
+        for (Sequences.Run run : seqs.runs())
+            launch(poolRows, run.count(), 1, 1, THREADS, 0, at(h, (long) run.firstRow() * d), run.count(), run.len(), d,
+                    at(mask, run.firstRow()), mean ? 1 : 0, at(out, (long) run.first() * d));
     }
 
     @Override

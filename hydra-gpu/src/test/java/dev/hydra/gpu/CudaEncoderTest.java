@@ -7,6 +7,7 @@ import dev.hydra.HydraException;
 import dev.hydra.backend.Backend;
 import dev.hydra.backend.Backend.Activation;
 import dev.hydra.backend.Buf;
+import dev.hydra.backend.Sequences;
 import dev.hydra.bert.BertConfig;
 import dev.hydra.bert.BertModel;
 import dev.hydra.bert.BertModel.Padding;
@@ -79,8 +80,8 @@ class CudaEncoderTest {
         }
         try (CudaBackend gpu = Gpu.backend()) {
             float[] word = random(1, V * D, 1), type = random(2, 2 * D, 1), pos = random(3, L * D, 1), out = new float[ROWS * D];
-            same(gpu, "embed", new float[][] {word, type, pos, out}, 3, ROWS * D, 0, (be, x) -> be.embed(ids, types, L, x[0], x[1], x[2], D, x[3]));
-            same(gpu, "embed, no positions", new float[][] {word, type, out}, 2, ROWS * D, 0, (be, x) -> be.embed(ids, types, L, x[0], x[1], null, D, x[2]));
+            same(gpu, "embed", new float[][] {word, type, pos, out}, 3, ROWS * D, 0, (be, x) -> be.embed(ids, types, Sequences.uniform(B, L), x[0], x[1], x[2], D, x[3]));
+            same(gpu, "embed, no positions", new float[][] {word, type, out}, 2, ROWS * D, 0, (be, x) -> be.embed(ids, types, Sequences.uniform(B, L), x[0], x[1], null, D, x[2]));
             float[] h = random(4, ROWS * D, 3), w = random(5, D, 1), bias = random(6, D, 1);
             for (int i = 0; i < h.length; i++) h[i] += 5;
             same(gpu, "layerNorm", new float[][] {h, w, bias, out}, 3, ROWS * D, 1e-6, (be, x) -> be.layerNorm(x[0], ROWS, D, x[1], x[2], 1e-12f, x[3]));
@@ -89,8 +90,8 @@ class CudaEncoderTest {
             same(gpu, "maskRows", new float[][] {h, mask, out}, 2, ROWS * D, 0, (be, x) -> be.maskRows(x[0], ROWS, D, x[1], x[2]));
             same(gpu, "maskRows in place", new float[][] {h, mask}, 0, ROWS * D, 0, (be, x) -> be.maskRows(x[0], ROWS, D, x[1], x[0]));
             float[] pooled = new float[B * D];
-            same(gpu, "poolRows cls", new float[][] {h, mask, pooled}, 2, B * D, 0, (be, x) -> be.poolRows(x[0], B, L, D, x[1], false, x[2]));
-            same(gpu, "poolRows mean", new float[][] {h, mask, pooled}, 2, B * D, 1e-6, (be, x) -> be.poolRows(x[0], B, L, D, x[1], true, x[2]));
+            same(gpu, "poolRows cls", new float[][] {h, mask, pooled}, 2, B * D, 0, (be, x) -> be.poolRows(x[0], Sequences.uniform(B, L), D, x[1], false, x[2]));
+            same(gpu, "poolRows mean", new float[][] {h, mask, pooled}, 2, B * D, 1e-6, (be, x) -> be.poolRows(x[0], Sequences.uniform(B, L), D, x[1], true, x[2]));
             float[] a = random(8, 5001, 6);
             same(gpu, "tanh", new float[][] {a}, 0, a.length, 1e-6, (be, x) -> be.activate(x[0], a.length, Activation.TANH));
             same(gpu, "gelu", new float[][] {a}, 0, a.length, 1e-6, (be, x) -> be.activate(x[0], a.length, Activation.GELU));
@@ -140,11 +141,36 @@ class CudaEncoderTest {
                         double[] h = o64.sequence();
                         assertThat(Accuracy.relErr(g.mlmLogits(h, 120), ref.mlmLogits(h, 120))).as(what).isLessThan(1e-5);
                         assertThat(Accuracy.relErr(g.classifierLogits(o64.pooled(), 3), ref.classifierLogits(o64.pooled(), 3))).as(what).isLessThan(1e-5);
-                        // unpadded mode groups sequences by length on the same workspace
+                        // unpadded mode packs the sequences end to end on the same workspace
                         Output none = g.forward(in, Padding.NONE), noneCpu = ref.forward(in, Padding.NONE);
                         assertThat(Accuracy.relErr(none.sequence(), noneCpu.sequence())).as(what).isLessThan(1e-5);
                     }
                 }
+        }
+    }
+
+    /** The unpadded mode's packed call gives each sequence exactly what it gives alone (lengths 1 to above chunk_size 16). */
+    @Test
+    void aPackedCallGivesEachSequenceExactlyWhatItGivesAloneOnTheGpu() {
+        int[] lengths = {20, 1, 7, 7, 33, 1, 16, 20, 3};
+        try (CudaBackend gpu = Gpu.backend()) {
+            for (boolean poolAll : new boolean[] {false, true}) {
+                BertConfig c = config(true, poolAll);
+                Tokens in = tokens(60, lengths);
+                try (BertModel g = BertModel.load(c, SeededBert.weights(c, 14, false, 0, ""), "", "", Precision.FP32, gpu)) {
+                    Output packed = g.forward(in, Padding.NONE);
+                    for (int b = 0; b < lengths.length; b++) {
+                        int n = lengths[b], d = c.hiddenSize();
+                        int[] mask = new int[n];
+                        java.util.Arrays.fill(mask, 1);
+                        Tokens one = new Tokens(1, n, java.util.Arrays.copyOfRange(in.ids(), b * in.len(), b * in.len() + n),
+                                java.util.Arrays.copyOfRange(in.typeIds(), b * in.len(), b * in.len() + n), mask);
+                        Output alone = g.forward(one, Padding.NONE);
+                        for (int t = 0; t < n; t++) assertThat(packed.token(b, t)).as("row %d token %d", b, t).containsExactly(alone.token(0, t));
+                        assertThat(java.util.Arrays.copyOfRange(packed.pooled(), b * d, (b + 1) * d)).as("row %d pooled", b).containsExactly(alone.pooled());
+                    }
+                }
+            }
         }
     }
 

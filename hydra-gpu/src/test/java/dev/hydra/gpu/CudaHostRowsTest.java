@@ -2,6 +2,7 @@ package dev.hydra.gpu;
 
 import dev.hydra.HydraException;
 import dev.hydra.backend.Buf;
+import dev.hydra.backend.Sequences;
 import dev.hydra.backend.Workspace;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.forward.Inputs;
@@ -44,7 +45,7 @@ class CudaHostRowsTest {
     /** The unpipelined path: the whole input uploaded, the device-resident forward, the whole output downloaded. */
     private static float[] resident(CudaBackend gpu, HydraLayer layer, float[] u, int b, int l) {
         try (Buf ub = gpu.upload(u); Buf out = gpu.allocate(u.length); Workspace ws = new Workspace(gpu)) {
-            layer.forward(ub, out, b, l, ws);
+            layer.forward(ub, out, Sequences.uniform(b, l), ws);
             float[] host = new float[u.length];
             gpu.download(out, host);
             return host;

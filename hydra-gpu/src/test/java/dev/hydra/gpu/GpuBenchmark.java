@@ -3,6 +3,7 @@ package dev.hydra.gpu;
 import dev.hydra.HydraException;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.ScanLayout;
+import dev.hydra.backend.Sequences;
 import dev.hydra.backend.Workspace;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.layer.HydraLayer;
@@ -66,7 +67,7 @@ public final class GpuBenchmark {
                 double resident, transfers;
                 try (Buf ub = gpu.upload(u); Buf out = gpu.allocate(u.length); Workspace ws = new Workspace(gpu)) {
                     resident = median(() -> {
-                        layer.forward(ub, out, b, l, ws);
+                        layer.forward(ub, out, Sequences.uniform(b, l), ws);
                         gpu.synchronize();
                     });
                 }
@@ -163,12 +164,12 @@ public final class GpuBenchmark {
                     "in_proj from host", "out_proj to host"};
             Runnable[] ops = {
                     () -> gpu.linear(u, c.dModel(), 0, rows, c.dModel(), inW, null, proj, zx),
-                    () -> gpu.convSilu(zx, proj, dIn, b, l, c.convDim(), convW, null, c.dConv(), xbc),
+                    () -> gpu.convSilu(zx, proj, dIn, Sequences.uniform(b, l), c.convDim(), convW, null, c.dConv(), xbc),
                     () -> gpu.softplusDt(zx, proj, proj - 2 * H, rows, 2 * H, dtB, 0f, Float.POSITIVE_INFINITY, dt),
                     () -> gpu.ssdScan(fwd, xbc, dt, a, null, y),
                     () -> gpu.ssdScan(bwd, xbc, dt, a, null, y),
                     () -> gpu.linear(xbc, c.convDim(), 0, rows, dIn, fcD, null, H, delta),
-                    () -> gpu.shiftAddDiagonal(b, l, H, c.headdim(), y, y, xbc, c.convDim(), delta, mix),
+                    () -> gpu.shiftAddDiagonal(Sequences.uniform(b, l), H, c.headdim(), y, y, xbc, c.convDim(), delta, mix),
                     () -> gpu.gatedRmsNorm(mix, rows, dIn, zx, proj, 0, normW, 1e-5f, y),
                     () -> gpu.linear(y, dIn, 0, rows, dIn, outW, null, c.dModel(), out),
                     () -> gpu.linearFromHost(uHost, rows, c.dModel(), inW, null, proj, zx),

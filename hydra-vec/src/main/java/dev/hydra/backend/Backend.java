@@ -56,22 +56,29 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
-     * docs/spec.md §1.3 step 2: dst (batch*len, channels) = silu(depthwise cross-correlation of the source columns
-     * [srcCol, srcCol + channels) with w (channels, k), zero padding k/2, plus bias (nullable)).
+     * docs/spec.md §1.3 step 2: dst (rows, channels) = silu(depthwise cross-correlation of the source columns
+     * [srcCol, srcCol + channels) with w (channels, k), zero padding k/2 at both ends of each sequence of
+     * {@code seqs}, plus bias (nullable)).
      */
-    void convSilu(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst);
+    void convSilu(Buf src, int srcStride, int srcCol, Sequences seqs, int channels, Buf w, Buf bias, int k, Buf dst);
 
     /** {@link #convSilu} without the silu (the matrix mixers' q and k channels, docs/spec.md §2). */
-    void depthwiseConv(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst);
+    void depthwiseConv(Buf src, int srcStride, int srcCol, Sequences seqs, int channels, Buf w, Buf bias, int k, Buf dst);
 
     /** docs/spec.md §1.3 step 3: dst (rows, heads) = clamp(softplus(src columns + dtBias), lo, hi). */
     void softplusDt(Buf src, int srcStride, int srcCol, int rows, int heads, Buf dtBias, float lo, float hi, Buf dst);
 
-    /** docs/spec.md §1.3 steps 4 or 5 by the chunked algorithm: y (B*L, H*P) for one direction; {@code init} (H, P, N) nullable. */
+    /**
+     * docs/spec.md §1.3 steps 4 or 5 by the chunked algorithm: rows [firstRow, firstRow + B*L) of y (rows, H*P)
+     * for one direction; {@code init} (H, P, N) nullable.
+     */
     void ssdScan(ScanLayout s, Buf xbc, Buf dt, Buf a, Buf init, Buf y);
 
-    /** docs/spec.md §1.3 step 6: out[t] = yF[t-1] + yB[t+1] + x_t * delta[t, h]; x read from columns [0, H*P) of rows of xStride. */
-    void shiftAddDiagonal(int batch, int len, int heads, int headdim, Buf yF, Buf yB, Buf x, int xStride, Buf delta, Buf out);
+    /**
+     * docs/spec.md §1.3 step 6: out[t] = yF[t-1] + yB[t+1] + x_t * delta[t, h] within each sequence of {@code seqs}
+     * (the shifted terms are zero at its ends); x read from columns [0, H*P) of rows of xStride.
+     */
+    void shiftAddDiagonal(Sequences seqs, int heads, int headdim, Buf yF, Buf yB, Buf x, int xStride, Buf delta, Buf out);
 
     /** docs/spec.md §1.3 step 7: out = y / sqrt(mean(y^2) + eps) * weight * silu(z), z read in place. */
     void gatedRmsNorm(Buf y, int rows, int dim, Buf z, int zStride, int zCol, Buf weight, float eps, Buf out);
@@ -79,10 +86,11 @@ public interface Backend extends AutoCloseable {
     // ---- the encoder around the mixers (docs/spec.md §3) -------------------------------------------
 
     /**
-     * Step 1's gather: out (rows, d) = word[ids[r]] + type[typeIds[r]] (+ pos[r % len] when pos is not
-     * null), for the host token ids of one batch (the only per-call host input besides the mask).
+     * Step 1's gather: out (rows, d) = word[ids[r]] + type[typeIds[r]] (+ pos[t] when pos is not null, t the
+     * row's position in its sequence of {@code seqs}), for the host token ids of one batch (the only per-call
+     * host input besides the mask).
      */
-    void embed(int[] ids, int[] typeIds, int len, Buf word, Buf type, Buf pos, int d, Buf out);
+    void embed(int[] ids, int[] typeIds, Sequences seqs, Buf word, Buf type, Buf pos, int d, Buf out);
 
     /** out (rows, d) = (x - mean) / sqrt(var + eps) * w + b per row, var biased; out may be x. */
     void layerNorm(Buf x, int rows, int d, Buf w, Buf b, float eps, Buf out);
@@ -94,10 +102,10 @@ public interface Backend extends AutoCloseable {
     void maskRows(Buf x, int rows, int d, Buf mask, Buf out);
 
     /**
-     * The pooler's input: out (batch, d) = row 0 of each sequence of h (batch*len, d), or with {@code mean}
-     * the sum of its rows divided by max(1, the sequence's mask count) (padded rows are zero already).
+     * The pooler's input: out (count, d) = the first row of each sequence of {@code seqs} in h (rows, d), or
+     * with {@code mean} the sum of its rows divided by max(1, the sequence's mask count) (padded rows are zero already).
      */
-    void poolRows(Buf h, int batch, int len, int d, Buf mask, boolean mean, Buf out);
+    void poolRows(Buf h, Sequences seqs, int d, Buf mask, boolean mean, Buf out);
 
     /** In place on the first n floats: tanh (the pooler), or the exact gelu x/2 (1 + erf(x / sqrt 2)) (the MLM head). */
     void activate(Buf x, long n, Activation f);

@@ -7,16 +7,29 @@ package dev.hydra.backend;
  * [{@code dtCol}, {@code dtCol} + H) of a (B*L, {@code dtStride}) buffer; the output y is (B*L, H*P).
  * {@code forward == false} runs the recurrence from t = L-1 down to 0. A {@code chunk} longer than the
  * sequence is the same single chunk, so it is stored as {@code len}: backends size scratch by it.
+ * The {@code batch} sequences of {@code len} are rows [{@code firstRow}, firstRow + batch*len) of xbc, dt
+ * and y: one run of a packed batch ({@link Sequences.Run}).
  */
 public record ScanLayout(int batch, int len, int heads, int headdim, int groups, int state, int chunk,
-                         int xbcStride, int xCol, int bCol, int cCol, int dtStride, int dtCol, boolean forward) {
+                         int xbcStride, int xCol, int bCol, int cCol, int dtStride, int dtCol, boolean forward, int firstRow) {
 
     public ScanLayout {
         chunk = Math.min(chunk, len);
     }
 
+    /** A layout whose sequences start at row 0. */
+    public ScanLayout(int batch, int len, int heads, int headdim, int groups, int state, int chunk,
+                      int xbcStride, int xCol, int bCol, int cCol, int dtStride, int dtCol, boolean forward) {
+        this(batch, len, heads, headdim, groups, state, chunk, xbcStride, xCol, bCol, cCol, dtStride, dtCol, forward, 0);
+    }
+
     public int group(int head) {
         return head / (heads / groups);
+    }
+
+    /** Row of the s-th step of this direction in sequence b. */
+    public int row(int b, int s) {
+        return firstRow + b * len + position(s);
     }
 
     /** Sequence position of the s-th step of this direction. */

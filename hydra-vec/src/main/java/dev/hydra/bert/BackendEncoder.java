@@ -5,6 +5,7 @@ import dev.hydra.backend.Backend;
 import dev.hydra.backend.Backend.Activation;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
+import dev.hydra.backend.Sequences;
 import dev.hydra.backend.Workspace;
 import dev.hydra.io.TensorSource;
 import dev.hydra.layer.BufLayer;
@@ -13,6 +14,7 @@ import dev.hydra.layer.Layers;
 import dev.hydra.weights.Precision;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedDeque;
@@ -94,32 +96,44 @@ final class BackendEncoder implements AutoCloseable {
     }
 
     /**
-     * Bytes a call of (batch, len) needs: on the backend, the workspace (the largest mixer's activations and
-     * the model's own slots); on the heap, the downloaded outputs (floats, and the doubles of {@link Output}).
+     * Bytes a call of {@code count} sequences in {@code rows} rows needs, its outputs padded to {@code outRows}
+     * rows: on the backend, the workspace (the largest mixer's activations and the model's own slots); on the
+     * heap, the downloaded outputs (floats, and the doubles of {@link Output}).
      */
-    long[] callBytes(int batch, int len) {
-        long rows = (long) batch * len, d = c.hiddenSize();
+    long[] callBytes(long rows, long outRows, int count) {
+        long d = c.hiddenSize();
         long layer = 0;
-        for (BufLayer l : layers) layer = Math.max(layer, l.workspaceFloats(batch, len));
-        long backend = Float.BYTES * (layer + 3 * rows * d + rows + 2L * batch * d);
-        long host = (Float.BYTES + Double.BYTES) * (rows * d + (long) batch * d);
+        for (BufLayer l : layers) layer = Math.max(layer, l.workspaceFloats(rows));
+        long backend = Float.BYTES * (layer + 3 * rows * d + rows + 2L * count * d);
+        long host = Float.BYTES * rows * d + (Float.BYTES + Double.BYTES) * (outRows * d + (long) count * d);
         return new long[] {backend, host};
     }
 
-    /** True when a call of (batch, len) fits the free memory now (after one collection when the heap is short). */
+    /** True when a padded call of (batch, len) fits the free memory now (after one collection when the heap is short). */
     boolean fits(int batch, int len) {
-        return shortfall(batch, len) == null;
+        return shortfall((long) batch * len, (long) batch * len, batch) == null;
+    }
+
+    /** True when the packed call of {@code lengths} (its outputs padded to {@code len}) fits the free memory now. */
+    boolean fitsPacked(int[] lengths, int len) {
+        return shortfall(packedRows(lengths), (long) lengths.length * len, lengths.length) == null;
+    }
+
+    private static long packedRows(int[] lengths) {
+        long rows = 0;
+        for (int n : lengths) rows += n;
+        return rows;
     }
 
     /** Null when a call fits, else the one-line reason. */
-    private String shortfall(int batch, int len) {
-        long[] need = callBytes(batch, len);
+    private String shortfall(long rows, long outRows, int count) {
+        long[] need = callBytes(rows, outRows, count);
         boolean heap = word instanceof HeapBuf;
         Workspace reusable = idle.peek();   // an idle workspace's buffers are reused, not allocated again
         long workspace = Math.max(0, need[0] - (reusable == null ? 0 : Float.BYTES * reusable.floats()));
         long onBackend = heap ? workspace + need[1] : workspace;
-        if ((long) batch * len * c.hiddenSize() > Integer.MAX_VALUE - 8)
-            return String.format("(%d, %d) has more hidden values than a Java array holds", batch, len);
+        if (outRows * c.hiddenSize() > Integer.MAX_VALUE - 8)
+            return String.format("(%d sequences, %d rows) has more hidden values than a Java array holds", count, outRows);
         String r = compare(onBackend, be.availableBytes(), be.memoryName(), heap);
         if (r != null || heap) return r;
         Runtime rt = Runtime.getRuntime();
@@ -139,19 +153,47 @@ final class BackendEncoder implements AutoCloseable {
 
     /** docs/spec.md §3.3 steps 1-4, on the padded batch; refuses, before running, a batch that cannot fit. */
     Output forward(Tokens in) {
-        int B = in.batch(), L = in.len(), d = c.hiddenSize(), rows = B * L;
-        String why = shortfall(B, L);
+        int B = in.batch(), L = in.len();
+        refuseShortfall(shortfall((long) B * L, (long) B * L, B), "a batch of (" + B + ", " + L + ")");
+        float[] mask = new float[B * L];
+        for (int r = 0; r < mask.length; r++) mask[r] = in.mask()[r];
+        return run(in.ids(), in.typeIds(), mask, Sequences.uniform(B, L), L);
+    }
+
+    /**
+     * {@link BertModel.Padding#NONE}: row b's first {@code lengths[b]} tokens as a sequence alone, all rows
+     * packed end to end into one engine call (per-token steps once over all rows, conv and scan per
+     * sequence); the outputs padded back to (B, L) with zero rows.
+     */
+    Output forwardPacked(Tokens in, int[] lengths) {
+        int B = in.batch(), L = in.len();
+        Sequences seqs = Sequences.of(lengths);
+        refuseShortfall(shortfall(seqs.rows(), (long) B * L, B), "a batch of " + B + " sequences (" + seqs.rows() + " tokens)");
+        int[] ids = new int[seqs.rows()], types = new int[seqs.rows()];
+        for (int b = 0; b < B; b++) {
+            System.arraycopy(in.ids(), b * L, ids, seqs.start(b), lengths[b]);
+            System.arraycopy(in.typeIds(), b * L, types, seqs.start(b), lengths[b]);
+        }
+        float[] mask = new float[seqs.rows()];
+        Arrays.fill(mask, 1f);
+        return run(ids, types, mask, seqs, L);
+    }
+
+    private void refuseShortfall(String why, String what) {
         if (why != null)
-            throw new HydraException("input: a batch of (" + B + ", " + L + ") " + why + "; split the batch"
+            throw new HydraException("input: " + what + " " + why + "; split the batch"
                     + (word instanceof HeapBuf ? ", raise -Xmx" : "") + " or ask for automatic batching");
+    }
+
+    /** Steps 1-4 over the rows of {@code seqs}; the sequence output padded to (count, len) with zero rows. */
+    private Output run(int[] ids, int[] types, float[] maskHost, Sequences seqs, int len) {
+        int B = seqs.count(), rows = seqs.rows(), d = c.hiddenSize();
         Workspace ws = idle.poll();
         if (ws == null) ws = new Workspace(be);
-        float[] maskHost = new float[rows];
-        for (int r = 0; r < rows; r++) maskHost[r] = in.mask()[r];
         try (Buf mask = be.upload(maskHost)) {
             long n = (long) rows * d;
             Buf h = ws.get(HIDDEN, n), x = ws.get(MIXER_IN, n), m = ws.get(MIXER_OUT, n);
-            be.embed(in.ids(), in.typeIds(), L, word, type, pos, d, h);                                    // step 1
+            be.embed(ids, types, seqs, word, type, pos, d, h);                                             // step 1
             be.layerNorm(h, rows, d, embNormW, embNormB, (float) c.layerNormEps(), h);
             float mixerEps = (float) c.mixerLayerNormEps();
             for (int l = 0; l < layers.size(); l++) {                                                       // step 2
@@ -161,23 +203,37 @@ final class BackendEncoder implements AutoCloseable {
                 } else {
                     be.maskRows(h, rows, d, mask, x);
                 }
-                layers.get(l).forward(x, m, B, L, ws);
+                layers.get(l).forward(x, m, seqs, ws);
                 be.addInPlace(h, m, n);
                 if (!c.prenorm()) be.layerNorm(h, rows, d, layerNormW[l], layerNormB[l], mixerEps, h);
             }
             if (c.prenorm()) be.layerNorm(h, rows, d, normFW, normFB, (float) c.layerNormEps(), h);         // step 3
             be.maskRows(h, rows, d, mask, h);
-            double[] sequence = download(h, rows * d, L, d);
-            if (poolW == null) return new Output(B, L, d, sequence, null);                                // no pooler
+            double[] sequence = downloadPadded(h, seqs, len, d);
+            if (poolW == null) return new Output(B, len, d, sequence, null);                              // no pooler
             Buf poolIn = ws.get(POOL_IN, (long) B * d), pooled = ws.get(POOLED, (long) B * d);              // step 4
-            be.poolRows(h, B, L, d, mask, c.poolAll(), poolIn);
+            be.poolRows(h, seqs, d, mask, c.poolAll(), poolIn);
             be.linear(poolIn, d, 0, B, d, poolW, poolB, d, pooled);
             be.activate(pooled, (long) B * d, Activation.TANH);
-            return new Output(B, L, d, sequence, download(pooled, B * d, 1, d));
+            return new Output(B, len, d, sequence, download(pooled, B * d, 1, d));
         } finally {
             if (idle.size() < IDLE) idle.push(ws);
             else ws.close();
         }
+    }
+
+    /** The rows of {@code seqs} in b as doubles (count, len, width), each sequence followed by zero rows up to len. */
+    private double[] downloadPadded(Buf b, Sequences seqs, int len, int width) {
+        float[] packed = new float[seqs.rows() * width];
+        be.download(b, packed);
+        float[] padded = packed;
+        if (seqs.rows() != seqs.count() * len) {
+            padded = new float[seqs.count() * len * width];
+            for (int i = 0; i < seqs.count(); i++)
+                System.arraycopy(packed, seqs.start(i) * width, padded, i * len * width, seqs.length(i) * width);
+        }
+        Inputs.checkOverflow(padded, len, width, "fp32");
+        return Layers.widen(padded);
     }
 
     /** A result as doubles, refusing a non-finite one (an overflow of the fp32 range). */

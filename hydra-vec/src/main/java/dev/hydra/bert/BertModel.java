@@ -180,6 +180,12 @@ public final class BertModel implements AutoCloseable {
         return engine == null || engine.fits(batch, len);
     }
 
+    /** {@link #fits(int, int)} for a call of {@code in} in {@code padding} (unpadded: its sequences' tokens only). */
+    public boolean fits(Tokens in, Padding padding) {
+        if (engine == null || padding == Padding.RELEASE) return fits(in.batch(), in.len());
+        return engine.fitsPacked(in.rightPaddedLengths("unpadded mode"), in.len());
+    }
+
     /** Labels of the classification head; 0 when the checkpoint has none. */
     public int numLabels() {
         return numLabels;
@@ -190,14 +196,17 @@ public final class BertModel implements AutoCloseable {
         if (padding == Padding.RELEASE) return forwardPadded(in);
         int d = c.hiddenSize(), L = in.len();
         int[] lengths = in.rightPaddedLengths("unpadded mode");
+        for (int b = 0; b < lengths.length; b++)
+            if (lengths[b] == 0) throw new HydraException("tokens: row " + b + " has no tokens");
+        // fp32: every sequence at its own length, packed end to end into one engine call
+        if (engine != null) return engine.forwardPacked(in, lengths);
         double[] seq = new double[in.batch() * L * d], pooled = hasPooler() ? new double[in.batch() * d] : null;
-        // sequences of one length run together as one batch without padding
+        // fp64: sequences of one length run together as one batch without padding
         Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
         for (int b = 0; b < in.batch(); b++) byLength.computeIfAbsent(lengths[b], x -> new ArrayList<>()).add(b);
         for (var group : byLength.entrySet()) {
             int n = group.getKey();
             List<Integer> rows = group.getValue();
-            if (n == 0) throw new HydraException("tokens: row " + rows.getFirst() + " has no tokens");
             int[] ids = new int[rows.size() * n], types = new int[ids.length], mask = new int[ids.length];
             Arrays.fill(mask, 1);
             for (int j = 0; j < rows.size(); j++) {

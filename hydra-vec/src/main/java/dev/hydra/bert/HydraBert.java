@@ -181,7 +181,7 @@ public final class HydraBert implements AutoCloseable {
 
     /** One batch through the model; with automatic batching, in halves while it does not fit. */
     private Output run(Tokens t) {
-        if (!options.autoBatch() || t.batch() == 1 || model.fits(t.batch(), t.len())) return model.forward(t, options.padding());
+        if (!options.autoBatch() || t.batch() == 1 || model.fits(t, options.padding())) return model.forward(t, options.padding());
         int half = t.batch() / 2;
         Output a = run(t.rows(0, half)), b = run(t.rows(half, t.batch()));
         double[] seq = Arrays.copyOf(a.sequence(), a.sequence().length + b.sequence().length);

@@ -4,6 +4,7 @@ import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
+import dev.hydra.backend.Sequences;
 import dev.hydra.math.Erf;
 
 import java.util.Arrays;
@@ -54,27 +55,27 @@ public class ScalarBackend implements Backend {
     }
 
     @Override
-    public void convSilu(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst) {
-        conv(src, srcStride, srcCol, batch, len, channels, w, bias, k, dst, true);
+    public void convSilu(Buf src, int srcStride, int srcCol, Sequences seqs, int channels, Buf w, Buf bias, int k, Buf dst) {
+        conv(src, srcStride, srcCol, seqs, channels, w, bias, k, dst, true);
     }
 
     @Override
-    public void depthwiseConv(Buf src, int srcStride, int srcCol, int batch, int len, int channels, Buf w, Buf bias, int k, Buf dst) {
-        conv(src, srcStride, srcCol, batch, len, channels, w, bias, k, dst, false);
+    public void depthwiseConv(Buf src, int srcStride, int srcCol, Sequences seqs, int channels, Buf w, Buf bias, int k, Buf dst) {
+        conv(src, srcStride, srcCol, seqs, channels, w, bias, k, dst, false);
     }
 
-    private static void conv(Buf srcb, int srcStride, int srcCol, int batch, int len, int channels, Buf wb, Buf biasb, int k,
+    private static void conv(Buf srcb, int srcStride, int srcCol, Sequences seqs, int channels, Buf wb, Buf biasb, int k,
                              Buf dstb, boolean activate) {
         float[] src = HeapBuf.of(srcb), w = HeapBuf.of(wb), bias = HeapBuf.of(biasb), dst = HeapBuf.of(dstb);
         int pad = k / 2;
-        for (int b = 0; b < batch; b++)
-            for (int t = 0; t < len; t++) {
-                int row = b * len + t;
+        for (int b = 0; b < seqs.count(); b++)
+            for (int t = 0, first = seqs.start(b), len = seqs.length(b); t < len; t++) {
+                int row = first + t;
                 for (int c = 0; c < channels; c++) {
                     float s = bias == null ? 0 : bias[c];
                     for (int j = 0; j < k; j++) {
                         int ts = t + j - pad;
-                        if (ts >= 0 && ts < len) s += w[c * k + j] * src[(b * len + ts) * srcStride + srcCol + c];
+                        if (ts >= 0 && ts < len) s += w[c * k + j] * src[(first + ts) * srcStride + srcCol + c];
                     }
                     dst[row * channels + c] = activate ? silu(s) : s;
                 }
@@ -114,7 +115,7 @@ public class ScalarBackend implements Backend {
                 for (int c0 = 0; c0 < L; c0 += Q) {
                     int q = Math.min(Q, L - c0);
                     for (int i = 0; i < q; i++) {
-                        row[i] = b * L + s.position(c0 + i);
+                        row[i] = s.row(b, c0 + i);
                         dA[i] = (double) dt[row[i] * s.dtStride() + s.dtCol() + h] * a[h];
                     }
                     // Decay exponents are summed over the segment they span (never as a difference of two
@@ -161,12 +162,12 @@ public class ScalarBackend implements Backend {
     }
 
     @Override
-    public void shiftAddDiagonal(int batch, int len, int heads, int headdim, Buf yFb, Buf yBb, Buf xb, int xStride, Buf deltab, Buf outb) {
+    public void shiftAddDiagonal(Sequences seqs, int heads, int headdim, Buf yFb, Buf yBb, Buf xb, int xStride, Buf deltab, Buf outb) {
         float[] yF = HeapBuf.of(yFb), yB = HeapBuf.of(yBb), x = HeapBuf.of(xb), delta = HeapBuf.of(deltab), out = HeapBuf.of(outb);
         int D = heads * headdim;
-        for (int b = 0; b < batch; b++)
-            for (int t = 0; t < len; t++) {
-                int r = b * len + t;
+        for (int b = 0; b < seqs.count(); b++)
+            for (int t = 0, len = seqs.length(b); t < len; t++) {
+                int r = seqs.start(b) + t;
                 for (int h = 0; h < heads; h++) {
                     float d = delta[r * heads + h];
                     for (int p = 0; p < headdim; p++) {
@@ -203,12 +204,13 @@ public class ScalarBackend implements Backend {
     // ---- the encoder around the mixers ----------------------------------------------------------------
 
     @Override
-    public void embed(int[] ids, int[] typeIds, int len, Buf wordb, Buf typeb, Buf posb, int d, Buf outb) {
+    public void embed(int[] ids, int[] typeIds, Sequences seqs, Buf wordb, Buf typeb, Buf posb, int d, Buf outb) {
         float[] word = HeapBuf.of(wordb), type = HeapBuf.of(typeb), pos = HeapBuf.of(posb), out = HeapBuf.of(outb);
-        for (int r = 0; r < ids.length; r++) {
-            int w = ids[r] * d, t = typeIds[r] * d, p = (r % len) * d, o = r * d;
-            for (int i = 0; i < d; i++) out[o + i] = word[w + i] + type[t + i] + (pos == null ? 0 : pos[p + i]);
-        }
+        for (int b = 0; b < seqs.count(); b++)
+            for (int s = 0, r = seqs.start(b); s < seqs.length(b); s++, r++) {
+                int w = ids[r] * d, t = typeIds[r] * d, p = s * d, o = r * d;
+                for (int i = 0; i < d; i++) out[o + i] = word[w + i] + type[t + i] + (pos == null ? 0 : pos[p + i]);
+            }
     }
 
     @Override
@@ -244,19 +246,20 @@ public class ScalarBackend implements Backend {
     }
 
     @Override
-    public void poolRows(Buf hb, int batch, int len, int d, Buf maskb, boolean mean, Buf outb) {
+    public void poolRows(Buf hb, Sequences seqs, int d, Buf maskb, boolean mean, Buf outb) {
         float[] h = HeapBuf.of(hb), mask = HeapBuf.of(maskb), out = HeapBuf.of(outb);
-        for (int b = 0; b < batch; b++) {
+        for (int b = 0; b < seqs.count(); b++) {
+            int first = seqs.start(b), len = seqs.length(b);
             if (!mean) {
-                System.arraycopy(h, b * len * d, out, b * d, d);
+                System.arraycopy(h, first * d, out, b * d, d);
                 continue;
             }
             float count = 0;
-            for (int t = 0; t < len; t++) count += mask[b * len + t];
+            for (int t = 0; t < len; t++) count += mask[first + t];
             float inv = 1 / Math.max(count, 1);
             for (int i = 0; i < d; i++) {
                 float s = 0;
-                for (int t = 0; t < len; t++) s += h[(b * len + t) * d + i];
+                for (int t = 0; t < len; t++) s += h[(first + t) * d + i];
                 out[b * d + i] = s * inv;
             }
         }

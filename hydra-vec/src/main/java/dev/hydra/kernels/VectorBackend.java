@@ -4,6 +4,7 @@ import dev.hydra.HydraException;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
+import dev.hydra.backend.Sequences;
 import java.util.Collections;
 import java.util.Map;
 import java.util.Queue;
@@ -243,18 +244,20 @@ public final class VectorBackend extends ScalarBackend {
     // ---- step 2: depthwise conv + bias + silu ----------------------------------------------------------
 
     @Override
-    public void convSilu(Buf srcb, int srcStride, int srcCol, int batch, int len, int channels, Buf wb, Buf biasb, int k, Buf dstb) {
+    public void convSilu(Buf srcb, int srcStride, int srcCol, Sequences seqs, int channels, Buf wb, Buf biasb, int k, Buf dstb) {
         float[] src = HeapBuf.of(srcb), w = HeapBuf.of(wb), bias = HeapBuf.of(biasb), dst = HeapBuf.of(dstb);
         // taps transposed to (k, channels), so that one tap of consecutive channels is a vector
         float[] wt = SCRATCH.get().convTaps(k * channels);
         for (int c = 0; c < channels; c++)
             for (int j = 0; j < k; j++) wt[j * channels + c] = w[c * k + j];
-        int perSeq = ceilDiv(len, ROWS_PER_TASK), pad = k / 2, cv = F.loopBound(channels);
-        pool.forEach(batch * perSeq, task -> {
-            int b = task / perSeq, t0 = (task % perSeq) * ROWS_PER_TASK, t1 = Math.min(len, t0 + ROWS_PER_TASK);
-            for (int t = t0; t < t1; t++) {
-                int jLo = Math.max(0, pad - t), jHi = Math.min(k, len + pad - t), d0 = (b * len + t) * channels;
-                int s0 = (b * len + t - pad) * srcStride + srcCol;
+        int rows = seqs.rows(), pad = k / 2, cv = F.loopBound(channels);
+        pool.forEach(ceilDiv(rows, ROWS_PER_TASK), task -> {
+            int r = task * ROWS_PER_TASK, r1 = Math.min(rows, r + ROWS_PER_TASK);
+            for (int b = seqs.sequenceOf(r); r < r1; r++) {
+                if (r == seqs.start(b) + seqs.length(b)) b++;
+                int t = r - seqs.start(b), len = seqs.length(b);
+                int jLo = Math.max(0, pad - t), jHi = Math.min(k, len + pad - t), d0 = r * channels;
+                int s0 = (r - pad) * srcStride + srcCol;
                 for (int c = 0; c < cv; c += VL) {
                     FloatVector acc = bias == null ? FloatVector.zero(F) : FloatVector.fromArray(F, bias, c);
                     for (int j = jLo; j < jHi; j++)
@@ -390,7 +393,7 @@ public final class VectorBackend extends ScalarBackend {
         private int packChunk(Scratch sc, int b, int g, int c, boolean withC) {
             int L = s.len(), S = s.xbcStride(), c0 = c * Q, q = Math.min(Q, L - c0), bo = s.bCol() + g * N, co = s.cCol() + g * N;
             for (int i = 0; i < q; i++) {
-                int ri = b * L + s.position(c0 + i);
+                int ri = s.row(b, c0 + i);
                 sc.rows[i] = ri;
                 if (withC) System.arraycopy(xbc, ri * S + co, sc.c, i * N, N);
                 for (int n = 0; n < N; n++) sc.bt[n * Qp + i] = xbc[ri * S + bo + n];
@@ -470,7 +473,7 @@ public final class VectorBackend extends ScalarBackend {
             sc.ssd(Q, Qp, P, N);
             int L = s.len(), S = s.xbcStride(), h0 = firstHead(u), co = s.cCol() + s.group(h0) * N, c0 = c * Q, q = Math.min(Q, L - c0), HP = H * P;
             for (int i = 0; i < q; i++) {
-                sc.rows[i] = (b0 + j) * L + s.position(c0 + i);
+                sc.rows[i] = s.row(b0 + j, c0 + i);
                 System.arraycopy(xbc, sc.rows[i] * S + co, sc.c, i * N, N);
             }
             for (int h = h0, h1 = lastHead(h0); h < h1; h++) {
@@ -655,12 +658,14 @@ public final class VectorBackend extends ScalarBackend {
     // ---- step 6: shift + sum + diagonal ------------------------------------------------------------
 
     @Override
-    public void shiftAddDiagonal(int batch, int len, int heads, int headdim, Buf yFb, Buf yBb, Buf xb, int xStride, Buf deltab, Buf outb) {
+    public void shiftAddDiagonal(Sequences seqs, int heads, int headdim, Buf yFb, Buf yBb, Buf xb, int xStride, Buf deltab, Buf outb) {
         float[] yF = HeapBuf.of(yFb), yB = HeapBuf.of(yBb), x = HeapBuf.of(xb), delta = HeapBuf.of(deltab), out = HeapBuf.of(outb);
-        int D = heads * headdim, rows = batch * len, pv = F.loopBound(headdim);
+        int D = heads * headdim, rows = seqs.rows(), pv = F.loopBound(headdim);
         pool.forEach(ceilDiv(rows, ROWS_PER_TASK), task -> {
-            for (int r = task * ROWS_PER_TASK, r1 = Math.min(rows, r + ROWS_PER_TASK); r < r1; r++) {
-                int t = r % len;
+            int r = task * ROWS_PER_TASK, r1 = Math.min(rows, r + ROWS_PER_TASK);
+            for (int b = seqs.sequenceOf(r); r < r1; r++) {
+                if (r == seqs.start(b) + seqs.length(b)) b++;
+                int t = r - seqs.start(b), len = seqs.length(b);
                 for (int h = 0; h < heads; h++) {
                     float d = delta[r * heads + h];
                     int i0 = h * headdim;

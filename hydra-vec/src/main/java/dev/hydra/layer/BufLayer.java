@@ -2,6 +2,7 @@ package dev.hydra.layer;
 
 import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
+import dev.hydra.backend.Sequences;
 import dev.hydra.backend.Workspace;
 
 /**
@@ -14,14 +15,15 @@ public interface BufLayer extends AutoCloseable {
 
     Backend backend();
 
-    /** Floats of workspace a forward pass of (batch, len) takes, over all its slots. */
-    long workspaceFloats(int batch, int len);
+    /** Floats of workspace a forward pass over {@code rows} rows (of any sequences) takes, over all its slots. */
+    long workspaceFloats(long rows);
 
     /**
-     * out (batch*len, d_model) = the layer applied to in (batch*len, d_model); {@code in} and {@code out}
-     * are distinct buffers of this layer's backend and are not slots of {@code ws}.
+     * out (rows, d_model) = the layer applied to each sequence of {@code seqs} in in (rows, d_model), each
+     * exactly as if it ran alone: the per-token steps run once over all rows, the conv, scan and shift per
+     * sequence. {@code in} and {@code out} are distinct buffers of this layer's backend and are not slots of {@code ws}.
      */
-    void forward(Buf in, Buf out, int batch, int len, Workspace ws);
+    void forward(Buf in, Buf out, Sequences seqs, Workspace ws);
 
     @Override
     void close();

@@ -4,6 +4,7 @@ import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
+import dev.hydra.backend.Sequences;
 import dev.hydra.backend.Workspace;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.forward.Inputs;
@@ -110,8 +111,8 @@ public final class HydraLayer implements BufLayer {
     }
 
     @Override
-    public long workspaceFloats(int batch, int len) {
-        return (long) batch * len * (c.projDim() + c.convDim() + 3L * c.nheads() + 4L * c.dInner());
+    public long workspaceFloats(long rows) {
+        return rows * (c.projDim() + c.convDim() + 3L * c.nheads() + 4L * c.dInner());
     }
 
     /**
@@ -136,7 +137,7 @@ public final class HydraLayer implements BufLayer {
             Buf zxbcdt = ws.get(ZXBCDT, (long) rows * c.projDim());
             Inputs.refuseNonFinite(u, be.linearFromHost(u, rows, c.dModel(), inW, inB, c.projDim(), zxbcdt), len, c.dModel(), "input"); // step 1
             done.stageDone("in_proj");
-            Buf normed = mixer(zxbcdt, batch, len, ws, done);
+            Buf normed = mixer(zxbcdt, Sequences.uniform(batch, len), ws, done);
             float[] out = into != null ? into : new float[rows * c.dModel()];
             int dIn = c.dInner();
             int overflow = be.linearToHost(normed, dIn, 0, rows, dIn, outW, outB, c.dModel(), ws.get(OUT, (long) rows * c.dModel()), out); // step 8
@@ -155,35 +156,35 @@ public final class HydraLayer implements BufLayer {
     }
 
     @Override
-    public void forward(Buf u, Buf out, int batch, int len, Workspace ws) {
-        int r = Math.toIntExact((long) batch * len), dIn = c.dInner();
+    public void forward(Buf u, Buf out, Sequences seqs, Workspace ws) {
+        int r = seqs.rows(), dIn = c.dInner();
         Buf zxbcdt = ws.get(ZXBCDT, (long) r * c.projDim());
         be.linear(u, c.dModel(), 0, r, c.dModel(), inW, inB, c.projDim(), zxbcdt);                     // step 1
-        Buf normed = mixer(zxbcdt, batch, len, ws, stage -> { });
+        Buf normed = mixer(zxbcdt, seqs, ws, stage -> { });
         be.linear(normed, dIn, 0, r, dIn, outW, outB, c.dModel(), out);                                 // step 8
     }
 
-    /** Steps 2-7 on in_proj's output: the gated norm's output (B*L, d_inner), a workspace buffer. */
-    private Buf mixer(Buf zxbcdt, int batch, int len, Workspace ws, StageClock done) {
-        long rows = (long) batch * len;
+    /** Steps 2-7 on in_proj's output: the gated norm's output (rows, d_inner), a workspace buffer. */
+    private Buf mixer(Buf zxbcdt, Sequences seqs, Workspace ws, StageClock done) {
+        long rows = seqs.rows();
         int r = Math.toIntExact(rows), H = c.nheads(), GN = c.ngroups() * c.dState(), dIn = c.dInner(), proj = c.projDim();
         Buf xbc = ws.get(XBC, rows * c.convDim()), dt = ws.get(DT, rows * 2 * H);
         Buf yF = ws.get(Y_F, rows * dIn), yB = ws.get(Y_B, rows * dIn), delta = ws.get(DELTA, rows * H);
         Buf mix = ws.get(MIX, rows * dIn), normed = ws.get(NORMED, rows * dIn);
-        be.convSilu(zxbcdt, proj, dIn, batch, len, c.convDim(), convW, convB, c.dConv(), xbc);          // step 2
+        be.convSilu(zxbcdt, proj, dIn, seqs, c.convDim(), convW, convB, c.dConv(), xbc);                // step 2
         done.stageDone("conv");
         be.softplusDt(zxbcdt, proj, proj - 2 * H, r, 2 * H, dtBias, (float) c.dtMin(), (float) c.dtMax(), dt); // step 3
         done.stageDone("dt");
-        ScanLayout fwd = new ScanLayout(batch, len, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
-                c.convDim(), 0, dIn, dIn + GN, 2 * H, 0, true);
-        ScanLayout bwd = new ScanLayout(batch, len, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
-                c.convDim(), 0, dIn + 2 * GN, dIn + 3 * GN, 2 * H, H, false);
-        be.ssdScan(fwd, xbc, dt, a, init, yF);                                                          // step 4
+        for (Sequences.Run run : seqs.runs())                                                          // step 4
+            be.ssdScan(new ScanLayout(run.count(), run.len(), H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
+                    c.convDim(), 0, dIn, dIn + GN, 2 * H, 0, true, run.firstRow()), xbc, dt, a, init, yF);
         done.stageDone("scan fwd");
-        be.ssdScan(bwd, xbc, dt, a, init, yB);                                                          // step 5
+        for (Sequences.Run run : seqs.runs())                                                          // step 5
+            be.ssdScan(new ScanLayout(run.count(), run.len(), H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
+                    c.convDim(), 0, dIn + 2 * GN, dIn + 3 * GN, 2 * H, H, false, run.firstRow()), xbc, dt, a, init, yB);
         done.stageDone("scan bwd");
         be.linear(xbc, c.convDim(), 0, r, dIn, fcD, d, H, delta);
-        be.shiftAddDiagonal(batch, len, H, c.headdim(), yF, yB, xbc, c.convDim(), delta, mix);          // step 6
+        be.shiftAddDiagonal(seqs, H, c.headdim(), yF, yB, xbc, c.convDim(), delta, mix);                // step 6
         done.stageDone("diag/shift");
         be.gatedRmsNorm(mix, r, dIn, zxbcdt, proj, 0, normW, 1e-5f, normed);                            // step 7
         done.stageDone("norm");

@@ -4,6 +4,7 @@ import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
+import dev.hydra.backend.Sequences;
 import dev.hydra.backend.Workspace;
 import dev.hydra.config.MixerConfig;
 import dev.hydra.config.MixerType;
@@ -114,8 +115,7 @@ public final class MixerLayer implements BufLayer {
     private static final int OUT = 10;
 
     @Override
-    public long workspaceFloats(int batch, int len) {
-        long rows = (long) batch * len;
+    public long workspaceFloats(long rows) {
         int dIn = c.dInner(), C = c.convDim();
         return rows * (c.projDim() + 2L * c.nheads() + Math.max(C, dIn + 2L * c.dState()) + C + 5L * dIn + c.nheads());
     }
@@ -142,7 +142,7 @@ public final class MixerLayer implements BufLayer {
         int rows = batch * len;
         try (Workspace ws = new Workspace(be); Buf ub = be.upload(u)) {
             Buf out = ws.get(OUT, (long) rows * c.dModel());
-            forward(ub, out, batch, len, ws);
+            forward(ub, out, Sequences.uniform(batch, len), ws);
             float[] host = new float[rows * c.dModel()];
             be.download(out, host);
             Inputs.checkOverflow(host, len, c.dModel(), "fp32");
@@ -151,15 +151,15 @@ public final class MixerLayer implements BufLayer {
     }
 
     @Override
-    public void forward(Buf u, Buf out, int batch, int len, Workspace ws) {
-        c.checkLength(len);
-        long rows = (long) batch * len;
+    public void forward(Buf u, Buf out, Sequences seqs, Workspace ws) {
+        for (Sequences.Run run : seqs.runs()) c.checkLength(run.len());
+        long rows = seqs.rows();
         int r = Math.toIntExact(rows), dIn = c.dInner(), proj = c.projDim();
         List<Buf> tmp = new ArrayList<>();
         try {
             Buf zx = ws.get(ZX, rows * proj);
             be.linear(u, c.dModel(), 0, r, c.dModel(), inW, null, proj, zx);
-            Buf mix = c.type() == MixerType.QUASISEPARABLE ? scan(zx, batch, len, ws, tmp) : hostMix(zx, batch, len, ws, tmp);
+            Buf mix = c.type() == MixerType.QUASISEPARABLE ? scan(zx, seqs, ws, tmp) : hostMix(zx, seqs, ws, tmp);
             Buf normed = ws.get(NORMED, rows * dIn);
             be.gatedRmsNorm(mix, r, dIn, zx, proj, 0, normW, 1e-5f, normed);
             be.linear(normed, dIn, 0, r, dIn, outW, null, c.dModel(), out);
@@ -169,51 +169,56 @@ public final class MixerLayer implements BufLayer {
     }
 
     /** Quasiseparable: Hydra's steps 3-6 on the backend, one group of state ds, B and C shared by both directions. */
-    private Buf scan(Buf zx, int batch, int len, Workspace ws, List<Buf> tmp) {
-        int rows = batch * len, dIn = c.dInner(), H = c.nheads(), ds = c.dState(), proj = c.projDim(), P = c.headdim();
+    private Buf scan(Buf zx, Sequences seqs, Workspace ws, List<Buf> tmp) {
+        int rows = seqs.rows(), dIn = c.dInner(), H = c.nheads(), ds = c.dState(), proj = c.projDim(), P = c.headdim();
         int width = dIn + 2 * ds;
         Buf xbc, dt = ws.get(DT, (long) rows * 2 * H);
         if (c.dataDependent()) {
             xbc = ws.get(XBC, (long) rows * width);
-            be.convSilu(zx, proj, dIn, batch, len, width, convW, convB, c.dConv(), xbc);
+            be.convSilu(zx, proj, dIn, seqs, width, convW, convB, c.dConv(), xbc);
             be.softplusDt(zx, proj, proj - 2 * H, rows, 2 * H, dtBias, 0f, Float.POSITIVE_INFINITY, dt);
         } else {
             Buf x = ws.get(X, (long) rows * dIn);
-            be.convSilu(zx, proj, dIn, batch, len, dIn, convW, convB, c.dConv(), x);
-            // x beside the parameter BC (L, 2 ds), repeated over the batch, so that the scan reads one buffer
+            be.convSilu(zx, proj, dIn, seqs, dIn, convW, convB, c.dConv(), x);
+            // x beside the parameter BC (L, 2 ds), repeated over the sequences, so that the scan reads one buffer
             float[] xh = new float[rows * dIn], host = new float[rows * width];
             be.download(x, xh);
-            for (int r = 0; r < rows; r++) {
-                System.arraycopy(xh, r * dIn, host, r * width, dIn);
-                System.arraycopy(bcHost, (r % len) * 2 * ds, host, r * width + dIn, 2 * ds);
-            }
+            for (int b = 0; b < seqs.count(); b++)
+                for (int t = 0, r = seqs.start(b); t < seqs.length(b); t++, r++) {
+                    System.arraycopy(xh, r * dIn, host, r * width, dIn);
+                    System.arraycopy(bcHost, t * 2 * ds, host, r * width + dIn, 2 * ds);
+                }
             xbc = keep(tmp, be.upload(host));
             // dt_raw is dt_bias at every position: softplus of zeros plus the bias
             Buf zeros = keep(tmp, be.allocate((long) rows * 2 * H));
             be.softplusDt(zeros, 2 * H, 0, rows, 2 * H, dtBias, 0f, Float.POSITIVE_INFINITY, dt);
         }
         Buf yF = ws.get(Y_F, (long) rows * dIn), yB = ws.get(Y_B, (long) rows * dIn);
-        be.ssdScan(new ScanLayout(batch, len, H, P, 1, ds, c.chunkSize(), width, 0, dIn, dIn + ds, 2 * H, 0, true), xbc, dt, a, null, yF);
-        be.ssdScan(new ScanLayout(batch, len, H, P, 1, ds, c.chunkSize(), width, 0, dIn, dIn + ds, 2 * H, H, false), xbc, dt, a, null, yB);
+        for (Sequences.Run run : seqs.runs()) {
+            be.ssdScan(new ScanLayout(run.count(), run.len(), H, P, 1, ds, c.chunkSize(), width, 0, dIn, dIn + ds, 2 * H, 0, true, run.firstRow()),
+                    xbc, dt, a, null, yF);
+            be.ssdScan(new ScanLayout(run.count(), run.len(), H, P, 1, ds, c.chunkSize(), width, 0, dIn, dIn + ds, 2 * H, H, false, run.firstRow()),
+                    xbc, dt, a, null, yB);
+        }
         Buf delta = ws.get(DELTA, (long) rows * H);
         be.linear(xbc, width, 0, rows, dIn, fcD, d, H, delta);
         Buf mix = ws.get(MIX, (long) rows * dIn);
-        be.shiftAddDiagonal(batch, len, H, P, yF, yB, xbc, width, delta, mix);
+        be.shiftAddDiagonal(seqs, H, P, yF, yB, xbc, width, delta, mix);
         return mix;
     }
 
-    /** The other types: conv and activation on the backend, the mixing step on the host. */
-    private Buf hostMix(Buf zx, int batch, int len, Workspace ws, List<Buf> tmp) {
-        int rows = batch * len, dIn = c.dInner(), C = c.convDim(), proj = c.projDim();
+    /** The other types: conv and activation on the backend, the mixing step on the host, run by run of equal lengths. */
+    private Buf hostMix(Buf zx, Sequences seqs, Workspace ws, List<Buf> tmp) {
+        int rows = seqs.rows(), dIn = c.dInner(), C = c.convDim(), proj = c.projDim();
         float[] conv = new float[rows * C];
         if (c.siluChannels() == C) {
             Buf all = ws.get(XBC, (long) rows * C);
-            be.convSilu(zx, proj, dIn, batch, len, C, convW, convB, c.dConv(), all);
+            be.convSilu(zx, proj, dIn, seqs, C, convW, convB, c.dConv(), all);
             be.download(all, conv);
         } else {
             Buf v = ws.get(X, (long) rows * dIn), qk = ws.get(QK, (long) rows * (C - dIn));
-            be.convSilu(zx, proj, dIn, batch, len, dIn, convWv, convBv, c.dConv(), v);
-            be.depthwiseConv(zx, proj, 2 * dIn, batch, len, C - dIn, convWqk, convBqk, c.dConv(), qk);
+            be.convSilu(zx, proj, dIn, seqs, dIn, convWv, convBv, c.dConv(), v);
+            be.depthwiseConv(zx, proj, 2 * dIn, seqs, C - dIn, convWqk, convBqk, c.dConv(), qk);
             float[] vh = new float[rows * dIn], qkh = new float[rows * (C - dIn)];
             be.download(v, vh);
             be.download(qk, qkh);
@@ -222,8 +227,13 @@ public final class MixerLayer implements BufLayer {
                 System.arraycopy(qkh, r * (C - dIn), conv, r * C + dIn, C - dIn);
             }
         }
-        double[] y = hostStep.mix(hostStep.operands(Layers.widen(conv), null, batch, len), false);
-        return keep(tmp, be.upload(Layers.narrow(y)));
+        float[] y = new float[rows * dIn];
+        for (Sequences.Run run : seqs.runs()) {
+            double[] operands = Layers.widen(Arrays.copyOfRange(conv, run.firstRow() * C, (run.firstRow() + run.rows()) * C));
+            float[] mixed = Layers.narrow(hostStep.mix(hostStep.operands(operands, null, run.count(), run.len()), false));
+            System.arraycopy(mixed, 0, y, run.firstRow() * dIn, mixed.length);
+        }
+        return keep(tmp, be.upload(y));
     }
 
     private static Buf keep(List<Buf> tmp, Buf b) {

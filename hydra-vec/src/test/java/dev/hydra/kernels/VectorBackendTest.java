@@ -4,6 +4,7 @@ import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
+import dev.hydra.backend.Sequences;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.layer.HydraLayer;
 import dev.hydra.weights.HydraWeights;
@@ -83,7 +84,7 @@ class VectorBackendTest {
             float[] src = random(rnd, batch * len * stride), w = random(rnd, ch * k), bias = rnd.nextBoolean() ? random(rnd, ch) : null;
             compare("conv batch=" + batch + " len=" + len + " ch=" + ch + " k=" + k, batch * len * ch, be -> {
                 Buf d = be.allocate(batch * len * ch);
-                be.convSilu(be.upload(src), stride, col, batch, len, ch, be.upload(w), bias == null ? null : be.upload(bias), k, d);
+                be.convSilu(be.upload(src), stride, col, Sequences.uniform(batch, len), ch, be.upload(w), bias == null ? null : be.upload(bias), k, d);
                 return d;
             }, 1e-5);
         }
@@ -119,7 +120,7 @@ class VectorBackendTest {
             float[] yF = random(rnd, rows * D), yB = random(rnd, rows * D), x = random(rnd, rows * xStride), delta = random(rnd, rows * heads);
             compare("shift batch=" + batch + " len=" + len + " D=" + D, rows * D, be -> {
                 Buf o = be.allocate(rows * D);
-                be.shiftAddDiagonal(batch, len, heads, P, be.upload(yF), be.upload(yB), be.upload(x), xStride, be.upload(delta), o);
+                be.shiftAddDiagonal(Sequences.uniform(batch, len), heads, P, be.upload(yF), be.upload(yB), be.upload(x), xStride, be.upload(delta), o);
                 return o;
             }, 1e-6);
             int zCol = rnd.nextInt(3), zStride = D + zCol + rnd.nextInt(3);

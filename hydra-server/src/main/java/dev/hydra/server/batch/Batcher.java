@@ -15,8 +15,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 /**
  * Dynamic batching: requests (each one or more token sequences) wait in a bounded queue; one worker
  * thread takes the oldest, adds the requests behind it until the batch holds {@code maxBatch} sequences or
- * the oldest has waited {@code maxWait}, and runs the batch on the engine in one call (which groups the
- * sequences by length). Each request gets back its own rows. A request larger than {@code maxBatch} runs
+ * the oldest has waited {@code maxWait}, and runs the batch on the engine in one call (which packs its
+ * sequences of any lengths end to end). Each request gets back its own rows. A request larger than {@code maxBatch} runs
  * as a batch of its own. {@link #close()} stops taking requests and returns once every queued one is answered.
  */
 public final class Batcher implements AutoCloseable {

@@ -4,6 +4,7 @@ import dev.hydra.Accuracy;
 import dev.hydra.backend.Backend;
 import dev.hydra.backend.Backend.Activation;
 import dev.hydra.backend.Buf;
+import dev.hydra.backend.Sequences;
 import dev.hydra.kernels.ScalarBackend;
 import dev.hydra.kernels.VectorBackend;
 import dev.hydra.math.Erf;
@@ -81,7 +82,7 @@ class EncoderOpsTest {
         }
         for (boolean withPos : new boolean[] {true, false})
             try (Buf w = be.upload(word); Buf t = be.upload(type); Buf p = be.upload(pos); Buf out = be.allocate(ROWS * D)) {
-                be.embed(ids, types, L, w, t, withPos ? p : null, D, out);
+                be.embed(ids, types, Sequences.uniform(ids.length / L, L), w, t, withPos ? p : null, D, out);
                 double[] want = new double[ROWS * D];
                 for (int row = 0; row < ROWS; row++)
                     for (int i = 0; i < D; i++)
@@ -139,11 +140,11 @@ class EncoderOpsTest {
         for (int r = 0; r < ROWS; r++) if (m[r] == 0) java.util.Arrays.fill(h, r * D, (r + 1) * D, 0f);
         int[] lengths = {L, 5};
         try (Buf hb = be.upload(h); Buf mb = be.upload(m); Buf out = be.allocate(B * D)) {
-            be.poolRows(hb, B, L, D, mb, false, out);
+            be.poolRows(hb, Sequences.uniform(B, L), D, mb, false, out);
             float[] cls = run(be, out, B * D);
             for (int b = 0; b < B; b++)
                 for (int i = 0; i < D; i++) assertThat(cls[b * D + i]).isEqualTo(h[b * L * D + i]);
-            be.poolRows(hb, B, L, D, mb, true, out);
+            be.poolRows(hb, Sequences.uniform(B, L), D, mb, true, out);
             double[] want = new double[B * D];
             for (int b = 0; b < B; b++)
                 for (int i = 0; i < D; i++) {
