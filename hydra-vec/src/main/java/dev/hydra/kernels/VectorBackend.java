@@ -490,15 +490,15 @@ public final class VectorBackend extends ScalarBackend {
     /**
      * M (q x q, rows Qp apart) from the scores: M[i][j] = (C_i . B_j) exp(dA_{j+1} + ... + dA_i) dt_j for
      * j <= i, 0 beyond. In the column vector that holds the diagonal, each element's exponent is summed
-     * over its own segment. Left of it, in a column vector J that ends at step e_J, the decay is the product
-     * exp(dA_{j+1} + ... + dA_{e_J}) exp(dA_{e_J+1} + ... + dA_i) of the decays over the two adjacent
-     * segments, each exponent again summed over its own segment (a difference of two running sums would
-     * lose the small terms next to a huge one): one exp per column for the first factor, one per (row,
-     * column vector) for the second, instead of one per element. Magnitudes below the smallest normal float
-     * are flushed to zero (a flushed factor only drops products that are below it).
+     * over its own segment. Left of it, for j in column vector J (steps s_J to e_J) and i in vector I, the
+     * decay is the product of the decays over three adjacent segments, exp(dA_{j+1} + ... + dA_{e_J})
+     * exp(dA_{e_J+1} + ... + dA_{s_I - 1}) exp(dA_{s_I} + ... + dA_i), each exponent again summed over
+     * its own segment (a difference of two running sums would lose the small terms next to a huge one):
+     * one exp per column, per pair of vectors and per row instead of one per element. Magnitudes below
+     * the smallest normal float are flushed to zero (a flushed factor only drops products below it).
      */
     private static void decayMask(Scratch sc, int q, int Qp) {
-        int vectors = ceilDiv(q, VL);
+        int vectors = ceilDiv(q, VL), vp = ceilDiv(vectors, VL) * VL;
         // per column j: dt_j exp(dA_{j+1} + ... + dA_{e_J}); per column vector: the sum of its dA
         for (int J = 0; J < vectors; J++) {
             double tail = 0;
@@ -510,23 +510,31 @@ public final class VectorBackend extends ScalarBackend {
         }
         decayInPlace(sc.colW, q);
         mulFlushed(sc.colW, 0, sc.dts, 0, sc.colW, 0, Qp);
+        // per row i: exp(dA_{s_I} + ... + dA_i)
         double head = 0;
         for (int i = 0; i < q; i++) {
-            int d0 = i - i % VL, off = i * Qp;
-            // the diagonal's vector: segment_j = dA_{j+1} + ... + dA_i for j in [d0, i]
-            if (i == d0) head = 0;
+            if (i % VL == 0) head = 0;
             head += sc.dA[i];
+            sc.rowHead[i] = (float) head;
+        }
+        decayInPlace(sc.rowHead, q);
+        // per pair J < I, at I * vp + J: exp(dA_{e_J+1} + ... + dA_{s_I - 1}), the vectors between them
+        for (int I = 1; I < vectors; I++) {
+            double between = 0;
+            for (int J = I - 1; J >= 0; J--) {
+                sc.between[I * vp + J] = (float) between;
+                between += sc.vectorSum[J];
+            }
+        }
+        decayInPlace(sc.between, vectors * vp);
+        for (int i = 0; i < q; i++) {
+            int d0 = i - i % VL, I = d0 / VL, off = i * Qp;
+            // the diagonal's vector: segment_j = dA_{j+1} + ... + dA_i for j in [d0, i]
             for (int t = 0; t < i - d0; t++) sc.diag[t] += sc.dA[i];
             sc.diag[i - d0] = 0;
             for (int t = 0; t < VL; t++) sc.diagE[t] = (float) sc.diag[t];
             decayInPlace(sc.diagE, VL);
-            // the vectors left of it: exp(dA_{e_J+1} + ... + dA_i)
-            double segment = head;
-            for (int J = d0 / VL - 1; J >= 0; J--) {
-                sc.rowE[J] = (float) segment;
-                segment += sc.vectorSum[J];
-            }
-            decayInPlace(sc.rowE, d0 / VL);
+            scaleFlushed(sc.between, I * vp, sc.rowHead[i], sc.rowE, 0, ceilDiv(I, VL) * VL);
             for (int J = 0, j0 = 0; j0 < d0; J++, j0 += VL) {
                 FloatVector v = FloatVector.fromArray(F, sc.scores, off + j0).mul(FloatVector.fromArray(F, sc.colW, j0)).mul(sc.rowE[J]);
                 v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(sc.m, off + j0);
@@ -860,7 +868,7 @@ public final class VectorBackend extends ScalarBackend {
         private int lastQ = -1, lastP = -1, lastN = -1;
         float[] e = new float[0], x = new float[0], bt = new float[0], btw = new float[0], c = new float[0], ce = new float[0], scores = new float[0], m = new float[0], dts = new float[0], st = new float[0];
         /** The decay mask's factors (see {@link #decayMask}). */
-        float[] colW = new float[0], rowE = new float[0], diagE = new float[VL];
+        float[] colW = new float[0], rowHead = new float[0], between = new float[0], rowE = new float[0], diagE = new float[VL];
         double[] dA = new double[0], vectorSum = new double[0], diag = new double[VL];
         int[] rows = new int[0], yRow = new int[0], mRow = new int[0], stRow = new int[0];
 
@@ -895,7 +903,9 @@ public final class VectorBackend extends ScalarBackend {
             dA = new double[Qp];
             colW = new float[Qp];
             vectorSum = new double[Qp / VL];
+            rowHead = new float[Qp];
             rowE = new float[ceilDiv(Qp / VL, VL) * VL];
+            between = new float[Qp / VL * rowE.length];
             rows = new int[Qp];
             yRow = new int[Qp];
             mRow = new int[Q];
