@@ -527,22 +527,41 @@ public final class VectorBackend extends ScalarBackend {
             }
         }
         decayInPlace(sc.between, vectors * vp);
-        for (int i = 0; i < q; i++) {
-            int d0 = i - i % VL, I = d0 / VL, off = i * Qp;
-            // the diagonal's vector: segment_j = dA_{j+1} + ... + dA_i for j in [d0, i]
-            for (int t = 0; t < i - d0; t++) sc.diag[t] += sc.dA[i];
-            sc.diag[i - d0] = 0;
-            for (int t = 0; t < VL; t++) sc.diagE[t] = (float) sc.diag[t];
-            decayInPlace(sc.diagE, VL);
-            scaleFlushed(sc.between, I * vp, sc.rowHead[i], sc.rowE, 0, ceilDiv(I, VL) * VL);
-            for (int J = 0, j0 = 0; j0 < d0; J++, j0 += VL) {
-                FloatVector v = FloatVector.fromArray(F, sc.scores, off + j0).mul(FloatVector.fromArray(F, sc.colW, j0)).mul(sc.rowE[J]);
-                v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(sc.m, off + j0);
-            }
-            FloatVector v = FloatVector.fromArray(F, sc.scores, off + d0).mul(FloatVector.fromArray(F, sc.diagE, 0)).mul(FloatVector.fromArray(F, sc.dts, d0));
-            VectorMask<Float> drop = IOTA.compare(VectorOperators.GT, (float) (i - d0)).or(v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL));
-            v.blend(0f, drop).intoArray(sc.m, off + d0);
+        for (int d0 = 0; d0 < q; d0 += VL) {
+            int rows = Math.min(VL, q - d0);
+            decayInPlace(sc.tri, diagonalExponents(sc, d0, rows));
+            for (int r = 0; r < rows; r++) maskRow(sc, d0, r, vp, Qp);
         }
+    }
+
+    /**
+     * The decay exponents of the diagonal's column vector for all its rows at once (so that their exps
+     * overlap): for row r (step d0 + r), dA_{j+1} + ... + dA_{d0+r} for j in [d0, d0 + r], at
+     * tri[r (r + 1) / 2 + j - d0]; returns the lanes used.
+     */
+    private static int diagonalExponents(Scratch sc, int d0, int rows) {
+        int lanes = 0;
+        for (int r = 0; r < rows; r++) {
+            for (int t = 0; t < r; t++) sc.diag[t] += sc.dA[d0 + r];
+            sc.diag[r] = 0;
+            for (int t = 0; t <= r; t++) sc.tri[lanes + t] = (float) sc.diag[t];
+            lanes += r + 1;
+        }
+        return lanes;
+    }
+
+    /** Row d0 + r of M from the factors of {@link #decayMask} and the diagonal's decays (see {@link #diagonalExponents}). */
+    private static void maskRow(Scratch sc, int d0, int r, int vp, int Qp) {
+        int i = d0 + r, off = i * Qp, I = d0 / VL;
+        scaleFlushed(sc.between, I * vp, sc.rowHead[i], sc.rowE, 0, ceilDiv(I, VL) * VL);
+        for (int J = 0, j0 = 0; j0 < d0; J++, j0 += VL) {
+            FloatVector v = FloatVector.fromArray(F, sc.scores, off + j0).mul(FloatVector.fromArray(F, sc.colW, j0)).mul(sc.rowE[J]);
+            v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(sc.m, off + j0);
+        }
+        FloatVector v = FloatVector.fromArray(F, sc.scores, off + d0).mul(FloatVector.fromArray(F, sc.tri, r * (r + 1) / 2))
+                .mul(FloatVector.fromArray(F, sc.dts, d0));
+        VectorMask<Float> drop = IOTA.compare(VectorOperators.GT, (float) r).or(v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL));
+        v.blend(0f, drop).intoArray(sc.m, off + d0);
     }
 
     /** out[o + i] = a[ao + i] b[bo + i] for i < n (a multiple of VL), flushed below the smallest normal float. */
@@ -868,7 +887,7 @@ public final class VectorBackend extends ScalarBackend {
         private int lastQ = -1, lastP = -1, lastN = -1;
         float[] e = new float[0], x = new float[0], bt = new float[0], btw = new float[0], c = new float[0], ce = new float[0], scores = new float[0], m = new float[0], dts = new float[0], st = new float[0];
         /** The decay mask's factors (see {@link #decayMask}). */
-        float[] colW = new float[0], rowHead = new float[0], between = new float[0], rowE = new float[0], diagE = new float[VL];
+        float[] colW = new float[0], rowHead = new float[0], between = new float[0], rowE = new float[0], tri = new float[VL * VL + VL];
         double[] dA = new double[0], vectorSum = new double[0], diag = new double[VL];
         int[] rows = new int[0], yRow = new int[0], mRow = new int[0], stRow = new int[0];
 
