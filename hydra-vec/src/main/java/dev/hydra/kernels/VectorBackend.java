@@ -427,22 +427,19 @@ public final class VectorBackend extends ScalarBackend {
             smallGemm(q, N, false, true, sc.c, N, sc.bt, Qp, Qp, sc.scores, sc.mRow, false, 1f);
             for (int h = h0, h1 = lastHead(h0); h < h1; h++) {
                 packHead(sc, h, q);
-                for (int i = 0; i < q; i++) {
-                    sc.yRow[i] = sc.rows[i] * HP + h * P;
-                    for (int t = 0; t < i; t++) sc.segment[t] += sc.dA[i];
-                    sc.segment[i] = 0;
-                    decayMask(sc.scores, sc.m, i * Qp, i, sc.segment, sc.dts, sc.e);
-                }
+                for (int i = 0; i < q; i++) sc.yRow[i] = sc.rows[i] * HP + h * P;
+                decayMask(sc, q, Qp);
                 smallGemm(q, q, true, false, sc.m, Qp, sc.x, P, P, y, sc.yRow, false, 1f);
                 double segment = 0;
                 for (int i = q - 1; i >= 0; i--) {
-                    sc.e[i] = flushed(flushed((float) Math.exp(segment)) * sc.dts[i]);
+                    sc.e[i] = (float) segment;
                     segment += sc.dA[i];
                 }
+                decayInPlace(sc.e, q);
+                mulFlushed(sc.e, 0, sc.dts, 0, sc.e, 0, Qp);
                 int i = j * H + h;
                 buf[decays + i * window + k] = flushed((float) Math.exp(segment));
-                for (int n = 0; n < N; n++)
-                    for (int t = 0; t < q; t++) sc.btw[n * Qp + t] = flushed(sc.bt[n * Qp + t] * sc.e[t]);
+                for (int n = 0; n < N; n++) mulFlushed(sc.bt, n * Qp, sc.e, 0, sc.btw, n * Qp, Qp);
                 smallGemm(N, q, false, false, sc.btw, Qp, sc.x, P, P, sc.st, sc.stRow, false, 1f);
                 System.arraycopy(sc.st, 0, buf, state(i, k), NP);
             }
@@ -482,10 +479,11 @@ public final class VectorBackend extends ScalarBackend {
                 for (int i = 0; i < q; i++) {
                     int ri = sc.rows[i];
                     fromStart += (double) dt[ri * s.dtStride() + s.dtCol() + h] * ah;
-                    float e = flushed((float) Math.exp(fromStart));
-                    for (int n = 0; n < N; n++) sc.ce[i * N + n] = flushed(sc.c[i * N + n] * e);
+                    sc.e[i] = (float) fromStart;
                     sc.yRow[i] = ri * HP + h * P;
                 }
+                decayInPlace(sc.e, q);
+                for (int i = 0; i < q; i++) scaleFlushed(sc.c, i * N, sc.e[i], sc.ce, i * N, N);
                 System.arraycopy(buf, state(j * H + h, k), sc.st, 0, NP);
                 smallGemm(q, N, false, false, sc.ce, N, sc.st, P, P, y, sc.yRow, true, 1f);
             }
@@ -493,24 +491,98 @@ public final class VectorBackend extends ScalarBackend {
     }
 
     /**
-     * Row i of M from row i of the scores: M[i][j] = (C_i . B_j) exp(segment_j) dt_j for j <= i, 0 beyond,
-     * where segment_j = dA_{j+1} + ... + dA_i was summed over that segment alone (a difference of two
-     * running sums would lose the small terms next to a huge one); magnitudes below the smallest normal
-     * float are flushed to zero ({@link #flushed}); e is scratch.
+     * M (q x q, rows Qp apart) from the scores: M[i][j] = (C_i . B_j) exp(dA_{j+1} + ... + dA_i) dt_j for
+     * j <= i, 0 beyond. In the column vector that holds the diagonal, each element's exponent is summed
+     * over its own segment. Left of it, for j in column vector J (steps s_J to e_J) and i in vector I, the
+     * decay is the product of the decays over three adjacent segments, exp(dA_{j+1} + ... + dA_{e_J})
+     * exp(dA_{e_J+1} + ... + dA_{s_I - 1}) exp(dA_{s_I} + ... + dA_i), each exponent again summed over
+     * its own segment (a difference of two running sums would lose the small terms next to a huge one):
+     * one exp per column, per pair of vectors and per row instead of one per element. Magnitudes below
+     * the smallest normal float are flushed to zero (a flushed factor only drops products below it).
      */
-    private static void decayMask(float[] scores, float[] m, int off, int i, double[] segment, float[] dts, float[] e) {
-        for (int j = 0; j <= i; j++) e[j] = (float) segment[j];
-        decayInPlace(e, i + 1);
-        int j0 = 0;
-        for (; j0 + VL <= i + 1; j0 += VL) {
-            FloatVector v = FloatVector.fromArray(F, scores, off + j0).mul(FloatVector.fromArray(F, e, j0)).mul(FloatVector.fromArray(F, dts, j0));
-            v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(m, off + j0);
+    private static void decayMask(Scratch sc, int q, int Qp) {
+        int vectors = ceilDiv(q, VL), vp = ceilDiv(vectors, VL) * VL;
+        // per column j: dt_j exp(dA_{j+1} + ... + dA_{e_J}); per column vector: the sum of its dA
+        for (int J = 0; J < vectors; J++) {
+            double tail = 0;
+            for (int j = Math.min(q, (J + 1) * VL) - 1; j >= J * VL; j--) {
+                sc.colW[j] = (float) tail;
+                tail += sc.dA[j];
+            }
+            sc.vectorSum[J] = tail;
         }
-        if (j0 <= i) {
-            FloatVector v = FloatVector.fromArray(F, scores, off + j0).mul(FloatVector.fromArray(F, e, j0)).mul(FloatVector.fromArray(F, dts, j0));
-            VectorMask<Float> drop = IOTA.compare(VectorOperators.GT, (float) (i - j0)).or(v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL));
-            v.blend(0f, drop).intoArray(m, off + j0);
+        decayInPlace(sc.colW, q);
+        mulFlushed(sc.colW, 0, sc.dts, 0, sc.colW, 0, Qp);
+        // per row i: exp(dA_{s_I} + ... + dA_i)
+        double head = 0;
+        for (int i = 0; i < q; i++) {
+            if (i % VL == 0) head = 0;
+            head += sc.dA[i];
+            sc.rowHead[i] = (float) head;
         }
+        decayInPlace(sc.rowHead, q);
+        // per pair J < I, at I * vp + J: exp(dA_{e_J+1} + ... + dA_{s_I - 1}), the vectors between them
+        for (int I = 1; I < vectors; I++) {
+            double between = 0;
+            for (int J = I - 1; J >= 0; J--) {
+                sc.between[I * vp + J] = (float) between;
+                between += sc.vectorSum[J];
+            }
+        }
+        decayInPlace(sc.between, vectors * vp);
+        for (int d0 = 0; d0 < q; d0 += VL) {
+            int rows = Math.min(VL, q - d0);
+            decayInPlace(sc.tri, diagonalExponents(sc, d0, rows));
+            for (int r = 0; r < rows; r++) maskRow(sc, d0, r, vp, Qp);
+        }
+    }
+
+    /**
+     * The decay exponents of the diagonal's column vector for all its rows at once (so that their exps
+     * overlap): for row r (step d0 + r), dA_{j+1} + ... + dA_{d0+r} for j in [d0, d0 + r], at
+     * tri[r (r + 1) / 2 + j - d0]; returns the lanes used.
+     */
+    private static int diagonalExponents(Scratch sc, int d0, int rows) {
+        int lanes = 0;
+        for (int r = 0; r < rows; r++) {
+            for (int t = 0; t < r; t++) sc.diag[t] += sc.dA[d0 + r];
+            sc.diag[r] = 0;
+            for (int t = 0; t <= r; t++) sc.tri[lanes + t] = (float) sc.diag[t];
+            lanes += r + 1;
+        }
+        return lanes;
+    }
+
+    /** Row d0 + r of M from the factors of {@link #decayMask} and the diagonal's decays (see {@link #diagonalExponents}). */
+    private static void maskRow(Scratch sc, int d0, int r, int vp, int Qp) {
+        int i = d0 + r, off = i * Qp, I = d0 / VL;
+        scaleFlushed(sc.between, I * vp, sc.rowHead[i], sc.rowE, 0, ceilDiv(I, VL) * VL);
+        for (int J = 0, j0 = 0; j0 < d0; J++, j0 += VL) {
+            FloatVector v = FloatVector.fromArray(F, sc.scores, off + j0).mul(FloatVector.fromArray(F, sc.colW, j0)).mul(sc.rowE[J]);
+            v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(sc.m, off + j0);
+        }
+        FloatVector v = FloatVector.fromArray(F, sc.scores, off + d0).mul(FloatVector.fromArray(F, sc.tri, r * (r + 1) / 2))
+                .mul(FloatVector.fromArray(F, sc.dts, d0));
+        VectorMask<Float> drop = IOTA.compare(VectorOperators.GT, (float) r).or(v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL));
+        v.blend(0f, drop).intoArray(sc.m, off + d0);
+    }
+
+    /** out[o + i] = a[ao + i] b[bo + i] for i < n (a multiple of VL), flushed below the smallest normal float. */
+    private static void mulFlushed(float[] a, int ao, float[] b, int bo, float[] out, int o, int n) {
+        for (int i = 0; i < n; i += VL) {
+            FloatVector v = FloatVector.fromArray(F, a, ao + i).mul(FloatVector.fromArray(F, b, bo + i));
+            v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(out, o + i);
+        }
+    }
+
+    /** out[o + i] = a[ao + i] s for i < n, flushed below the smallest normal float. */
+    private static void scaleFlushed(float[] a, int ao, float s, float[] out, int o, int n) {
+        int i = 0;
+        for (int iv = F.loopBound(n); i < iv; i += VL) {
+            FloatVector v = FloatVector.fromArray(F, a, ao + i).mul(s);
+            v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(out, o + i);
+        }
+        for (; i < n; i++) out[o + i] = flushed(a[ao + i] * s);
     }
 
     /** Just above ln(2^-126) = -87.3365, so that {@link #exp} of it is still normal: a decay exponent below it gives a zero decay. */
@@ -819,7 +891,9 @@ public final class VectorBackend extends ScalarBackend {
         private float[] pack = new float[0], convTaps = new float[0], edge = new float[0];
         private int lastQ = -1, lastP = -1, lastN = -1;
         float[] e = new float[0], x = new float[0], bt = new float[0], btw = new float[0], c = new float[0], ce = new float[0], scores = new float[0], m = new float[0], dts = new float[0], st = new float[0];
-        double[] dA = new double[0], segment = new double[0];
+        /** The decay mask's factors (see {@link #decayMask}). */
+        float[] colW = new float[0], rowHead = new float[0], between = new float[0], rowE = new float[0], tri = new float[VL * VL + VL];
+        double[] dA = new double[0], vectorSum = new double[0], diag = new double[VL];
         int[] rows = new int[0], yRow = new int[0], mRow = new int[0], stRow = new int[0];
 
         float[] pack(int n) {
@@ -851,7 +925,11 @@ public final class VectorBackend extends ScalarBackend {
             dts = new float[Qp];
             e = new float[Qp];
             dA = new double[Qp];
-            segment = new double[Qp];
+            colW = new float[Qp];
+            vectorSum = new double[Qp / VL];
+            rowHead = new float[Qp];
+            rowE = new float[ceilDiv(Qp / VL, VL) * VL];
+            between = new float[Qp / VL * rowE.length];
             rows = new int[Qp];
             yRow = new int[Qp];
             mRow = new int[Q];

@@ -11,6 +11,7 @@ import dev.hydra.math.ScanInputs.Direction;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
+import java.util.function.IntPredicate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -59,10 +60,21 @@ class ScanEdgeCaseTest {
 
     @Test
     void oneHugeStepFollowedByTinyOnesKeepsTheTinyDecays() {
-        Case k = randomCase(192, 1);
         // each chunk of 64 starts with one step whose |dt A| is ~1e14 times the others' (in scan order, both directions)
+        hugeStepsKeepTheTinyDecays(r -> r % 64 == 0 || r % 64 == 63);
+    }
+
+    @Test
+    void oneHugeStepInsideAChunkKeepsTheTinyDecaysAroundIt() {
+        // the huge step inside each chunk of 64, where the vector kernel's decay factors (within a column vector,
+        // between vectors, within a row's vector) meet it at every species width
+        hugeStepsKeepTheTinyDecays(r -> r % 64 == 37);
+    }
+
+    private static void hugeStepsKeepTheTinyDecays(IntPredicate huge) {
+        Case k = randomCase(192, 1);
         for (int r = 0; r < k.len; r++)
-            for (int h = 0; h < HEADS; h++) k.dt[r * HEADS + h] = r % 64 == 0 || r % 64 == 63 ? 1e12f : 0.01f;
+            for (int h = 0; h < HEADS; h++) k.dt[r * HEADS + h] = huge.test(r) ? 1e12f : 0.01f;
         for (boolean forward : new boolean[] {true, false}) {
             Direction dir = forward ? Direction.FORWARD : Direction.BACKWARD;
             double[] exact = Recurrence.scan(k.inputs(), dir);
