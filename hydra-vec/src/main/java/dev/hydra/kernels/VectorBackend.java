@@ -312,13 +312,15 @@ public final class VectorBackend extends ScalarBackend {
         try {
             for (int b0 = 0; b0 < s.batch(); b0 += seqs) {
                 Window w = new Window(s, xbc, dt, a, y, Q, b0, Math.min(seqs, s.batch() - b0), window, block, buf);
-                for (int i = 0; i < w.seqs * H; i++) w.loadInit(i, init);
+                // a sequence of one chunk without initial states (a short text) reads no state at all
+                boolean states = chunks > 1 || init != null;
+                if (states) for (int i = 0; i < w.seqs * H; i++) w.loadInit(i, init);
                 for (int c0 = 0; c0 < chunks; c0 += window) {
                     int first = c0, n = Math.min(window, chunks - c0), tasks = w.seqs * units * n;
                     pool.forEach(tasks, t -> w.chunkLocal(t / n / units, t / n % units, first + t % n, t % n));
-                    pool.forEach(w.seqs * H, i -> w.passStates(i, n));
                     // no state enters the first chunk without initial states
                     int skip = c0 == 0 && init == null ? 1 : 0;
+                    if (states) pool.forEach(w.seqs * H, i -> w.passStates(i, first, n));
                     if (n > skip) pool.forEach(w.seqs * units * (n - skip), t -> {
                         int m = n - skip, k = skip + t % m;
                         w.chunkEntering(t / m / units, t / m % units, first + k, k);
@@ -425,11 +427,13 @@ public final class VectorBackend extends ScalarBackend {
             int h0 = firstHead(u), q = packChunk(sc, b0 + j, s.group(h0), c, true), HP = H * P;
             // C B^T, only the column vectors that reach the diagonal
             smallGemm(q, N, false, true, sc.c, N, sc.bt, Qp, Qp, sc.scores, sc.mRow, false, 1f);
+            boolean last = (c + 1) * Q >= s.len();   // no chunk after it reads its state
             for (int h = h0, h1 = lastHead(h0); h < h1; h++) {
                 packHead(sc, h, q);
                 for (int i = 0; i < q; i++) sc.yRow[i] = sc.rows[i] * HP + h * P;
                 decayMask(sc, q, Qp);
                 smallGemm(q, q, true, false, sc.m, Qp, sc.x, P, P, y, sc.yRow, false, 1f);
+                if (last) continue;
                 double segment = 0;
                 for (int i = q - 1; i >= 0; i--) {
                     sc.e[i] = (float) segment;
@@ -446,10 +450,14 @@ public final class VectorBackend extends ScalarBackend {
         }
 
         /** Pass (b) for (sequence, head) i over the window's n chunks: each slot's S_c becomes the state entering its chunk. */
-        void passStates(int i, int n) {
+        void passStates(int i, int c0, int n) {
             int run = carry + i * NP, pv = F.loopBound(NP);
             for (int k = 0; k < n; k++) {
                 int o = state(i, k);
+                if ((c0 + k + 1) * Q >= s.len()) {   // the sequence's last chunk: only the state entering it
+                    System.arraycopy(buf, run, buf, o, NP);
+                    break;
+                }
                 float d = buf[decays + i * window + k];
                 for (int e = 0; e < pv; e += VL) {
                     FloatVector entering = FloatVector.fromArray(F, buf, run + e);
