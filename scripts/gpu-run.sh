@@ -28,7 +28,7 @@ cp hydra-gpu/target/hydra-gpu-*.jar "$bundle/lib/"
 if [ -n "${CPU_BENCH:-}" ]; then
     mvn -B -q -pl hydra-cli -am -DskipTests package
     cp hydra-cli/target/hydra-cli-*.jar hydra-server/target/hydra-server-*.jar "$bundle/lib/"
-    picocli=$(mvn -B -q help:evaluate -Dexpression=picocli.version -DforceStdout)
+    picocli=$(sed -n 's:.*<picocli.version>\(.*\)</picocli.version>.*:\1:p' pom.xml)
     cp "$HOME/.m2/repository/info/picocli/picocli/$picocli/picocli-$picocli.jar" "$bundle/lib/"
     cp bench/configs/hydra-768.json "$bundle/"
 fi
