@@ -5,6 +5,7 @@
 #   scripts/serve-bench.sh                                  default model: 4 Hydra layers, hidden 256
 #   scripts/serve-bench.sh --layers 23 --hidden 768         the paper's size (slow on 2 cores)
 #   scripts/serve-bench.sh --requests 200 --soak 1000       a smoke run
+#   scripts/serve-bench.sh --requests 4000 --rounds 3       the throughput figures (alternating rounds, medians)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$ROOT/scripts/find-jdk.sh"

@@ -36,11 +36,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link HydraBert#embed} on the same texts (all at once, so sorted into batches of 32; 16 per call, mixed
  * lengths as in the server's batches; one per call); p50/p99 latency at 1, 8, 32 and 128 clients; a soak of
  * 10,000 requests at 64 clients with 10% malformed (each valid answer checked against the library, each bad
- * one's 4xx, no 5xx, the heap after the run against before). Both batch settings are warmed up (a quarter of
- * {@code --requests} each, unmeasured) before either is measured. Every phase is bounded by a request count and
- * by {@code --phase-seconds}. The model: seeded weights, a WordPiece vocabulary of 120 words,
+ * one's 4xx, no 5xx, the heap after the run against before). The library and both batch settings are warmed up
+ * (a quarter of {@code --requests} each, unmeasured), then measured in {@code --rounds} alternating rounds
+ * (default 3), whose medians are compared. Every phase is bounded by a request count and by {@code --phase-seconds}. The model: seeded weights, a WordPiece vocabulary of 120 words,
  * {@code --layers} Hydra layers of width {@code --hidden} (default 4 x 256; the paper's size is 23 x 768).
- * Run: {@code scripts/serve-bench.sh [--layers N] [--hidden D] [--requests N] [--soak N] [--phase-seconds S]}.
+ * Run: {@code scripts/serve-bench.sh [--layers N] [--hidden D] [--requests N] [--soak N] [--phase-seconds S] [--rounds R]}.
  */
 public final class ServeBench {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -57,7 +57,7 @@ public final class ServeBench {
             "warm", "cold", "soft", "hard", "long", "short", "high", "low", "near", "far", "and", "or", "but", "with", "without", "from",
             "to", "at", "by", "is");
 
-    private int layers = 4, hidden = 256, requests = 640, soak = 10_000, threads = Runtime.getRuntime().availableProcessors();
+    private int layers = 4, hidden = 256, requests = 640, soak = 10_000, rounds = 3, threads = Runtime.getRuntime().availableProcessors();
     private long phaseSeconds = 120;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
 
@@ -73,8 +73,9 @@ public final class ServeBench {
                 case "--threads" -> b.threads = Integer.parseInt(need(args[i], value));
                 case "--soak" -> b.soak = Integer.parseInt(need(args[i], value));
                 case "--phase-seconds" -> b.phaseSeconds = Long.parseLong(need(args[i], value));
+                case "--rounds" -> b.rounds = Integer.parseInt(need(args[i], value));
                 default -> {
-                    System.err.println("serve-bench: unknown option " + args[i] + " (known: --layers N, --hidden D, --threads T, --requests N, --soak N, --phase-seconds S)");
+                    System.err.println("serve-bench: unknown option " + args[i] + " (known: --layers N, --hidden D, --threads T, --requests N, --soak N, --phase-seconds S, --rounds R)");
                     System.exit(2);
                 }
             }
@@ -102,33 +103,41 @@ public final class ServeBench {
             double[][] e = bert.embed(texts, HydraBert.Pool.CLS);
             for (int i = 0; i < texts.size(); i++) expected.put(texts.get(i), narrow(e[i]));
 
-            double library = libraryThroughput(bert, texts, texts.size());
-            System.out.printf("library embed (batches of 32): %.1f texts/s%n", library);
-            System.out.printf("library embed, 16 texts per call (mixed lengths, as the server's batches): %.1f texts/s; one text per call: %.1f texts/s%n",
-                    libraryThroughput(bert, texts, 16), libraryThroughput(bert, texts, 1));
-
-            // unmeasured: else the first measured phase alone pays the JIT's compilation of the HTTP path
+            // unmeasured: else the first measured phases alone pay the JIT's compilation of the engine and the HTTP path
             int warmUp = Math.max(requests / 4, 32);
+            libraryThroughput(bert, texts, 16);
             for (int maxBatch : new int[] {32, 1})
                 try (EmbeddingServer s = serve(bert, maxBatch)) {
                     load(s.port(), 32, warmUp, texts, expected, 0);
                 }
-            System.out.printf("warm-up: %d requests at --max-batch 32 and at 1, not measured%n", warmUp);
+            System.out.printf("warm-up: the library, and %d requests at --max-batch 32 and at 1, not measured%n", warmUp);
 
-            double batched, single;
-            try (EmbeddingServer s = serve(bert, 32)) {
-                Result r = load(s.port(), 32, requests, texts, expected, 0);
-                batched = r.throughput();
-                System.out.printf("--max-batch 32: mean batch %.1f sequences, engine busy %.0f%% of the time%n", meanBatch(s),
-                        100 * series(s.metrics().prometheusText(), "hydra_engine_seconds_total") / r.seconds);
+            // the phases alternate, round after round, so that a drift of the machine or the JIT touches all of them
+            double[] library = new double[rounds], library16 = new double[rounds], library1 = new double[rounds];
+            double[] batched = new double[rounds], single = new double[rounds];
+            for (int round = 0; round < rounds; round++) {
+                library[round] = libraryThroughput(bert, texts, texts.size());
+                library16[round] = libraryThroughput(bert, texts, 16);
+                library1[round] = libraryThroughput(bert, texts, 1);
+                try (EmbeddingServer s = serve(bert, 32)) {
+                    Result r = load(s.port(), 32, requests, texts, expected, 0);
+                    batched[round] = r.throughput();
+                    System.out.printf("round %d: library %.1f texts/s (batches of 32), %.1f (16 texts per call, mixed lengths as in the server's batches), "
+                                    + "%.1f (one per call); --max-batch 32 %.1f req/s (mean batch %.1f sequences, engine busy %.0f%%)",
+                            round + 1, library[round], library16[round], library1[round], batched[round], meanBatch(s),
+                            100 * series(s.metrics().prometheusText(), "hydra_engine_seconds_total") / r.seconds);
+                }
+                try (EmbeddingServer s = serve(bert, 1)) {
+                    Result r = load(s.port(), 32, requests, texts, expected, 0);
+                    single[round] = r.throughput();
+                    System.out.printf("; --max-batch 1 %.1f req/s (engine busy %.0f%%)%n", single[round],
+                            100 * series(s.metrics().prometheusText(), "hydra_engine_seconds_total") / r.seconds);
+                }
             }
-            try (EmbeddingServer s = serve(bert, 1)) {
-                Result r = load(s.port(), 32, requests, texts, expected, 0);
-                single = r.throughput();
-                System.out.printf("--max-batch 1: engine busy %.0f%% of the time%n", 100 * series(s.metrics().prometheusText(), "hydra_engine_seconds_total") / r.seconds);
-            }
-            System.out.printf("32 clients, single texts: --max-batch 32: %.1f req/s; --max-batch 1: %.1f req/s; ratio %.2fx (target >= 3x); "
-                    + "vs library %.2fx (target >= 0.9x)%n", batched, single, batched / single, batched / library);
+            double lib = median(library), b = median(batched), one = median(single);
+            System.out.printf("medians of %d rounds, 32 clients, single texts: --max-batch 32: %.1f req/s; --max-batch 1: %.1f req/s; ratio %.2fx (target >= 3x); "
+                    + "library %.1f texts/s, 16 per call %.1f, one per call %.1f; --max-batch 32 vs library %.2fx (target >= 0.9x)%n",
+                    rounds, b, one, b / one, lib, median(library16), median(library1), b / lib);
 
             try (EmbeddingServer s = serve(bert, 32)) {
                 System.out.println("clients | requests | req/s | p50 ms | p99 ms   (--max-batch 32, --max-wait-ms 5)");
@@ -198,6 +207,12 @@ public final class ServeBench {
     private static void embedAll(HydraBert bert, List<String> texts, int perCall) {
         for (int from = 0; from < texts.size(); from += perCall)
             bert.embed(texts.subList(from, Math.min(texts.size(), from + perCall)), HydraBert.Pool.CLS);
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
     /** The server's mean batch size, from its Prometheus histogram. */
