@@ -95,8 +95,10 @@ public final class CudaBackend implements Backend {
     /**
      * Threads that copy slices between Java arrays and pinned memory, each a whole slice at a time, and
      * the ring of pinned slices: while the copiers fill (or empty) half of it, the other half moves by DMA.
+     * {@code -Dhydra.gpu.copiers=N} sets their number (default half the cores, at most 6).
      */
-    private static final int COPIERS = Math.clamp(Runtime.getRuntime().availableProcessors() / 2, 1, 6), SLICES = 2 * COPIERS;
+    private static final int COPIERS = Math.clamp(Integer.getInteger("hydra.gpu.copiers",
+            Math.min(Runtime.getRuntime().availableProcessors() / 2, 6)), 1, 64), SLICES = 2 * COPIERS;
     private final ExecutorService copiers = Executors.newFixedThreadPool(COPIERS, work -> {
         Thread t = new Thread(work, "hydra-gpu-copier");
         t.setDaemon(true);
