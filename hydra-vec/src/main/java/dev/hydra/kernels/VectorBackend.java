@@ -118,7 +118,7 @@ public final class VectorBackend extends ScalarBackend {
     public void linear(Buf xb, int xStride, int xCol, int rows, int in, Buf wb, Buf biasb, int out, Buf yb) {
         float[] x = HeapBuf.of(xb), p = packedWeights(HeapBuf.of(wb), in, out), bias = HeapBuf.of(biasb), y = HeapBuf.of(yb);
         int colTasks = ceilDiv(out, NC);
-        pool.forEach(ceilDiv(rows, MC) * colTasks,
+        pool.forEach(ceilDiv(rows, MC) * colTasks, (long) rows * in * out,
                 t -> gemmTask(x, xStride, xCol, in, p, bias, y, out, (t / colTasks) * MC, Math.min(rows, (t / colTasks + 1) * MC), (t % colTasks) * NC));
     }
 
@@ -251,7 +251,7 @@ public final class VectorBackend extends ScalarBackend {
         for (int c = 0; c < channels; c++)
             for (int j = 0; j < k; j++) wt[j * channels + c] = w[c * k + j];
         int rows = seqs.rows(), pad = k / 2, cv = F.loopBound(channels);
-        pool.forEach(ceilDiv(rows, ROWS_PER_TASK), task -> {
+        pool.forEach(ceilDiv(rows, ROWS_PER_TASK), (long) rows * channels * k, task -> {
             int r = task * ROWS_PER_TASK, r1 = Math.min(rows, r + ROWS_PER_TASK);
             for (int b = seqs.sequenceOf(r); r < r1; r++) {
                 if (r == seqs.start(b) + seqs.length(b)) b++;
@@ -279,7 +279,7 @@ public final class VectorBackend extends ScalarBackend {
     public void softplusDt(Buf srcb, int srcStride, int srcCol, int rows, int heads, Buf dtBiasb, float lo, float hi, Buf dstb) {
         float[] src = HeapBuf.of(srcb), dtBias = HeapBuf.of(dtBiasb), dst = HeapBuf.of(dstb);
         int perTask = 16 * ROWS_PER_TASK;
-        pool.forEach(ceilDiv(rows, perTask), t -> softplusDtRows(src, srcStride, srcCol, t * perTask, Math.min(rows, (t + 1) * perTask), heads, dtBias, lo, hi, dst));
+        pool.forEach(ceilDiv(rows, perTask), 16L * rows * heads, t -> softplusDtRows(src, srcStride, srcCol, t * perTask, Math.min(rows, (t + 1) * perTask), heads, dtBias, lo, hi, dst));
     }
 
     // ---- steps 4, 5: chunked SSD as small matrix products -----------------------------------------------
@@ -317,11 +317,14 @@ public final class VectorBackend extends ScalarBackend {
                 if (states) for (int i = 0; i < w.seqs * H; i++) w.loadInit(i, init);
                 for (int c0 = 0; c0 < chunks; c0 += window) {
                     int first = c0, n = Math.min(window, chunks - c0), tasks = w.seqs * units * n;
-                    pool.forEach(tasks, t -> w.chunkLocal(t / n / units, t / n % units, first + t % n, t % n));
+                    // multiply-adds, roughly: C B^T per group and M X per head (lower triangles), S_c per head
+                    long local = (long) w.seqs * n * Q * Q * (s.groups() * s.state() + H * s.headdim()) / 2
+                            + (states ? (long) w.seqs * n * H * Q * NP : 0);
+                    pool.forEach(tasks, local, t -> w.chunkLocal(t / n / units, t / n % units, first + t % n, t % n));
                     // no state enters the first chunk without initial states
                     int skip = c0 == 0 && init == null ? 1 : 0;
-                    if (states) pool.forEach(w.seqs * H, i -> w.passStates(i, first, n));
-                    if (n > skip) pool.forEach(w.seqs * units * (n - skip), t -> {
+                    if (states) pool.forEach(w.seqs * H, (long) w.seqs * H * n * NP, i -> w.passStates(i, first, n));
+                    if (n > skip) pool.forEach(w.seqs * units * (n - skip), (long) w.seqs * (n - skip) * H * Q * NP, t -> {
                         int m = n - skip, k = skip + t % m;
                         w.chunkEntering(t / m / units, t / m % units, first + k, k);
                     });
@@ -741,7 +744,7 @@ public final class VectorBackend extends ScalarBackend {
     public void shiftAddDiagonal(Sequences seqs, int heads, int headdim, Buf yFb, Buf yBb, Buf xb, int xStride, Buf deltab, Buf outb) {
         float[] yF = HeapBuf.of(yFb), yB = HeapBuf.of(yBb), x = HeapBuf.of(xb), delta = HeapBuf.of(deltab), out = HeapBuf.of(outb);
         int D = heads * headdim, rows = seqs.rows(), pv = F.loopBound(headdim);
-        pool.forEach(ceilDiv(rows, ROWS_PER_TASK), task -> {
+        pool.forEach(ceilDiv(rows, ROWS_PER_TASK), 3L * rows * D, task -> {
             int r = task * ROWS_PER_TASK, r1 = Math.min(rows, r + ROWS_PER_TASK);
             for (int b = seqs.sequenceOf(r); r < r1; r++) {
                 if (r == seqs.start(b) + seqs.length(b)) b++;
@@ -774,7 +777,7 @@ public final class VectorBackend extends ScalarBackend {
     public void gatedRmsNorm(Buf yb, int rows, int dim, Buf zb, int zStride, int zCol, Buf wb, float eps, Buf outb) {
         float[] y = HeapBuf.of(yb), z = HeapBuf.of(zb), w = HeapBuf.of(wb), out = HeapBuf.of(outb);
         int dv = F.loopBound(dim);
-        pool.forEach(ceilDiv(rows, ROWS_PER_TASK), task -> {
+        pool.forEach(ceilDiv(rows, ROWS_PER_TASK), 8L * rows * dim, task -> {
             float[] lanes = SCRATCH.get().lanes;
             for (int r = task * ROWS_PER_TASK, r1 = Math.min(rows, r + ROWS_PER_TASK); r < r1; r++) {
                 int y0 = r * dim, z0 = r * zStride + zCol;
@@ -803,7 +806,7 @@ public final class VectorBackend extends ScalarBackend {
     public void layerNorm(Buf xb, int rows, int d, Buf wb, Buf bb, float eps, Buf outb) {
         float[] x = HeapBuf.of(xb), w = HeapBuf.of(wb), b = HeapBuf.of(bb), out = HeapBuf.of(outb);
         int dv = F.loopBound(d);
-        pool.forEach(ceilDiv(rows, ROWS_PER_TASK), task -> {
+        pool.forEach(ceilDiv(rows, ROWS_PER_TASK), 4L * rows * d, task -> {
             float[] lanes = SCRATCH.get().lanes;
             for (int r = task * ROWS_PER_TASK, r1 = Math.min(rows, r + ROWS_PER_TASK); r < r1; r++) {
                 int o = r * d;
@@ -844,7 +847,7 @@ public final class VectorBackend extends ScalarBackend {
     public void addInPlace(Buf accb, Buf xb, long n) {
         float[] acc = HeapBuf.of(accb), x = HeapBuf.of(xb);
         int total = Math.toIntExact(n), block = ROWS_PER_TASK * 1024;
-        pool.forEach(ceilDiv(total, block), task -> {
+        pool.forEach(ceilDiv(total, block), total, task -> {
             int i0 = task * block, i1 = Math.min(total, i0 + block), iv = i0 + F.loopBound(i1 - i0);
             int i = i0;
             for (; i < iv; i += VL) FloatVector.fromArray(F, acc, i).add(FloatVector.fromArray(F, x, i)).intoArray(acc, i);
