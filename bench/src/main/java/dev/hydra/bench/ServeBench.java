@@ -67,13 +67,13 @@ public final class ServeBench {
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
-                case "--layers" -> b.layers = Integer.parseInt(need(args[i], value));
-                case "--hidden" -> b.hidden = Integer.parseInt(need(args[i], value));
-                case "--requests" -> b.requests = Integer.parseInt(need(args[i], value));
-                case "--threads" -> b.threads = Integer.parseInt(need(args[i], value));
-                case "--soak" -> b.soak = Integer.parseInt(need(args[i], value));
-                case "--phase-seconds" -> b.phaseSeconds = Long.parseLong(need(args[i], value));
-                case "--rounds" -> b.rounds = Integer.parseInt(need(args[i], value));
+                case "--layers" -> b.layers = (int) number(args[i], value, 1);
+                case "--hidden" -> b.hidden = (int) number(args[i], value, 1);
+                case "--requests" -> b.requests = (int) number(args[i], value, 1);
+                case "--threads" -> b.threads = (int) number(args[i], value, 1);
+                case "--soak" -> b.soak = (int) number(args[i], value, 0);
+                case "--phase-seconds" -> b.phaseSeconds = number(args[i], value, 1);
+                case "--rounds" -> b.rounds = (int) number(args[i], value, 1);
                 default -> {
                     System.err.println("serve-bench: unknown option " + args[i] + " (known: --layers N, --hidden D, --threads T, --requests N, --soak N, --phase-seconds S, --rounds R)");
                     System.exit(2);
@@ -84,12 +84,21 @@ public final class ServeBench {
         b.run();
     }
 
-    private static String need(String option, String value) {
+    /** The option's value as a whole number of at least {@code min}; else one line on stderr and exit 2. */
+    private static long number(String option, String value, long min) {
         if (value == null) {
             System.err.println("serve-bench: " + option + " needs a value");
             System.exit(2);
         }
-        return value;
+        try {
+            long n = Long.parseLong(value);
+            if (n >= min && n <= Integer.MAX_VALUE) return n;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        System.err.println("serve-bench: " + option + " must be a whole number >= " + min + " (got '" + value + "')");
+        System.exit(2);
+        return min;
     }
 
     private void run() throws Exception {

@@ -75,12 +75,6 @@ public final class Sequences {
         return starts[i + 1] - starts[i];
     }
 
-    public int maxLength() {
-        int m = 0;
-        for (Run r : runs) m = Math.max(m, r.len());
-        return m;
-    }
-
     /** The sequence holding {@code row}, a row in [0, rows()). */
     public int sequenceOf(int row) {
         int lo = 0, hi = count() - 1;

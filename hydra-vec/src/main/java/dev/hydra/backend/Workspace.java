@@ -1,6 +1,7 @@
 package dev.hydra.backend;
 
 import java.util.Arrays;
+import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
  * An activation arena on one backend: numbered slots, each a buffer that grows to the largest size asked
@@ -16,10 +17,6 @@ public final class Workspace implements AutoCloseable {
 
     public Workspace(Backend backend) {
         this.be = backend;
-    }
-
-    public Backend backend() {
-        return be;
     }
 
     /** Slot {@code slot}, holding at least {@code floats} floats; its contents are whatever the last user left. */
@@ -44,5 +41,38 @@ public final class Workspace implements AutoCloseable {
     public void close() {
         for (Buf b : slots) if (b != null) b.close();
         slots = new Buf[0];
+    }
+
+    /** The idle workspaces of one backend, kept for later calls (at most two); safe to share between threads. */
+    public static final class Pool implements AutoCloseable {
+        private static final int IDLE = 2;
+        private final Backend be;
+        private final ConcurrentLinkedDeque<Workspace> idle = new ConcurrentLinkedDeque<>();
+
+        public Pool(Backend backend) {
+            this.be = backend;
+        }
+
+        /** An idle workspace, or a new one. */
+        public Workspace take() {
+            Workspace ws = idle.poll();
+            return ws != null ? ws : new Workspace(be);
+        }
+
+        /** A workspace back after its call: kept while fewer than two are idle, else closed. */
+        public void give(Workspace ws) {
+            if (idle.size() < IDLE) idle.push(ws);
+            else ws.close();
+        }
+
+        /** An idle workspace, left in the pool (its buffers would be reused by the next call); null when none. */
+        public Workspace peek() {
+            return idle.peek();
+        }
+
+        @Override
+        public void close() {
+            for (Workspace ws; (ws = idle.poll()) != null; ) ws.close();
+        }
     }
 }

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
  * The fp32 encoder (docs/spec.md §3) end to end on one {@link Backend}: the weights are uploaded once;
@@ -33,8 +32,6 @@ final class BackendEncoder implements AutoCloseable {
     private static final int MIXER_IN = HIDDEN + 1, MIXER_OUT = HIDDEN + 2;
     /** (B, d): the pooler's input (CLS rows or masked means), then its output */
     private static final int POOL_IN = HIDDEN + 3, POOLED = HIDDEN + 4;
-    /** Idle workspaces kept for later calls. */
-    private static final int IDLE = 2;
     private static final double GIB = 1L << 30;
 
     private final BertConfig c;
@@ -47,13 +44,15 @@ final class BackendEncoder implements AutoCloseable {
     private final Buf mlmW, mlmB, mlmNormW, mlmNormB, decoderB;
     private final Buf classifierW, classifierB;
     private final int numLabels;
-    private final ConcurrentLinkedDeque<Workspace> idle = new ConcurrentLinkedDeque<>();
+    /** Idle workspaces kept for later calls. */
+    private final Workspace.Pool workspaces;
 
     /** Loads the tensors that {@link BertModel} has checked; {@code pooler} false: a masked-LM model; {@code numLabels} 0: no classifier. */
     BackendEncoder(BertConfig c, TensorSource src, String prefix, String headPrefix, boolean pooler, boolean mlm, int numLabels,
                    Backend backend) {
         this.c = c;
         this.be = backend;
+        this.workspaces = new Workspace.Pool(backend);
         this.numLabels = numLabels;
         try {
             String e = prefix + "embeddings.";
@@ -129,23 +128,21 @@ final class BackendEncoder implements AutoCloseable {
     private String shortfall(long rows, long outRows, int count) {
         long[] need = callBytes(rows, outRows, count);
         boolean heap = word instanceof HeapBuf;
-        Workspace reusable = idle.peek();   // an idle workspace's buffers are reused, not allocated again
+        Workspace reusable = workspaces.peek();   // an idle workspace's buffers are reused, not allocated again
         long workspace = Math.max(0, need[0] - (reusable == null ? 0 : Float.BYTES * reusable.floats()));
         long onBackend = heap ? workspace + need[1] : workspace;
         if (outRows * c.hiddenSize() > Integer.MAX_VALUE - 8)
             return String.format("(%d sequences, %d rows) has more hidden values than a Java array holds", count, outRows);
         String r = compare(onBackend, be.availableBytes(), be.memoryName(), heap);
         if (r != null || heap) return r;
-        Runtime rt = Runtime.getRuntime();
-        return compare(need[1], rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()), "the heap", true);
+        return compare(need[1], Inputs.heapFree(), "the heap", true);
     }
 
     private String compare(long need, long free, String where, boolean heap) {
         if (need <= free) return null;
         if (heap) {
             System.gc();
-            Runtime rt = Runtime.getRuntime();
-            free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+            free = Inputs.heapFree();
             if (need <= free) return null;
         }
         return String.format("needs about %.2f GiB but %s has %.2f GiB free", need / GIB, where, free / GIB);
@@ -188,8 +185,7 @@ final class BackendEncoder implements AutoCloseable {
     /** Steps 1-4 over the rows of {@code seqs}; the sequence output padded to (count, len) with zero rows. */
     private Output run(int[] ids, int[] types, float[] maskHost, Sequences seqs, int len) {
         int B = seqs.count(), rows = seqs.rows(), d = c.hiddenSize();
-        Workspace ws = idle.poll();
-        if (ws == null) ws = new Workspace(be);
+        Workspace ws = workspaces.take();
         try (Buf mask = be.upload(maskHost)) {
             long n = (long) rows * d;
             Buf h = ws.get(HIDDEN, n), x = ws.get(MIXER_IN, n), m = ws.get(MIXER_OUT, n);
@@ -217,8 +213,7 @@ final class BackendEncoder implements AutoCloseable {
             be.activate(pooled, (long) B * d, Activation.TANH);
             return new Output(B, len, d, sequence, download(pooled, B * d, 1, d));
         } finally {
-            if (idle.size() < IDLE) idle.push(ws);
-            else ws.close();
+            workspaces.give(ws);
         }
     }
 
@@ -269,7 +264,7 @@ final class BackendEncoder implements AutoCloseable {
 
     @Override
     public void close() {
-        for (Workspace ws; (ws = idle.poll()) != null; ) ws.close();
+        workspaces.close();
         layers.forEach(BufLayer::close);
         weights.forEach(Buf::close);
     }

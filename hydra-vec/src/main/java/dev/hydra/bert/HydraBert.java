@@ -184,9 +184,7 @@ public final class HydraBert implements AutoCloseable {
         if (!options.autoBatch() || t.batch() == 1 || model.fits(t, options.padding())) return model.forward(t, options.padding());
         int half = t.batch() / 2;
         Output a = run(t.rows(0, half)), b = run(t.rows(half, t.batch()));
-        double[] seq = Arrays.copyOf(a.sequence(), a.sequence().length + b.sequence().length);
-        System.arraycopy(b.sequence(), 0, seq, a.sequence().length, b.sequence().length);
-        return new Output(t.batch(), t.len(), a.hidden(), seq, concat(a.pooled(), b.pooled()));
+        return new Output(t.batch(), t.len(), a.hidden(), concat(a.sequence(), b.sequence()), concat(a.pooled(), b.pooled()));
     }
 
     /** a then b; null for a model without a pooler. */

@@ -62,15 +62,17 @@ public final class Inputs {
             throw new HydraException(pass + " needs an activation tensor of " + largestTensor
                     + " elements, more than a Java array holds; split the batch");
         Runtime rt = Runtime.getRuntime();
-        if (bytes <= heapFree(rt)) return;
+        if (bytes <= heapFree()) return;
         if (bytes <= rt.maxMemory()) System.gc();
-        long free = heapFree(rt);
+        long free = heapFree();
         if (bytes > free)
             throw new HydraException(String.format("%s needs about %.2f GiB of activations but the heap has %.2f GiB free;"
                     + " raise -Xmx or split the batch", pass, bytes / GIB, free / GIB));
     }
 
-    private static long heapFree(Runtime rt) {
+    /** Bytes the heap can still give: its maximum less what is in use. */
+    public static long heapFree() {
+        Runtime rt = Runtime.getRuntime();
         return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
     }
 

@@ -5,6 +5,7 @@ import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
 import dev.hydra.backend.Sequences;
+import dev.hydra.forward.Inputs;
 import dev.hydra.math.Erf;
 
 import java.util.Arrays;
@@ -273,8 +274,7 @@ public class ScalarBackend implements Backend {
 
     @Override
     public long availableBytes() {
-        Runtime rt = Runtime.getRuntime();
-        return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        return Inputs.heapFree();
     }
 
     protected static float silu(float v) {

@@ -16,10 +16,6 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-import java.util.Collections;
-import java.util.Map;
-import java.util.WeakHashMap;
-
 /**
  * The fp32 kernels on the Vector API (widest preferred species), run on a {@link WorkerPool}. Loaded
  * reflectively by {@code Backends.cpu()} only when {@code jdk.incubator.vector} is
@@ -429,13 +425,13 @@ public final class VectorBackend extends ScalarBackend {
             sc.ssd(Q, Qp, P, N);
             int h0 = firstHead(u), q = packChunk(sc, b0 + j, s.group(h0), c, true), HP = H * P;
             // C B^T, only the column vectors that reach the diagonal
-            smallGemm(q, N, false, true, sc.c, N, sc.bt, Qp, Qp, sc.scores, sc.mRow, false, 1f);
+            smallGemm(q, N, false, true, sc.c, N, sc.bt, Qp, Qp, sc.scores, sc.mRow, false);
             boolean last = (c + 1) * Q >= s.len();   // no chunk after it reads its state
             for (int h = h0, h1 = lastHead(h0); h < h1; h++) {
                 packHead(sc, h, q);
                 for (int i = 0; i < q; i++) sc.yRow[i] = sc.rows[i] * HP + h * P;
                 decayMask(sc, q, Qp);
-                smallGemm(q, q, true, false, sc.m, Qp, sc.x, P, P, y, sc.yRow, false, 1f);
+                smallGemm(q, q, true, false, sc.m, Qp, sc.x, P, P, y, sc.yRow, false);
                 if (last) continue;
                 double segment = 0;
                 for (int i = q - 1; i >= 0; i--) {
@@ -447,7 +443,7 @@ public final class VectorBackend extends ScalarBackend {
                 int i = j * H + h;
                 buf[decays + i * window + k] = flushed((float) Math.exp(segment));
                 for (int n = 0; n < N; n++) mulFlushed(sc.bt, n * Qp, sc.e, 0, sc.btw, n * Qp, Qp);
-                smallGemm(N, q, false, false, sc.btw, Qp, sc.x, P, P, sc.st, sc.stRow, false, 1f);
+                smallGemm(N, q, false, false, sc.btw, Qp, sc.x, P, P, sc.st, sc.stRow, false);
                 System.arraycopy(sc.st, 0, buf, state(i, k), NP);
             }
         }
@@ -496,7 +492,7 @@ public final class VectorBackend extends ScalarBackend {
                 decayInPlace(sc.e, q);
                 for (int i = 0; i < q; i++) scaleFlushed(sc.c, i * N, sc.e[i], sc.ce, i * N, N);
                 System.arraycopy(buf, state(j * H + h, k), sc.st, 0, NP);
-                smallGemm(q, N, false, false, sc.ce, N, sc.st, P, P, y, sc.yRow, true, 1f);
+                smallGemm(q, N, false, false, sc.ce, N, sc.st, P, P, y, sc.yRow, true);
             }
         }
     }
@@ -614,10 +610,10 @@ public final class VectorBackend extends ScalarBackend {
     /**
      * out[outRow[r] + c] (+)= sum_k A[r*aRow + k] B[k*bRow + c] for r < rows, c < cols, in tiles of four
      * rows by one vector. {@code triK}: row r only needs k <= r (A is zero beyond), {@code triCols}:
-     * row r only needs the column vectors up to its diagonal. Accumulating starts from out * scale.
+     * row r only needs the column vectors up to its diagonal. Accumulating starts from out.
      */
     private static void smallGemm(int rows, int kn, boolean triK, boolean triCols, float[] A, int aRow, float[] B, int bRow,
-                                  int cols, float[] out, int[] outRow, boolean accumulate, float scale) {
+                                  int cols, float[] out, int[] outRow, boolean accumulate) {
         for (int r0 = 0; r0 < rows; r0 += 4) {
             int rn = Math.min(4, rows - r0);
             int k1 = triK ? Math.min(kn, r0 + rn) : kn;
@@ -626,15 +622,15 @@ public final class VectorBackend extends ScalarBackend {
                 int a0 = r0 * aRow, a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
                 int o0 = outRow[r0], o1 = outRow[r0 + 1], o2 = outRow[r0 + 2], o3 = outRow[r0 + 3];
                 int c = 0;
-                if (WIDE_TILES) for (; c + 4 * VL <= cv; c += 4 * VL) tile4x4(k1, A, a0, a1, a2, a3, B, bRow, c, out, o0, o1, o2, o3, accumulate, scale);
-                for (; c + 2 * VL <= cv; c += 2 * VL) tile4x2(k1, A, a0, a1, a2, a3, B, bRow, c, out, o0, o1, o2, o3, accumulate, scale);
+                if (WIDE_TILES) for (; c + 4 * VL <= cv; c += 4 * VL) tile4x4(k1, A, a0, a1, a2, a3, B, bRow, c, out, o0, o1, o2, o3, accumulate);
+                for (; c + 2 * VL <= cv; c += 2 * VL) tile4x2(k1, A, a0, a1, a2, a3, B, bRow, c, out, o0, o1, o2, o3, accumulate);
                 for (; c < cv; c += VL) {
                     FloatVector s0, s1, s2, s3;
                     if (accumulate) {
-                        s0 = FloatVector.fromArray(F, out, o0 + c).mul(scale);
-                        s1 = FloatVector.fromArray(F, out, o1 + c).mul(scale);
-                        s2 = FloatVector.fromArray(F, out, o2 + c).mul(scale);
-                        s3 = FloatVector.fromArray(F, out, o3 + c).mul(scale);
+                        s0 = FloatVector.fromArray(F, out, o0 + c);
+                        s1 = FloatVector.fromArray(F, out, o1 + c);
+                        s2 = FloatVector.fromArray(F, out, o2 + c);
+                        s3 = FloatVector.fromArray(F, out, o3 + c);
                     } else {
                         s0 = s1 = s2 = s3 = FloatVector.zero(F);
                     }
@@ -654,7 +650,7 @@ public final class VectorBackend extends ScalarBackend {
                 for (int r = r0; r < r0 + rn; r++) {
                     int a0 = r * aRow, o0 = outRow[r], kr = triK ? Math.min(kn, r + 1) : kn;
                     for (int c = 0; c < cv; c += VL) {
-                        FloatVector s0 = accumulate ? FloatVector.fromArray(F, out, o0 + c).mul(scale) : FloatVector.zero(F);
+                        FloatVector s0 = accumulate ? FloatVector.fromArray(F, out, o0 + c) : FloatVector.zero(F);
                         for (int k = 0; k < kr; k++) s0 = FloatVector.fromArray(F, B, k * bRow + c).fma(FloatVector.broadcast(F, A[a0 + k]), s0);
                         s0.intoArray(out, o0 + c);
                     }
@@ -663,7 +659,7 @@ public final class VectorBackend extends ScalarBackend {
             for (int r = r0; r < r0 + rn; r++) {
                 int kr = triK ? Math.min(kn, r + 1) : kn;
                 for (int c = cv; c < c1; c++) {
-                    float s0 = accumulate ? out[outRow[r] + c] * scale : 0;
+                    float s0 = accumulate ? out[outRow[r] + c] : 0;
                     for (int k = 0; k < kr; k++) s0 = Math.fma(A[r * aRow + k], B[k * bRow + c], s0);
                     out[outRow[r] + c] = s0;
                 }
@@ -673,17 +669,17 @@ public final class VectorBackend extends ScalarBackend {
 
     /** Four rows by four vectors of {@link #smallGemm}, columns [c, c + 4 VL): sixteen accumulators, eight loads per sixteen FMAs. */
     private static void tile4x4(int k1, float[] A, int a0, int a1, int a2, int a3, float[] B, int bRow, int c,
-                                float[] out, int o0, int o1, int o2, int o3, boolean accumulate, float scale) {
+                                float[] out, int o0, int o1, int o2, int o3, boolean accumulate) {
         FloatVector s0, s1, s2, s3, t0, t1, t2, t3, u0, u1, u2, u3, v0, v1, v2, v3;
         if (accumulate) {
-            s0 = FloatVector.fromArray(F, out, o0 + c).mul(scale); t0 = FloatVector.fromArray(F, out, o0 + c + VL).mul(scale);
-            u0 = FloatVector.fromArray(F, out, o0 + c + 2 * VL).mul(scale); v0 = FloatVector.fromArray(F, out, o0 + c + 3 * VL).mul(scale);
-            s1 = FloatVector.fromArray(F, out, o1 + c).mul(scale); t1 = FloatVector.fromArray(F, out, o1 + c + VL).mul(scale);
-            u1 = FloatVector.fromArray(F, out, o1 + c + 2 * VL).mul(scale); v1 = FloatVector.fromArray(F, out, o1 + c + 3 * VL).mul(scale);
-            s2 = FloatVector.fromArray(F, out, o2 + c).mul(scale); t2 = FloatVector.fromArray(F, out, o2 + c + VL).mul(scale);
-            u2 = FloatVector.fromArray(F, out, o2 + c + 2 * VL).mul(scale); v2 = FloatVector.fromArray(F, out, o2 + c + 3 * VL).mul(scale);
-            s3 = FloatVector.fromArray(F, out, o3 + c).mul(scale); t3 = FloatVector.fromArray(F, out, o3 + c + VL).mul(scale);
-            u3 = FloatVector.fromArray(F, out, o3 + c + 2 * VL).mul(scale); v3 = FloatVector.fromArray(F, out, o3 + c + 3 * VL).mul(scale);
+            s0 = FloatVector.fromArray(F, out, o0 + c); t0 = FloatVector.fromArray(F, out, o0 + c + VL);
+            u0 = FloatVector.fromArray(F, out, o0 + c + 2 * VL); v0 = FloatVector.fromArray(F, out, o0 + c + 3 * VL);
+            s1 = FloatVector.fromArray(F, out, o1 + c); t1 = FloatVector.fromArray(F, out, o1 + c + VL);
+            u1 = FloatVector.fromArray(F, out, o1 + c + 2 * VL); v1 = FloatVector.fromArray(F, out, o1 + c + 3 * VL);
+            s2 = FloatVector.fromArray(F, out, o2 + c); t2 = FloatVector.fromArray(F, out, o2 + c + VL);
+            u2 = FloatVector.fromArray(F, out, o2 + c + 2 * VL); v2 = FloatVector.fromArray(F, out, o2 + c + 3 * VL);
+            s3 = FloatVector.fromArray(F, out, o3 + c); t3 = FloatVector.fromArray(F, out, o3 + c + VL);
+            u3 = FloatVector.fromArray(F, out, o3 + c + 2 * VL); v3 = FloatVector.fromArray(F, out, o3 + c + 3 * VL);
         } else {
             s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = u0 = u1 = u2 = u3 = v0 = v1 = v2 = v3 = FloatVector.zero(F);
         }
@@ -707,17 +703,17 @@ public final class VectorBackend extends ScalarBackend {
 
     /** Four rows by two vectors of {@link #smallGemm}, columns [c, c + 2 VL): six loads per eight FMAs instead of five per four. */
     private static void tile4x2(int k1, float[] A, int a0, int a1, int a2, int a3, float[] B, int bRow, int c,
-                                float[] out, int o0, int o1, int o2, int o3, boolean accumulate, float scale) {
+                                float[] out, int o0, int o1, int o2, int o3, boolean accumulate) {
         FloatVector s0, s1, s2, s3, t0, t1, t2, t3;
         if (accumulate) {
-            s0 = FloatVector.fromArray(F, out, o0 + c).mul(scale);
-            s1 = FloatVector.fromArray(F, out, o1 + c).mul(scale);
-            s2 = FloatVector.fromArray(F, out, o2 + c).mul(scale);
-            s3 = FloatVector.fromArray(F, out, o3 + c).mul(scale);
-            t0 = FloatVector.fromArray(F, out, o0 + c + VL).mul(scale);
-            t1 = FloatVector.fromArray(F, out, o1 + c + VL).mul(scale);
-            t2 = FloatVector.fromArray(F, out, o2 + c + VL).mul(scale);
-            t3 = FloatVector.fromArray(F, out, o3 + c + VL).mul(scale);
+            s0 = FloatVector.fromArray(F, out, o0 + c);
+            s1 = FloatVector.fromArray(F, out, o1 + c);
+            s2 = FloatVector.fromArray(F, out, o2 + c);
+            s3 = FloatVector.fromArray(F, out, o3 + c);
+            t0 = FloatVector.fromArray(F, out, o0 + c + VL);
+            t1 = FloatVector.fromArray(F, out, o1 + c + VL);
+            t2 = FloatVector.fromArray(F, out, o2 + c + VL);
+            t3 = FloatVector.fromArray(F, out, o3 + c + VL);
         } else {
             s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = FloatVector.zero(F);
         }

@@ -1,20 +1,15 @@
 package dev.hydra.layer;
 
-import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.Sequences;
 import dev.hydra.backend.Workspace;
 
 /**
  * An fp32 sequence layer as a model chains it on its backend: input and output stay in {@link Buf}s of
- * {@link #backend()}, the activations come from the caller's {@link Workspace}. The {@code float[]} and
+ * the layer's backend, the activations come from the caller's {@link Workspace}. The {@code float[]} and
  * {@code double[]} entry points of the layers are conveniences around this one.
  */
 public interface BufLayer extends AutoCloseable {
-    int dModel();
-
-    Backend backend();
-
     /** Floats of workspace a forward pass over {@code rows} rows (of any sequences) takes, over all its slots. */
     long workspaceFloats(long rows);
 

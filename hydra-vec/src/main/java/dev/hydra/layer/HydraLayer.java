@@ -11,7 +11,6 @@ import dev.hydra.forward.Inputs;
 import dev.hydra.forward.Stages;
 import dev.hydra.weights.HydraWeights;
 
-import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
  * The Hydra layer in fp32 on any {@link Backend}: weights are uploaded once, and each forward pass
@@ -38,13 +37,13 @@ public final class HydraLayer implements BufLayer {
     private final HydraConfig c;
     private final Backend be;
     private final Buf inW, inB, convW, convB, dtBias, a, fcD, d, normW, outW, outB, init;
-    /** Idle workspaces of the float[] entry point, reused by later calls (at most {@link #IDLE}). */
-    private final ConcurrentLinkedDeque<Workspace> idle = new ConcurrentLinkedDeque<>();
-    private static final int IDLE = 2;
+    /** Idle workspaces of the float[] entry point, reused by later calls. */
+    private final Workspace.Pool workspaces;
 
     public HydraLayer(HydraWeights<float[]> w, Backend backend) {
         this.c = w.config();
         this.be = backend;
+        this.workspaces = new Workspace.Pool(backend);
         inW = backend.upload(w.inProjW());
         inB = w.inProjB() == null ? null : backend.upload(w.inProjB());
         convW = backend.upload(w.convW());
@@ -67,16 +66,6 @@ public final class HydraLayer implements BufLayer {
 
     public HydraConfig config() {
         return c;
-    }
-
-    @Override
-    public Backend backend() {
-        return be;
-    }
-
-    @Override
-    public int dModel() {
-        return c.dModel();
     }
 
     /** u (B, L, d_model) to the layer output (B, L, d_model). Refuses non-finite input. */
@@ -112,6 +101,11 @@ public final class HydraLayer implements BufLayer {
 
     @Override
     public long workspaceFloats(long rows) {
+        return workspaceFloats(c, rows);
+    }
+
+    /** Floats of the mixer's workspace slots (all but the float[] entry point's output) over {@code rows} rows. */
+    private static long workspaceFloats(HydraConfig c, long rows) {
         return rows * (c.projDim() + c.convDim() + 3L * c.nheads() + 4L * c.dInner());
     }
 
@@ -121,7 +115,7 @@ public final class HydraLayer implements BufLayer {
      */
     public static long activationBytes(HydraConfig c, int batch, int len, boolean stages) {
         long rows = (long) batch * len;
-        long workspace = rows * (c.projDim() + c.convDim() + 3L * c.nheads() + 4L * c.dInner() + c.dModel());
+        long workspace = workspaceFloats(c, rows) + rows * c.dModel();
         return Float.BYTES * ((stages ? 2 : 1) * workspace + 2 * rows * c.dModel());
     }
 
@@ -129,8 +123,7 @@ public final class HydraLayer implements BufLayer {
         Inputs.checkShape(u.length, batch, len, c.dModel(), "input");
         Inputs.checkActivations(inW instanceof HeapBuf ? activationBytes(c, batch, len, keepStages) : 0,
                 (long) batch * len * c.projDim(), batch, len);
-        Workspace pooled = idle.poll();
-        Workspace ws = pooled != null ? pooled : new Workspace(be);
+        Workspace ws = workspaces.take();
         int rows = batch * len;
         StageClock done = clock == null ? stage -> { } : clock;
         try {
@@ -150,8 +143,7 @@ public final class HydraLayer implements BufLayer {
                     get(ws.get(Y_F, 0), rows * c.dInner()), get(ws.get(Y_B, 0), rows * c.dInner()), get(ws.get(DELTA, 0), rows * c.nheads()),
                     get(ws.get(MIX, 0), rows * c.dInner()), get(ws.get(NORMED, 0), rows * c.dInner()), out);
         } finally {
-            if (idle.size() < IDLE) idle.push(ws);
-            else ws.close();
+            workspaces.give(ws);
         }
     }
 
@@ -205,7 +197,7 @@ public final class HydraLayer implements BufLayer {
 
     @Override
     public void close() {
-        for (Workspace ws; (ws = idle.poll()) != null; ) ws.close();
+        workspaces.close();
         for (Buf b : new Buf[] {inW, inB, convW, convB, dtBias, a, fcD, d, normW, outW, outB, init})
             if (b != null) b.close();
     }

@@ -84,15 +84,6 @@ public final class MixerLayer implements BufLayer {
         return c;
     }
 
-    @Override
-    public int dModel() {
-        return c.dModel();
-    }
-
-    @Override
-    public Backend backend() {
-        return be;
-    }
 
     // Workspace slots, each (B*L, width):
     /** (B*L, projDim): in_proj's output */

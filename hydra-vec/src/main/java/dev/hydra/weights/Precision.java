@@ -1,6 +1,7 @@
 package dev.hydra.weights;
 
 import dev.hydra.HydraException;
+import dev.hydra.forward.Inputs;
 import dev.hydra.io.TensorSource;
 
 import java.util.function.BiFunction;
@@ -14,8 +15,8 @@ import java.util.function.ToIntFunction;
  * Backends.named(name, BF16)); the CPU backends refuse it.
  */
 public final class Precision<A> {
-    public static final Precision<float[]> FP32 = new Precision<>("fp32", TensorSource::floats, Precision::firstNonFinite);
-    public static final Precision<float[]> BF16 = new Precision<>("bf16", TensorSource::floats, Precision::firstNonFinite);
+    public static final Precision<float[]> FP32 = new Precision<>("fp32", TensorSource::floats, Inputs::firstNonFinite);
+    public static final Precision<float[]> BF16 = new Precision<>("bf16", TensorSource::floats, Inputs::firstNonFinite);
     public static final Precision<double[]> FP64 = new Precision<>("fp64", TensorSource::doubles, Precision::firstNonFinite);
 
     private final String name;
@@ -39,11 +40,6 @@ public final class Precision<A> {
         if (bad >= 0)
             throw new HydraException(source.source() + ": tensor '" + tensor + "' holds a non-finite value at flat index " + bad);
         return values;
-    }
-
-    private static int firstNonFinite(float[] v) {
-        for (int i = 0; i < v.length; i++) if (!Float.isFinite(v[i])) return i;
-        return -1;
     }
 
     private static int firstNonFinite(double[] v) {
