@@ -9,10 +9,6 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$ROOT/scripts/find-jdk.sh"
-JAR="$ROOT/bench/target/benchmarks.jar"
-if [ ! -f "$JAR" ] || [ -n "$(find "$ROOT/hydra-vec/src/main" "$ROOT/hydra-server/src/main" "$ROOT/bench/src/main" "$ROOT/pom.xml" "$ROOT/bench/pom.xml" -newer "$JAR" -print -quit)" ]; then
-  echo "serve-bench: building bench/target/benchmarks.jar..." >&2
-  mvn -B -ntp -q -f "$ROOT/pom.xml" -DskipTests -pl bench -am package >&2
-fi
+. "$ROOT/scripts/bench-jar.sh"
 exec "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx4g -XX:+UseParallelGC \
   -cp "$JAR" dev.hydra.bench.ServeBench "$@" 2> >(grep -v '^WARNING: Using incubator modules' >&2)

@@ -30,6 +30,8 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static dev.hydra.layer.Layers.narrow;
+
 /**
  * {@code hydra serve} under load, on loopback, in one JVM (server and clients): throughput of 32 clients
  * sending single short texts with dynamic batching, with {@code --max-batch 1}, and the library's own
@@ -346,11 +348,6 @@ public final class ServeBench {
         }
     }
 
-    private static float[] narrow(double[] v) {
-        float[] f = new float[v.length];
-        for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
-        return f;
-    }
 
     private static long heapAfterGc() throws InterruptedException {
         for (int i = 0; i < 3; i++) {

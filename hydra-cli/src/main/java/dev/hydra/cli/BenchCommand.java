@@ -84,14 +84,14 @@ final class BenchCommand implements Callable<Integer> {
         Precision<?> requested = BertModelOptions.precision(precision);
         try (Backend be = backend.equals("cpu") && requested != Precision.BF16 ? Backends.cpu(t) : Backends.named(backend, requested)) {
             if (json.has("num_hidden_layers") && stages) throw new HydraException("--stages: the stages are timed for a layer config only");
-            if (json.has("num_hidden_layers")) return bert(BertConfig.fromJson(json, config.toString()), be);
+            if (json.has("num_hidden_layers")) return bert(BertConfig.fromJson(json, config.toString()), be, requested);
             if (!precision.equals("fp32")) throw new HydraException("--precision: the layer benchmark runs fp32 only");
             return layer(HydraConfig.fromJson(json, config.toString(), Set.of()), be, t);
         }
     }
 
-    private int bert(BertConfig c, Backend be) {
-        Precision<?> p = BertModel.weightPrecision(BertModelOptions.precision(precision), be);
+    private int bert(BertConfig c, Backend be, Precision<?> requested) {
+        Precision<?> p = BertModel.weightPrecision(requested, be);
         long deviceFree = be instanceof CudaBackend gpu ? gpu.memoryInfo()[0] : 0;
         try (BertModel model = BertModel.load(c, SeededBert.weights(c, 1, false, 0, ""), "", "", p, be)) {
             Tokens tokens = BertThroughput.tokens(c, batch, seqlen, 1);

@@ -5,6 +5,7 @@ import dev.hydra.bert.BertModel.Padding;
 import dev.hydra.bert.HydraBert;
 import dev.hydra.server.EmbeddingServer;
 import dev.hydra.server.ServerConfig;
+import dev.hydra.weights.Precision;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -46,7 +47,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--backend", defaultValue = "cpu", description = "fp32 backend: cpu, scalar, gpu or auto (default: ${DEFAULT-VALUE}).")
     String backend;
 
-    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|fp64", description = "Numeric precision (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|fp64|bf16",
+            description = "Numeric precision; bf16 runs on --backend gpu only (default: ${DEFAULT-VALUE}).")
     String precision;
 
     @Option(names = "--pool", paramLabel = "cls|mean",
@@ -84,7 +86,8 @@ final class ServeCommand implements Callable<Integer> {
         out.println("hydra serve: listening on http://" + host + ":" + server.port() + " (loading " + model + ")");
         HydraBert bert;
         try {
-            bert = HydraBert.load(model, new HydraBert.Options(BertModelOptions.precision(precision), Backends.named(backend), Padding.NONE, maxBatch));
+            Precision<?> weights = BertModelOptions.precision(precision);
+            bert = HydraBert.load(model, new HydraBert.Options(weights, Backends.named(backend, weights), Padding.NONE, maxBatch));
         } catch (RuntimeException e) {
             server.close();
             throw e;

@@ -148,10 +148,10 @@ public final class EmbeddingServer implements AutoCloseable {
     }
 
     private void routes(HttpRouting.Builder r) {
-        r.post("/v1/embeddings", (req, res) -> handle("/v1/embeddings", req, res, true, this::embeddings))
-         .get("/v1/models", (req, res) -> handle("/v1/models", req, res, true, body -> models()))
-         .post("/v1/classify", (req, res) -> handle("/v1/classify", req, res, true, this::classify))
-         .post("/v1/fill-mask", (req, res) -> handle("/v1/fill-mask", req, res, true, this::fillMask))
+        r.post("/v1/embeddings", (req, res) -> handle("/v1/embeddings", req, res, this::embeddings))
+         .get("/v1/models", (req, res) -> handle("/v1/models", req, res, body -> models()))
+         .post("/v1/classify", (req, res) -> handle("/v1/classify", req, res, this::classify))
+         .post("/v1/fill-mask", (req, res) -> handle("/v1/fill-mask", req, res, this::fillMask))
          .get("/health", this::health)
          .get("/metrics", this::prometheus)
          .any(this::unknownRoute);
@@ -163,7 +163,7 @@ public final class EmbeddingServer implements AutoCloseable {
         byte[] reply(JsonNode body) throws IOException;
     }
 
-    private void handle(String route, ServerRequest req, ServerResponse res, boolean hasBody, Route what) {
+    private void handle(String route, ServerRequest req, ServerResponse res, Route what) {
         long start = System.nanoTime();
         inFlight.incrementAndGet();
         metrics.request(route);
@@ -173,7 +173,7 @@ public final class EmbeddingServer implements AutoCloseable {
             if (state != State.READY)
                 throw new ApiError(503, "server_error", state == State.LOADING ? "loading" : "shutting_down", null,
                         state == State.LOADING ? "the model is still loading" : "the server is shutting down");
-            byte[] reply = what.reply(hasBody && Method.POST.equals(req.prologue().method()) ? body(req) : JSON.createObjectNode());
+            byte[] reply = what.reply(Method.POST.equals(req.prologue().method()) ? body(req) : JSON.createObjectNode());
             res.header(HeaderNames.CONTENT_TYPE, "application/json").send(reply);
         } catch (ApiError e) {
             status = e.status;

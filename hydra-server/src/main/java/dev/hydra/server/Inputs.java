@@ -6,7 +6,6 @@ import dev.hydra.bert.HydraBert;
 import dev.hydra.bert.TextTokenizer.Encoded;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -74,9 +73,7 @@ final class Inputs {
                 throw ApiError.badField(where + "[" + t + "]", where + "[" + t + "] must be a token id in [0, " + vocab + "), got " + id);
             ids[t] = id.intValue();
         }
-        String[] tokens = new String[n];
-        Arrays.fill(tokens, "");
-        return new Encoded(ids, new int[n], tokens);
+        return new Encoded(ids, new int[n], null);   // no token strings: fill-mask does not take ids
     }
 
     /** What a JSON value is, for error messages. */

@@ -20,6 +20,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 
+import static dev.hydra.layer.Layers.narrow;
+
 /**
  * Runs the model over one partition: rows are taken in windows of {@code 8 x batchSize}, the valid ones
  * encoded in batches bucketed by length ({@link HydraBert#encode}), and every row comes back, in order,
@@ -135,8 +137,7 @@ final class PartitionEncoder implements MapPartitionsFunction<Row, Row> {
         List<HydraBert.Classification> labels = bert.classifyOutputs(outputs);
         for (int k = 0; k < labels.size(); k++) {
             HydraBert.Classification c = labels.get(k);
-            double[] logits = bert.model().classifierLogits(outputs.get(k).pooled(0), 1);
-            results[rowsOfOutputs.get(k)] = RowFactory.create(c.name(), c.label(), c.probabilities()[c.label()], narrow(logits));
+            results[rowsOfOutputs.get(k)] = RowFactory.create(c.name(), c.label(), c.probabilities()[c.label()], narrow(c.logits()));
         }
     }
 
@@ -173,11 +174,6 @@ final class PartitionEncoder implements MapPartitionsFunction<Row, Row> {
                 .map(p -> RowFactory.create(p.position(), p.tokenId(), p.token(), p.score())).toArray(Row[]::new);
     }
 
-    private static float[] narrow(double[] v) {
-        float[] f = new float[v.length];
-        for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
-        return f;
-    }
 
     private static Row append(Row row, Object value) {
         Object[] values = new Object[row.length() + 1];

@@ -61,8 +61,8 @@ public final class HydraBert implements AutoCloseable {
     /** Pooling of a text's embedding: the model's pooler (tanh(dense(h[CLS]))) or the mean of its token states. */
     public enum Pool { CLS, MEAN }
 
-    /** A text's label: the argmax, its name (from config.json's id2label, else the index) and the softmax. */
-    public record Classification(int label, String name, double[] probabilities) {}
+    /** A text's label: the argmax, its name (from config.json's id2label, else the index), the softmax and the logits it came from. */
+    public record Classification(int label, String name, double[] probabilities, double[] logits) {}
 
     /** A candidate for a masked position: the token, its id and its softmax probability. */
     public record Prediction(int position, int tokenId, String token, double score) {}
@@ -249,10 +249,10 @@ public final class HydraBert implements AutoCloseable {
         if (model.numLabels() == 0) throw new HydraException("classify: the checkpoint has no classification head (classifier.*)");
         List<Classification> out = new ArrayList<>();
         for (Output o : outputs) {
-            double[] p = softmax(model.classifierLogits(o.pooled(0), 1));
+            double[] logits = model.classifierLogits(o.pooled(0), 1), p = softmax(logits);
             int best = 0;
             for (int k = 1; k < p.length; k++) if (p[k] > p[best]) best = k;
-            out.add(new Classification(best, labelNames[best], p));
+            out.add(new Classification(best, labelNames[best], p, logits));
         }
         return out;
     }

@@ -13,7 +13,6 @@ import dev.hydra.bert.Output;
 import dev.hydra.bert.SeededBert;
 import dev.hydra.bert.Tokens;
 import dev.hydra.io.InMemoryTensors;
-import dev.hydra.kernels.ScalarBackend;
 import dev.hydra.kernels.VectorBackend;
 import dev.hydra.weights.Precision;
 import org.junit.jupiter.api.Test;
@@ -23,7 +22,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
 
 import static dev.hydra.tests.bert.BertModelTest.tokens;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -40,16 +38,6 @@ class PackedForwardTest {
     /** chunk_size is 4: lengths 1, below, at and above it, equal lengths adjacent and apart. */
     private static final int[] LENGTHS = {9, 1, 4, 4, 13, 1, 3, 9, 6, 6, 6, 2};
 
-    static Stream<Backend> backends() {
-        return Stream.of(new ScalarBackend(), new VectorBackend(2));
-    }
-
-    private static BertConfig hydra(boolean prenorm, boolean poolAll) {
-        ObjectNode o = BertModelTest.config(prenorm).toJson();
-        o.put("pool_all", poolAll);
-        return BertConfig.fromJson(o, "hydra config");
-    }
-
     private static BertConfig mixer(String type, boolean poolAll) {
         ObjectNode o = new ObjectMapper().createObjectNode();
         o.put("vocab_size", BertModelTest.V).put("hidden_size", BertModelTest.D).put("num_hidden_layers", 2).put("matrix_mixer_type", type)
@@ -59,9 +47,9 @@ class PackedForwardTest {
     }
 
     @ParameterizedTest
-    @MethodSource("backends")
+    @MethodSource("dev.hydra.tests.bert.BertOnBackendTest#backends")
     void aPackedCallGivesEachSequenceExactlyWhatItGivesAlone(Backend be) {
-        List<BertConfig> configs = List.of(hydra(false, false), hydra(true, true), mixer("quasiseparable", false),
+        List<BertConfig> configs = List.of(BertOnBackendTest.config(false, false), BertOnBackendTest.config(true, true), mixer("quasiseparable", false),
                 mixer("low_rank", true), mixer("attention", false));
         for (BertConfig c : configs)
             for (boolean pooler : new boolean[] {true, false}) {
@@ -95,7 +83,7 @@ class PackedForwardTest {
 
     /** linear computes each row the same way in any batch: in > one k block, an out that leaves a narrow last strip. */
     @ParameterizedTest
-    @MethodSource("backends")
+    @MethodSource("dev.hydra.tests.bert.BertOnBackendTest#backends")
     void linearGivesARowTheSameBitsWhereverItSits(Backend be) {
         int rows = 23, in = 300, out = 45;
         SplittableRandom r = new SplittableRandom(33);
@@ -125,7 +113,7 @@ class PackedForwardTest {
 
     @Test
     void aRowWithoutTokensIsRefusedInOneLine() {
-        BertConfig c = hydra(false, false);
+        BertConfig c = BertOnBackendTest.config(false, false);
         Tokens in = tokens(34, 5, 3);
         Arrays.fill(in.mask(), in.len(), 2 * in.len(), 0);
         try (BertModel m = BertModel.load(c, SeededBert.weights(c, 35, false, 0, ""), "", "", Precision.FP32, new VectorBackend(2))) {

@@ -79,6 +79,8 @@ class ServeCommandTest {
         assertThat(error(1, "serve", "--model", model.toString(), "--port", "70000")).contains("--port must be in [0, 65535]");
         assertThat(error(1, "serve", "--model", model.toString(), "--port", "0", "--pool", "max")).contains("--pool must be cls or mean");
         assertThat(error(2, "serve", "--port", "0")).contains("Missing required option: '--model=DIR'");
+        // the backend is made for the precision, so bf16 on the CPU is the backend's own refusal
+        assertThat(error(1, "serve", "--model", model.toString(), "--port", "0", "--precision", "bf16")).contains("bf16 runs only on the gpu backend");
     }
 
     private static String error(int code, String... args) {
