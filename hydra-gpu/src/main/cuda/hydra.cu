@@ -563,11 +563,11 @@ __global__ void __launch_bounds__(256) ssd_chunk_output_kernel(Scan s, const flo
     }
 }
 
-// The same chunk output on the tensor cores (split: 1 = 3xTF32, 0 = plain TF32, 2 = bf16), as three
-// warp-level products per block: the entering state C_i S^T, then for each 64-step tile of j the
-// score tile G = C_i B_j^T (scaled and masked in registers, then kept in shared memory) and G X_j.
-// C_i stays in shared memory for the whole block (all N columns at once).
-// 8 warps in a 2 x 4 grid, each owning 32 rows (i) x 16 columns (p, or j for G) of the 64 x 64 tile.
+// The chunk output on the tensor cores (split: 1 = 3xTF32, 2 = bf16) in two kernels. The scores
+// C_i B_j^T depend on the group, not the head, so ssd_chunk_scores_kernel forms them once per (batch,
+// chunk, group) for the causal 64 x 64 tile pairs (i-tile, j-tile <= i-tile), numbered
+// it (it + 1) / 2 + jt; ssd_chunk_output_tc_kernel then reads them for each of the group's heads.
+// Warp products: 8 warps in a 2 x 4 grid, each owning 32 rows (i) x 16 columns of a 64 x 64 tile.
 __device__ __forceinline__ void split_tf32(float v, uint32_t& hi, uint32_t& lo) {
     hi = tf32(v);
     lo = tf32(v - __uint_as_float(hi));
@@ -610,64 +610,245 @@ __device__ __forceinline__ void warp_mma(float (&acc)[2][2][4], const float* A, 
     }
 }
 
-__global__ void __launch_bounds__(256) ssd_chunk_output_tc_kernel(Scan s, const float* __restrict__ xbc, const float* __restrict__ dt,
-                                                                  const float* __restrict__ cum, const float* __restrict__ states,
-                                                                  float* __restrict__ y, int nc, int split) {
-    // dynamic shared memory: C_i [64][ldn] for the whole block; S or B_j [64][ldn], which X_j [64][68]
-    // reuses once G is formed; G [64][68]. ldn = N rounded up to 16, + 4, 68 at least (see chunkOutputSharedBytes)
+// dst[rr][0, wpad) = columns [0, width) of the rows rr < rows at src + rr * rowStep, zeros elsewhere
+// (64 rows, pitch ld, wpad a multiple of 4). With vec (16-byte aligned rows, width a multiple of 4)
+// by cp.async, which the caller commits and waits for; else by plain loads. Then a barrier, before use.
+__device__ __forceinline__ void load_tile(float* dst, int ld, int wpad, int width, int rows, const float* src, long long rowStep, bool vec) {
+    int w4 = wpad >> 2;
+    for (int e = threadIdx.x; e < ST * w4; e += blockDim.x) {
+        int rr = e / w4, c4 = (e - rr * w4) * 4;
+        const float* p = src + rr * rowStep + c4;
+        if (vec) {
+            bool in = rr < rows && c4 < width;
+            cp_async16(dst + rr * ld + c4, in ? p : src, in ? 16 : 0);
+        } else {
+            float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+            if (rr < rows) {
+                if (c4 < width) v.x = p[0];
+                if (c4 + 1 < width) v.y = p[1];
+                if (c4 + 2 < width) v.z = p[2];
+                if (c4 + 3 < width) v.w = p[3];
+            }
+            *(float4*)&dst[rr * ld + c4] = v;
+        }
+    }
+}
+
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+
+// pitch of the C, S and B tiles of N columns: N rounded up to 16 (the bf16 k step), + 4 (fragment reads hit distinct banks)
+__device__ __forceinline__ int stateTilePitch(int N) { return max(((N + 15) / 16) * 16 + 4, ST + 4); }
+
+// block per (chunk * tile pair, group, batch): CB[b][c][g][pair][i][j] = C_i . B_j (i, j within the 64-step tiles)
+__global__ void __launch_bounds__(256) ssd_chunk_scores_kernel(Scan s, const float* __restrict__ xbc, float* __restrict__ cb, int nc, int split) {
     extern __shared__ float4 smem4[];
-    int P = s.headdim, N = s.state, Q = s.chunk, HP = s.heads * P;
-    const int ldn = max(((N + 15) / 16) * 16 + 4, 68);
+    int N = s.state, Q = s.chunk, T = (Q + ST - 1) / ST, pairs = T * (T + 1) / 2;
+    int c = blockIdx.x / pairs, k = blockIdx.x % pairs, g = blockIdx.y, b = blockIdx.z;
+    int it = 0;
+    while ((it + 1) * (it + 2) / 2 <= k) it++;
+    int i0 = it * ST, j0 = (k - it * (it + 1) / 2) * ST, c0 = c * Q, q = min(Q, s.len - c0);
+    if (i0 >= q) return;  // past the last chunk's end: never read
+    const int ldn = stateTilePitch(N), nK = split == 2 ? ((N + 15) / 16) * 16 : ((N + 7) / 8) * 8;
     float* Cs = (float*)smem4;
-    float* Ks = Cs + ST * ldn;
-    float* Xs = Ks;
-    float* Gs = Ks + ST * ldn;
-    int iTiles = (Q + ST - 1) / ST;
-    int c = blockIdx.x / iTiles, i0 = (blockIdx.x % iTiles) * ST, p0 = blockIdx.y * ST;
+    float* Bs = Cs + ST * ldn;
+    const bool vec = ((s.xbcStride | s.bCol | s.cCol | N) & 3) == 0;
+    long long step = s.forward ? s.xbcStride : -(long long)s.xbcStride;
+    const float* row0 = xbc + scanRow(s, b, c0) * s.xbcStride + g * N;
+    load_tile(Cs, ldn, nK, N, q - i0, row0 + i0 * step + s.cCol, step, vec);
+    load_tile(Bs, ldn, nK, N, q - j0, row0 + j0 * step + s.bCol, step, vec);
+    cp_async_commit();
+    asm volatile("cp.async.wait_group 0;\n" ::);
+    __syncthreads();
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, lg = lane >> 2, lt = lane & 3;
+    const int wr = (warp >> 2) * 32, wc = (warp & 3) * 16;
+    float acc[2][2][4] = {};
+    warp_mma(acc, Cs, ldn, Bs, ldn, true, wr, wc, nK, split);
+    float* out = cb + ((((size_t)b * nc + c) * s.groups + g) * pairs + k) * (ST * ST);
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 2; nt++)
+#pragma unroll
+            for (int hh = 0; hh < 2; hh++)
+                *(float2*)&out[(wr + mt * 16 + lg + hh * 8) * ST + wc + nt * 8 + 2 * lt] = make_float2(acc[mt][nt][2 * hh], acc[mt][nt][2 * hh + 1]);
+}
+
+// acc += A' B over k in [0, 64): A stored [k][row] (pitch lda) and scaled as it enters the products, A'[row][k]
+// = A[k][row] w[k]; B stored [k][column] (pitch ldb); split 1 = 3xTF32 (of the scaled A), 2 = bf16.
+__device__ __forceinline__ void warp_mma_scaled_kmajor(float (&acc)[2][2][4], const float* A, int lda, const float* w, const float* B, int ldb,
+                                                       int wr, int wc, int split) {
+    const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    if (split == 2) {
+#pragma unroll
+        for (int kk = 0; kk < ST; kk += 16) {
+            uint32_t bf[2][2];
+#pragma unroll
+            for (int nt = 0; nt < 2; nt++) {
+                const float* b = B + (kk + t) * ldb + wc + nt * 8 + g;
+                bf[nt][0] = bf16x2(b[0], b[4 * ldb]);
+                bf[nt][1] = bf16x2(b[8 * ldb], b[12 * ldb]);
+            }
+            float w0 = w[kk + t], w1 = w[kk + t + 4], w2 = w[kk + t + 8], w3 = w[kk + t + 12];
+#pragma unroll
+            for (int mt = 0; mt < 2; mt++) {
+                const float* a = A + (kk + t) * lda + wr + mt * 16 + g;
+                uint32_t af[4] = {bf16x2(a[0] * w0, a[4 * lda] * w1), bf16x2(a[8] * w0, a[4 * lda + 8] * w1),
+                                  bf16x2(a[8 * lda] * w2, a[12 * lda] * w3), bf16x2(a[8 * lda + 8] * w2, a[12 * lda + 8] * w3)};
+#pragma unroll
+                for (int nt = 0; nt < 2; nt++) mma_bf16(acc[mt][nt], af, bf[nt]);
+            }
+        }
+        return;
+    }
+#pragma unroll 2
+    for (int kk = 0; kk < ST; kk += 8) {
+        uint32_t bh[2][2], bl[2][2];
+#pragma unroll
+        for (int nt = 0; nt < 2; nt++) {
+            const float* b = B + (kk + t) * ldb + wc + nt * 8 + g;
+            split_tf32(b[0], bh[nt][0], bl[nt][0]);
+            split_tf32(b[4 * ldb], bh[nt][1], bl[nt][1]);
+        }
+        float w0 = w[kk + t], w1 = w[kk + t + 4];
+#pragma unroll
+        for (int mt = 0; mt < 2; mt++) {
+            const float* a = A + (kk + t) * lda + wr + mt * 16 + g;
+            uint32_t ah[4], al[4];
+            split_tf32(a[0] * w0, ah[0], al[0]);
+            split_tf32(a[8] * w0, ah[1], al[1]);
+            split_tf32(a[4 * lda] * w1, ah[2], al[2]);
+            split_tf32(a[4 * lda + 8] * w1, ah[3], al[3]);
+#pragma unroll
+            for (int nt = 0; nt < 2; nt++) {
+                mma_tf32(acc[mt][nt], al, bh[nt]);
+                mma_tf32(acc[mt][nt], ah, bl[nt]);
+                mma_tf32(acc[mt][nt], ah, bh[nt]);
+            }
+        }
+    }
+}
+
+// The chunk states of ssd_chunk_state_kernel on the tensor cores (split 1 = 3xTF32, 2 = bf16): S_c[p][n] = sum_j
+// (w_j x_j[p]) B_j[n], w_j = exp(cum_end - cum_j) dt_j; block per (chunk, p-tile * n-tiles, head * batch).
+// The 64-step tiles of x and B arrive by cp.async in two stages (64 x 68 each), the next while this one is multiplied.
+__global__ void __launch_bounds__(256, 3) ssd_chunk_state_tc_kernel(Scan s, const float* __restrict__ xbc, const float* __restrict__ dt,
+                                                                    const float* __restrict__ cum, float* __restrict__ states, int split) {
+    extern __shared__ float4 smem4[];
+    float* Xs = (float*)smem4;                 // [stage][j][p]
+    float* Bs = Xs + 2 * ST * (ST + 4);        // [stage][j][n]
+    float* ws = Bs + 2 * ST * (ST + 4);        // [stage][j]
+    int P = s.headdim, N = s.state, Q = s.chunk, nc = gridDim.x;
+    int c = blockIdx.x, nTiles = (N + ST - 1) / ST;
+    int p0 = (blockIdx.y / nTiles) * ST, n0 = (blockIdx.y % nTiles) * ST;
+    int h = blockIdx.z % s.heads, b = blockIdx.z / s.heads, g = h / (s.heads / s.groups);
+    int c0 = c * Q, q = min(Q, s.len - c0), nj = (q + ST - 1) / ST;
+    const float* cumc = cum + ((size_t)b * s.heads + h) * nc * Q + c0;
+    float cend = cumc[q - 1];
+    const bool vec = ((s.xbcStride | s.xCol | s.bCol | N | P) & 3) == 0;
+    long long step = s.forward ? s.xbcStride : -(long long)s.xbcStride;
+    const float* row0 = xbc + scanRow(s, b, c0) * s.xbcStride;
+    auto stage = [&](int jt) {
+        int j0 = jt * ST, k = jt & 1;
+        load_tile(Xs + k * ST * (ST + 4), ST + 4, ST, min(ST, P - p0), q - j0, row0 + j0 * step + s.xCol + h * P + p0, step, vec);
+        load_tile(Bs + k * ST * (ST + 4), ST + 4, ST, min(ST, N - n0), q - j0, row0 + j0 * step + s.bCol + g * N + n0, step, vec);
+        if (threadIdx.x < ST) {
+            int j = j0 + threadIdx.x;
+            ws[k * ST + threadIdx.x] = j < q ? expf(cend - cumc[j]) * dt[scanRow(s, b, c0 + j) * s.dtStride + s.dtCol + h] : 0.f;
+        }
+        cp_async_commit();
+    };
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, lg = lane >> 2, lt = lane & 3;
+    const int wr = (warp >> 2) * 32, wc = (warp & 3) * 16;
+    float acc[2][2][4] = {};
+    stage(0);
+    for (int jt = 0; jt < nj; jt++) {
+        if (jt + 1 < nj) stage(jt + 1);
+        else cp_async_commit();
+        asm volatile("cp.async.wait_group 1;\n" ::);
+        __syncthreads();
+        int k = jt & 1;
+        warp_mma_scaled_kmajor(acc, Xs + k * ST * (ST + 4), ST + 4, ws + k * ST, Bs + k * ST * (ST + 4), ST + 4, wr, wc, split);
+        __syncthreads();  // this stage is free for tile jt + 2
+    }
+    float* out = states + (((size_t)b * nc + c) * s.heads + h) * P * N;
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int nt = 0; nt < 2; nt++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                int p = p0 + wr + mt * 16 + lg + (e >> 1) * 8, n = n0 + wc + nt * 8 + 2 * lt + (e & 1);
+                if (p < P && n < N) out[(size_t)p * N + n] = acc[mt][nt][e];
+            }
+}
+
+// y_i = exp(cum_i) C_i S^T + sum_{j<=i} G_ij X_j with G_ij = CB_ij exp(cum_i - cum_j) dt_j; block per (chunk *
+// 64-row tile, 64-column tile of P, head * batch). Shared memory: C_i and S (64 x ldn each) for the
+// entering-state product, whose place the scaled score tile G then takes (3xTF32: its TF32 high and low
+// parts, 64 x 68 each, split once here and not in the product; bf16: 64 x 36 pairs in the products' k
+// order), two stages of X_j (64 x 68) filled by cp.async while the tile before is multiplied, and the
+// rows' cum (64). Each
+// thread scales 16 scores (one warp = one row, 32 columns, 8 rows apart), loaded into registers a tile ahead.
+__global__ void __launch_bounds__(256, 3) ssd_chunk_output_tc_kernel(Scan s, const float* __restrict__ xbc, const float* __restrict__ dt,
+                                                                     const float* __restrict__ cum, const float* __restrict__ states,
+                                                                     const float* __restrict__ cb, float* __restrict__ y, int nc, int split) {
+    extern __shared__ float4 smem4[];
+    int P = s.headdim, N = s.state, Q = s.chunk, HP = s.heads * P, T = (Q + ST - 1) / ST;
+    const int ldn = stateTilePitch(N), nK = split == 2 ? ((N + 15) / 16) * 16 : ((N + 7) / 8) * 8;
+    float* Cs = (float*)smem4;
+    float* Ss = Cs + ST * ldn;
+    uint32_t* Ghi = (uint32_t*)smem4;  // bf16: the pairs, pitch 36
+    uint32_t* Glo = Ghi + ST * (ST + 4);
+    float* Xs = Cs + 2 * ST * ldn;
+    float* cumI = Xs + 2 * ST * (ST + 4);  // cum of the block's 64 rows
+    int c = blockIdx.x / T, it = blockIdx.x % T, i0 = it * ST, p0 = blockIdx.y * ST;
     int h = blockIdx.z % s.heads, b = blockIdx.z / s.heads, g = h / (s.heads / s.groups);
     int c0 = c * Q, q = min(Q, s.len - c0);
     if (i0 >= q) return;
     const float* cumc = cum + ((size_t)b * s.heads + h) * nc * Q + c0;
     const float* st = states + (((size_t)b * nc + c) * s.heads + h) * (size_t)P * N;
+    const float* cbi = cb + (((size_t)b * nc + c) * s.groups + g) * (size_t)(T * (T + 1) / 2) * (ST * ST) + (size_t)(it * (it + 1) / 2) * (ST * ST);
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, lg = lane >> 2, lt = lane & 3;
-    const int wr = (warp >> 2) * 32, wc = (warp & 3) * 16, nK = split == 2 ? ((N + 15) / 16) * 16 : ((N + 7) / 8) * 8;
-    float acc[2][2][4] = {};
-    // 16-byte loads where every column range starts on a 16-byte boundary
-    const bool vec = ((s.xbcStride | s.xCol | s.bCol | s.cCol | N | P) & 3) == 0;
-    // dst[rr][0..wpad) = the columns [col, col + width) of 64 rows (rows >= rows are zero): row rr at src + rowOff(rr)
-    auto tile = [&](float* dst, int ld, int wpad, int width, int rows, auto rowPtr) {
-        int w4 = wpad >> 2;
-        for (int e = tid; e < ST * w4; e += 256) {
-            int rr = e / w4, c4 = (e - rr * w4) * 4;
-            float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-            if (rr < rows) {
-                const float* src = rowPtr(rr);
-                if (vec && c4 + 4 <= width) v = *(const float4*)(src + c4);
-                else {
-                    if (c4 < width) v.x = src[c4];
-                    if (c4 + 1 < width) v.y = src[c4 + 1];
-                    if (c4 + 2 < width) v.z = src[c4 + 2];
-                    if (c4 + 3 < width) v.w = src[c4 + 3];
-                }
-            }
-            *(float4*)&dst[rr * ld + c4] = v;
+    const int wr = (warp >> 2) * 32, wc = (warp & 3) * 16, pw = min(ST, P - p0);
+    const bool vec = ((s.xbcStride | s.xCol | s.cCol | N | P) & 3) == 0;
+    long long step = s.forward ? s.xbcStride : -(long long)s.xbcStride;
+    const float* row0 = xbc + scanRow(s, b, c0) * s.xbcStride;
+    const float* x0 = row0 + s.xCol + h * P + p0;
+
+    load_tile(Cs, ldn, nK, N, q - i0, row0 + i0 * step + s.cCol + g * N, step, vec);
+    load_tile(Ss, ldn, nK, N, pw, st + (size_t)p0 * N, N, vec);
+    cp_async_commit();
+    load_tile(Xs, ST + 4, ST, pw, q, x0, step, vec);
+    cp_async_commit();
+
+    // this thread's scores: rows warp + 8r, columns kc[e] of each j-tile (bf16: the pair u of the row's k order)
+    int kc[2];
+#pragma unroll
+    for (int e = 0; e < 2; e++) kc[e] = split == 2 ? (lane >> 3) * 16 + ((lane >> 2) & 1) * 8 + (lane & 3) + 4 * e : lane + 32 * e;
+    float cbv[8][2], cumJ[2], dtJ[2];
+    if (tid < ST) cumI[tid] = i0 + tid < q ? cumc[i0 + tid] : 0.f;
+    auto fetch = [&](int jt) {
+        const float* tileP = cbi + (size_t)jt * (ST * ST);
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+            int j = jt * ST + kc[e];
+            cumJ[e] = j < q ? cumc[j] : 0.f;
+            dtJ[e] = j < q ? dt[scanRow(s, b, c0 + j) * s.dtStride + s.dtCol + h] : 0.f;
+#pragma unroll
+            for (int r = 0; r < 8; r++) cbv[r][e] = tileP[(warp + 8 * r) * ST + kc[e]];
         }
     };
-    auto xbcRow = [&](int step, int col) { return xbc + scanRow(s, b, c0 + step) * s.xbcStride + col; };
 
-    // C_i and the entering state S, zero-padded to a multiple of 8 columns
-    tile(Cs, ldn, nK, N, q - i0, [&](int rr) { return xbcRow(i0 + rr, s.cCol + g * N); });
-    tile(Ks, ldn, nK, N, P - p0, [&](int rr) { return st + (size_t)(p0 + rr) * N; });
+    float acc[2][2][4] = {};
+    asm volatile("cp.async.wait_group 1;\n" ::);
     __syncthreads();
-    warp_mma(acc, Cs, ldn, Ks, ldn, true, wr, wc, nK, split);
-    float cumi[2][2];
+    warp_mma(acc, Cs, ldn, Ss, ldn, true, wr, wc, nK, split);
 #pragma unroll
     for (int mt = 0; mt < 2; mt++)
 #pragma unroll
         for (int hh = 0; hh < 2; hh++) {
             int i = i0 + wr + mt * 16 + lg + hh * 8;
-            cumi[mt][hh] = i < q ? cumc[i] : 0.f;
-            float decay = expf(cumi[mt][hh]);
+            float decay = expf(i < q ? cumc[i] : 0.f);
 #pragma unroll
             for (int nt = 0; nt < 2; nt++) {
                 acc[mt][nt][2 * hh] *= decay;
@@ -675,35 +856,72 @@ __global__ void __launch_bounds__(256) ssd_chunk_output_tc_kernel(Scan s, const 
             }
         }
 
-    for (int j0 = 0; j0 <= i0 && j0 < q; j0 += ST) {
-        __syncthreads();  // Ks / Xs free again
-        tile(Ks, ldn, nK, N, q - j0, [&](int rr) { return xbcRow(j0 + rr, s.bCol + g * N); });
+    fetch(0);
+    for (int jt = 0; jt <= it; jt++) {
+        __syncthreads();  // C_i, S / the last G, and the X stage written next are free
+        if (jt < it) load_tile(Xs + ((jt + 1) & 1) * ST * (ST + 4), ST + 4, ST, pw, q - (jt + 1) * ST, x0 + (jt + 1) * ST * step, step, vec);
+        cp_async_commit();
+        // G = CB exp(cum_i - cum_j) dt_j on and below the diagonal
+#pragma unroll
+        for (int r = 0; r < 8; r++) {
+            int il = warp + 8 * r, i = i0 + il;
+            float v[2];
+#pragma unroll
+            for (int e = 0; e < 2; e++) {
+                int j = jt * ST + kc[e];
+                v[e] = (j <= i && i < q && j < q) ? cbv[r][e] * expf(cumI[il] - cumJ[e]) * dtJ[e] : 0.f;
+            }
+            if (split == 2) Ghi[il * 36 + lane] = bf16x2(v[0], v[1]);
+            else
+#pragma unroll
+                for (int e = 0; e < 2; e++) split_tf32(v[e], Ghi[il * (ST + 4) + kc[e]], Glo[il * (ST + 4) + kc[e]]);
+        }
+        if (jt < it) fetch(jt + 1);
+        asm volatile("cp.async.wait_group 1;\n" ::);
         __syncthreads();
-        float gacc[2][2][4] = {};
-        warp_mma(gacc, Cs, ldn, Ks, ldn, true, wr, wc, nK, split);
-        // G[i][j] * exp(cum_i - cum_j) * dt_j on and below the diagonal
+        const float* X = Xs + (jt & 1) * ST * (ST + 4);
+        if (split == 2) {
 #pragma unroll
-        for (int nt = 0; nt < 2; nt++)
+            for (int kb = 0; kb < ST / 16; kb++) {
+                uint32_t bf[2][2];
 #pragma unroll
-            for (int cc = 0; cc < 2; cc++) {
-                int jl = wc + nt * 8 + 2 * lt + cc, j = j0 + jl;
-                float cj = 0.f, dtj = 0.f;
-                if (j < q) {
-                    cj = cumc[j];
-                    dtj = dt[scanRow(s, b, c0 + j) * s.dtStride + s.dtCol + h];
+                for (int nt = 0; nt < 2; nt++) {
+                    const float* xb = X + (kb * 16 + lt) * (ST + 4) + wc + nt * 8 + lg;
+                    bf[nt][0] = bf16x2(xb[0], xb[4 * (ST + 4)]);
+                    bf[nt][1] = bf16x2(xb[8 * (ST + 4)], xb[12 * (ST + 4)]);
                 }
 #pragma unroll
-                for (int mt = 0; mt < 2; mt++)
+                for (int mt = 0; mt < 2; mt++) {
+                    const uint32_t* ga = Ghi + (wr + mt * 16 + lg) * 36 + kb * 8 + lt;
+                    uint32_t af[4] = {ga[0], ga[8 * 36], ga[4], ga[8 * 36 + 4]};
 #pragma unroll
-                    for (int hh = 0; hh < 2; hh++) {
-                        int il = wr + mt * 16 + lg + hh * 8, i = i0 + il;
-                        Gs[il * 68 + jl] = (j <= i && j < q && i < q) ? gacc[mt][nt][2 * hh + cc] * expf(cumi[mt][hh] - cj) * dtj : 0.f;
-                    }
+                    for (int nt = 0; nt < 2; nt++) mma_bf16(acc[mt][nt], af, bf[nt]);
+                }
             }
-        __syncthreads();  // every warp is done with B_j
-        tile(Xs, 68, ST, min(ST, P - p0), q - j0, [&](int rr) { return xbcRow(j0 + rr, s.xCol + h * P + p0); });
-        __syncthreads();
-        warp_mma(acc, Gs, 68, Xs, 68, false, wr, wc, ST, split);
+        } else {
+#pragma unroll 2
+            for (int kk = 0; kk < ST; kk += 8) {
+                uint32_t bh[2][2], bl[2][2];
+#pragma unroll
+                for (int nt = 0; nt < 2; nt++) {
+                    const float* xb = X + (kk + lt) * (ST + 4) + wc + nt * 8 + lg;
+                    split_tf32(xb[0], bh[nt][0], bl[nt][0]);
+                    split_tf32(xb[4 * (ST + 4)], bh[nt][1], bl[nt][1]);
+                }
+#pragma unroll
+                for (int mt = 0; mt < 2; mt++) {
+                    int o = (wr + mt * 16 + lg) * (ST + 4) + kk + lt;
+                    uint32_t ah[4] = {Ghi[o], Ghi[o + 8 * (ST + 4)], Ghi[o + 4], Ghi[o + 8 * (ST + 4) + 4]};
+                    uint32_t al[4] = {Glo[o], Glo[o + 8 * (ST + 4)], Glo[o + 4], Glo[o + 8 * (ST + 4) + 4]};
+#pragma unroll
+                    for (int nt = 0; nt < 2; nt++) {
+                        mma_tf32(acc[mt][nt], al, bh[nt]);
+                        mma_tf32(acc[mt][nt], ah, bl[nt]);
+                        mma_tf32(acc[mt][nt], ah, bh[nt]);
+                    }
+                }
+            }
+        }
     }
 #pragma unroll
     for (int mt = 0; mt < 2; mt++)

@@ -55,8 +55,9 @@ public final class CudaBackend implements Backend {
      * ~1e-3, as the release's Triton kernels), or the tensor cores in bf16 (operands rounded to bf16,
      * fp32 accumulation: {@link dev.hydra.weights.Precision#BF16}). Chosen per backend, or by
      * {@code -Dhydra.gpu.matmul}. Operands whose rows are not 16-byte aligned, and products with at most
-     * 32 outputs, use FFMA kernels. The scan's chunk-output products run in bf16 in the bf16 mode, in
-     * 3xTF32 in the two TF32 modes, in FFMA otherwise.
+     * 32 outputs, use FFMA kernels. The scan's products (chunk states, the scores C B^T once per group,
+     * chunk output) run in bf16 in the bf16 mode, in 3xTF32 in the two TF32 modes, in FFMA otherwise (the
+     * chunk output also where d_state is too large for its shared memory).
      */
     public enum Matmul {
         FFMA, TF32X3, TF32, BF16;
@@ -74,13 +75,15 @@ public final class CudaBackend implements Backend {
     private static final int CONV_T = 8;
     /** linear_tc_kernel's ring of 3 stages of (128 + 128) rows x 36 floats. */
     private static final int TC_SHARED_BYTES = 3 * 256 * 36 * Float.BYTES;
+    /** ssd_chunk_state_tc_kernel's two stages of x and B tiles (64 x 68 each) and of the 64 steps' weights. */
+    private static final int CHUNK_STATE_TC_SHARED_BYTES = (4 * TILE * (TILE + 4) + 2 * TILE) * Float.BYTES;
     /** Shared memory a block may have on sm_80 and newer; larger d_state runs the FFMA chunk-output kernel. */
     private static final int MAX_SHARED_BYTES = 160 * 1024;
 
     private final CUcontext ctx;
     private final CUmodule module = new CUmodule();
     private final Matmul matmul;
-    private final CUfunction linear, linearTc, linearBf16, linearSkinny, convSilu, softplusDt, cumsum, chunkState, statePass, chunkOutput, chunkOutputTc, shiftAdd, rmsNorm;
+    private final CUfunction linear, linearTc, linearBf16, linearSkinny, convSilu, softplusDt, cumsum, chunkState, chunkStateTc, statePass, chunkOutput, chunkScores, chunkOutputTc, shiftAdd, rmsNorm;
     private final CUfunction embed, layerNorm, addInPlace, maskRows, poolRows, activate, firstNonFinite;
     private final Map<Long, ArrayDeque<CUdeviceptr>> pool = new HashMap<>();
     private final List<DeviceBuf> live = new ArrayList<>();
@@ -90,8 +93,9 @@ public final class CudaBackend implements Backend {
      * them wait for both), with its own work buffers.
      */
     private final CUstream[] scanStream = {new CUstream(), new CUstream()};
-    private final DeviceBuf[] cum = new DeviceBuf[2], states = new DeviceBuf[2];
-    private int chunkOutputTcShared = 48 * 1024;
+    private final DeviceBuf[] cum = new DeviceBuf[2], states = new DeviceBuf[2], scores = new DeviceBuf[2];
+    /** The dynamic shared memory the two tensor-core scan kernels may use so far (raised when a larger d_state needs more). */
+    private int chunkOutputTcShared = 48 * 1024, chunkScoresShared = 48 * 1024;
     /**
      * Threads that copy slices between Java arrays and pinned memory, each a whole slice at a time, and
      * the ring of pinned slices: while the copiers fill (or empty) half of it, the other half moves by DMA.
@@ -164,8 +168,12 @@ public final class CudaBackend implements Backend {
         softplusDt = function("softplus_dt_kernel");
         cumsum = function("ssd_cumsum_kernel");
         chunkState = function("ssd_chunk_state_kernel");
+        chunkStateTc = function("ssd_chunk_state_tc_kernel");
+        check(JCudaDriver.cuFuncSetAttribute(chunkStateTc, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, CHUNK_STATE_TC_SHARED_BYTES),
+                "raising ssd_chunk_state_tc_kernel's shared memory");
         statePass = function("ssd_state_pass_kernel");
         chunkOutput = function("ssd_chunk_output_kernel");
+        chunkScores = function("ssd_chunk_scores_kernel");
         chunkOutputTc = function("ssd_chunk_output_tc_kernel");
         shiftAdd = function("shift_add_diagonal_kernel");
         rmsNorm = function("gated_rms_norm_kernel");
@@ -689,7 +697,9 @@ public final class CudaBackend implements Backend {
                 yRun = at(y, (long) s.firstRow() * H * P);
         launchOn(st, cumsum, nc, H, B, THREADS, Q * Float.BYTES, layout, dtRun, a, cumD);
         lap(0);
-        launchOn(st, chunkState, nc, cdiv(P, TILE) * cdiv(N, TILE), bh, THREADS, 0, layout, xbcRun, dtRun, cumD, statesD);
+        int split = matmul == Matmul.BF16 ? 2 : 1;
+        if (matmul == Matmul.FFMA) launchOn(st, chunkState, nc, cdiv(P, TILE) * cdiv(N, TILE), bh, THREADS, 0, layout, xbcRun, dtRun, cumD, statesD);
+        else launchOn(st, chunkStateTc, nc, cdiv(P, TILE) * cdiv(N, TILE), bh, THREADS, CHUNK_STATE_TC_SHARED_BYTES, layout, xbcRun, dtRun, cumD, statesD, split);
         lap(1);
         launchOn(st, statePass, cdiv((long) P * N, THREADS), H, B, THREADS, 0, layout, cumD, init == null ? new CUdeviceptr() : init, statesD, nc);
         lap(2);
@@ -697,18 +707,29 @@ public final class CudaBackend implements Backend {
         if (matmul == Matmul.FFMA || tcShared > MAX_SHARED_BYTES)
             launchOn(st, chunkOutput, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, 0, layout, xbcRun, dtRun, cumD, statesD, yRun, nc);
         else {
-            if (tcShared > chunkOutputTcShared) {
-                check(JCudaDriver.cuFuncSetAttribute(chunkOutputTc, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, tcShared),
-                        "raising ssd_chunk_output_tc_kernel's shared memory");
-                chunkOutputTcShared = tcShared;
-            }
-            launchOn(st, chunkOutputTc, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, tcShared, layout, xbcRun, dtRun, cumD, statesD, yRun, nc,
-                    matmul == Matmul.BF16 ? 2 : 1);
+            // C B^T of each causal pair of 64-step tiles, once per (batch, chunk, group), for all the group's heads
+            int tiles = (int) cdiv(Q, TILE), pairs = tiles * (tiles + 1) / 2;
+            DeviceBuf scoresD = scores[d] = scratch(scores[d], (long) B * nc * s.groups() * pairs * TILE * TILE);
+            int scoresShared = 2 * TILE * stateTilePitch(N) * Float.BYTES;
+            chunkScoresShared = raiseShared(chunkScores, scoresShared, chunkScoresShared, "ssd_chunk_scores_kernel");
+            launchOn(st, chunkScores, (long) nc * pairs, s.groups(), B, THREADS, scoresShared, layout, xbcRun, scoresD, nc, split);
+            lap(3);
+            chunkOutputTcShared = raiseShared(chunkOutputTc, tcShared, chunkOutputTcShared, "ssd_chunk_output_tc_kernel");
+            launchOn(st, chunkOutputTc, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, tcShared, layout, xbcRun, dtRun, cumD, statesD, scoresD,
+                    yRun, nc, split);
         }
-        lap(3);
+        lap(4);
     }
 
-    /** Wall ms spent in the scan's four kernels (cumsum, chunk states, state passing, chunk output) while profiling. */
+    /** Raises f's dynamic shared memory limit from {@code now} to {@code bytes} when it is larger; the new limit. */
+    private static int raiseShared(CUfunction f, int bytes, int now, String kernel) {
+        if (bytes <= now) return now;
+        check(JCudaDriver.cuFuncSetAttribute(f, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes),
+                "raising " + kernel + "'s shared memory");
+        return bytes;
+    }
+
+    /** Wall ms spent in the scan's kernels (cumsum, chunk states, state passing, chunk scores, chunk output) while profiling. */
     private double[] scanProfile;
     private long lapStart;
 
@@ -725,10 +746,14 @@ public final class CudaBackend implements Backend {
         lapStart = now;
     }
 
-    /** ssd_chunk_output_tc_kernel's shared memory: C_i and S / B_j tiles of 64 rows x ldn, and G (64 x 68). */
+    /** Pitch of the scan kernels' tiles of d_state columns (stateTilePitch in hydra.cu). */
+    private static int stateTilePitch(int n) {
+        return Math.max((n + 15) / 16 * 16 + 4, TILE + 4);
+    }
+
+    /** ssd_chunk_output_tc_kernel's shared memory: C_i and S (64 rows x pitch each; then G), two X_j stages (64 x 68), 64 cums. */
     private static int chunkOutputSharedBytes(int n) {
-        int ldn = Math.max((n + 15) / 16 * 16 + 4, 68);
-        return (2 * TILE * ldn + TILE * 68) * Float.BYTES;
+        return (2 * TILE * stateTilePitch(n) + 2 * TILE * (TILE + 4) + TILE) * Float.BYTES;
     }
 
     /** A work buffer kept across calls, grown when a larger one is needed. */

@@ -31,7 +31,7 @@ import java.util.SplittableRandom;
  */
 public final class GpuBenchmark {
     private static final int WARMUP = 5, REPS = 30;
-    private static final int[][] SHAPES = {{8, 512}, {32, 128}, {1, 8192}, {1, 65536}};
+    private static final int[][] SHAPES = {{8, 512}, {32, 128}, {1, 8192}, {1, 65536}}, BREAKDOWN_SHAPES = {{8, 512}, {1, 8192}, {1, 65536}};
     /** Ceilings measured on the H200 here: device-to-device copy, and the datasheet's FFMA rate. */
     private static final double COPY_GBS = 4300, FP32_GFLOPS = 67000;
 
@@ -86,8 +86,7 @@ public final class GpuBenchmark {
                 table.append(String.format("| %d | %d | %.3f | %.3f | %.2f | %.3f | %.2f | %.2f | %.0f | %.1f%% | %.0f | %.1f%% |%n", b, l, resident, transfers,
                         transfers / resident, newArray, up, down, gflops, 100 * gflops / FP32_GFLOPS, gbs, 100 * gbs / COPY_GBS));
             }
-            System.out.println(breakdown(gpu, cfg, 8, 512));
-            System.out.println(breakdown(gpu, cfg, 1, 65536));
+            for (int[] shape : BREAKDOWN_SHAPES) System.out.println(breakdown(gpu, cfg, shape[0], shape[1]));
             System.out.print(table);
             return table.toString();
         }
@@ -182,12 +181,12 @@ public final class GpuBenchmark {
                     gpu.synchronize();
                 })));
             }
-            double[] scan = new double[4];
+            double[] scan = new double[5];
             gpu.profileScan(scan);
             for (int i = 0; i < REPS; i++) ops[3].run();
             gpu.profileScan(null);
-            s.append(String.format("%n  scan fwd kernels (mean ms): cumsum %.3f; chunk states %.3f; state passing %.3f; chunk output %.3f",
-                    scan[0] / REPS, scan[1] / REPS, scan[2] / REPS, scan[3] / REPS));
+            s.append(String.format("%n  scan fwd kernels (mean ms): cumsum %.3f; chunk states %.3f; state passing %.3f; chunk scores %.3f; chunk output %.3f",
+                    scan[0] / REPS, scan[1] / REPS, scan[2] / REPS, scan[3] / REPS, scan[4] / REPS));
             return s.toString();
         }
     }
