@@ -729,7 +729,8 @@ __device__ __forceinline__ void warp_mma_scaled_kmajor(float (&acc)[2][2][4], co
 }
 
 // The chunk states of ssd_chunk_state_kernel on the tensor cores (split 1 = 3xTF32, 2 = bf16): S_c[p][n] = sum_j
-// (w_j x_j[p]) B_j[n], w_j = exp(cum_end - cum_j) dt_j; block per (chunk, p-tile * n-tiles, head * batch).
+// (w_j x_j[p]) B_j[n], w_j = exp(cum_end - cum_j) dt_j; block per (chunk * head, p-tile * n-tiles, batch), so
+// that the heads of a chunk run together, sharing its rows and B_j in L2.
 // The 64-step tiles of x and B arrive by cp.async in two stages (64 x 68 each), the next while this one is multiplied.
 __global__ void __launch_bounds__(256, 3) ssd_chunk_state_tc_kernel(Scan s, const float* __restrict__ xbc, const float* __restrict__ dt,
                                                                     const float* __restrict__ cum, float* __restrict__ states, int split) {
@@ -737,10 +738,10 @@ __global__ void __launch_bounds__(256, 3) ssd_chunk_state_tc_kernel(Scan s, cons
     float* Xs = (float*)smem4;                 // [stage][j][p]
     float* Bs = Xs + 2 * ST * (ST + 4);        // [stage][j][n]
     float* ws = Bs + 2 * ST * (ST + 4);        // [stage][j]
-    int P = s.headdim, N = s.state, Q = s.chunk, nc = gridDim.x;
-    int c = blockIdx.x, nTiles = (N + ST - 1) / ST;
+    int P = s.headdim, N = s.state, Q = s.chunk, nc = gridDim.x / s.heads;
+    int h = blockIdx.x % s.heads, c = blockIdx.x / s.heads, nTiles = (N + ST - 1) / ST;
     int p0 = (blockIdx.y / nTiles) * ST, n0 = (blockIdx.y % nTiles) * ST;
-    int h = blockIdx.z % s.heads, b = blockIdx.z / s.heads, g = h / (s.heads / s.groups);
+    int b = blockIdx.z, g = h / (s.heads / s.groups);
     int c0 = c * Q, q = min(Q, s.len - c0), nj = (q + ST - 1) / ST;
     const float* cumc = cum + ((size_t)b * s.heads + h) * nc * Q + c0;
     float cend = cumc[q - 1];
@@ -783,7 +784,8 @@ __global__ void __launch_bounds__(256, 3) ssd_chunk_state_tc_kernel(Scan s, cons
 }
 
 // y_i = exp(cum_i) C_i S^T + sum_{j<=i} G_ij X_j with G_ij = CB_ij exp(cum_i - cum_j) dt_j; block per (chunk *
-// 64-row tile, 64-column tile of P, head * batch). Shared memory: C_i and S (64 x ldn each) for the
+// 64-row tile * head, 64-column tile of P, batch): the heads of one tile run together, sharing its C_i and
+// scores in L2. Shared memory: C_i and S (64 x ldn each) for the
 // entering-state product, whose place the scaled score tile G then takes (3xTF32: its TF32 high and low
 // parts, 64 x 68 each, split once here and not in the product; bf16: 64 x 36 pairs in the products' k
 // order), two stages of X_j (64 x 68) filled by cp.async while the tile before is multiplied, and the
@@ -801,8 +803,8 @@ __global__ void __launch_bounds__(256, 3) ssd_chunk_output_tc_kernel(Scan s, con
     uint32_t* Glo = Ghi + ST * (ST + 4);
     float* Xs = Cs + 2 * ST * ldn;
     float* cumI = Xs + 2 * ST * (ST + 4);  // cum of the block's 64 rows
-    int c = blockIdx.x / T, it = blockIdx.x % T, i0 = it * ST, p0 = blockIdx.y * ST;
-    int h = blockIdx.z % s.heads, b = blockIdx.z / s.heads, g = h / (s.heads / s.groups);
+    int h = blockIdx.x % s.heads, c = blockIdx.x / s.heads / T, it = blockIdx.x / s.heads % T, i0 = it * ST, p0 = blockIdx.y * ST;
+    int b = blockIdx.z, g = h / (s.heads / s.groups);
     int c0 = c * Q, q = min(Q, s.len - c0);
     if (i0 >= q) return;
     const float* cumc = cum + ((size_t)b * s.heads + h) * nc * Q + c0;

@@ -699,7 +699,7 @@ public final class CudaBackend implements Backend {
         lap(0);
         int split = matmul == Matmul.BF16 ? 2 : 1;
         if (matmul == Matmul.FFMA) launchOn(st, chunkState, nc, cdiv(P, TILE) * cdiv(N, TILE), bh, THREADS, 0, layout, xbcRun, dtRun, cumD, statesD);
-        else launchOn(st, chunkStateTc, nc, cdiv(P, TILE) * cdiv(N, TILE), bh, THREADS, CHUNK_STATE_TC_SHARED_BYTES, layout, xbcRun, dtRun, cumD, statesD, split);
+        else launchOn(st, chunkStateTc, (long) nc * H, cdiv(P, TILE) * cdiv(N, TILE), B, THREADS, CHUNK_STATE_TC_SHARED_BYTES, layout, xbcRun, dtRun, cumD, statesD, split);
         lap(1);
         launchOn(st, statePass, cdiv((long) P * N, THREADS), H, B, THREADS, 0, layout, cumD, init == null ? new CUdeviceptr() : init, statesD, nc);
         lap(2);
@@ -715,7 +715,7 @@ public final class CudaBackend implements Backend {
             launchOn(st, chunkScores, (long) nc * pairs, s.groups(), B, THREADS, scoresShared, layout, xbcRun, scoresD, nc, split);
             lap(3);
             chunkOutputTcShared = raiseShared(chunkOutputTc, tcShared, chunkOutputTcShared, "ssd_chunk_output_tc_kernel");
-            launchOn(st, chunkOutputTc, nc * cdiv(Q, TILE), cdiv(P, TILE), bh, THREADS, tcShared, layout, xbcRun, dtRun, cumD, statesD, scoresD,
+            launchOn(st, chunkOutputTc, nc * cdiv(Q, TILE) * H, cdiv(P, TILE), B, THREADS, tcShared, layout, xbcRun, dtRun, cumD, statesD, scoresD,
                     yRun, nc, split);
         }
         lap(4);
