@@ -1,7 +1,7 @@
 // The Hydra layer's fp32 kernels (docs/spec.md §1.3 steps 1-8) for dev.hydra.gpu.CudaBackend. Each kernel
 // computes what the same-named method of dev.hydra.kernels.ScalarBackend computes; matrices are
 // row-major and operands are read in place (row stride + first column), as in Backend.java.
-// Plain FFMA arithmetic throughout (no tensor cores), so results agree with the CPU to fp32 rounding.
+// The products run in plain FFMA or on the tensor cores (3xTF32, TF32, bf16), as CudaBackend.Matmul says.
 
 #include <stdint.h>
 
