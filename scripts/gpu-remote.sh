@@ -7,7 +7,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$here/out}
 mkdir -p "$out"
-jre=${TMPDIR:-/tmp}/hydra-gpu-jre
+jre=${TMPDIR:-/tmp}/hydra-gpu-jre-$(stat -c %s "$here/jre.tar.xz")
 [ -x "$jre/jre/bin/java" ] || { mkdir -p "$jre" && tar -C "$jre" -xJf "$here/jre.tar.xz"; } || exit 1
 java="$jre/jre/bin/java"
 flags="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx32g"
@@ -42,6 +42,13 @@ if [ -n "${CPU_THREADS:-}" ] && [ -f "$here/hydra-768.json" ]; then
                 | grep -v '^WARNING: Using incubator'
         done
     done 2>&1 | tee "$out/cpu-bench.log"
+fi
+
+# SERVE_BENCH="--layers 23 --hidden 768 ..." (bundle made with CPU_BENCH=1): ServeBench on this machine's CPU
+if [ -n "${SERVE_BENCH:-}" ] && ls "$here"/lib/hydra-bench-*.jar >/dev/null 2>&1; then
+    lscpu | grep -E 'Model name|^CPU\(s\)' | tee "$out/serve-cpu.txt"
+    "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx8g -XX:+UseParallelGC -cp "$cp" \
+        dev.hydra.bench.ServeBench $SERVE_BENCH 2>&1 | grep -v '^WARNING: Using incubator' | tee -a "$out/serve-bench.log"
 fi
 
 echo "== gpu tests: $(grep -E 'tests (successful|failed|skipped|aborted)' "$out/tests.log" | tr -s ' ' | tr '\n' ' ')"

@@ -21,13 +21,24 @@ cd "$root"
 rm -rf "$bundle/lib" "$bundle/test-classes"
 mkdir -p "$bundle/lib"
 mvn -B -q -pl hydra-gpu -am -DskipTests package dependency:copy-dependencies \
-    -DincludeScope=test -DexcludeGroupIds=org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian,net.jqwik,ai.djl,ai.djl.huggingface,net.java.dev.jna,com.google.code.gson,commons-io -DexcludeArtifactIds=commons-compress \
+    -DincludeScope=test -DexcludeGroupIds=org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian,net.jqwik,net.bytebuddy,ai.djl,ai.djl.huggingface,net.java.dev.jna,com.google.code.gson,commons-io -DexcludeArtifactIds=commons-compress \
     -DoutputDirectory="$bundle/lib"
 cp hydra-gpu/target/hydra-gpu-*.jar "$bundle/lib/"
-# CPU_BENCH=1: also the CLI's own (unshaded) jars, for `hydra bench` on the GPU machine's CPU (gpu-remote.sh)
+# CPU_BENCH=1: also the CLI's own (unshaded) jars, for `hydra bench` on the GPU machine's CPU, and the server
+# with its libraries and the benchmarks' own jar, for ServeBench there (gpu-remote.sh)
 if [ -n "${CPU_BENCH:-}" ]; then
-    mvn -B -q -pl hydra-cli -am -DskipTests package
-    cp hydra-cli/target/hydra-cli-*.jar hydra-server/target/hydra-server-*.jar "$bundle/lib/"
+    mvn -B -q -pl hydra-cli,bench -am -DskipTests package
+    mvn -B -q -pl hydra-server -am -DskipTests package dependency:copy-dependencies -DincludeScope=runtime \
+        -DexcludeGroupIds=com.google.code.gson,commons-io -DexcludeArtifactIds=commons-compress \
+        -DoutputDirectory="$bundle/lib"
+    cp hydra-cli/target/hydra-cli-*.jar hydra-server/target/hydra-server-*.jar bench/target/hydra-bench-*.jar "$bundle/lib/"
+    # the tokenizer's native library for linux-x86_64 only (the jar holds every platform's)
+    tokenizers=$(ls "$bundle"/lib/tokenizers-*.jar)
+    tmp=$(mktemp -d)
+    (cd "$tmp" && "$JAVA_HOME/bin/jar" xf "$tokenizers" && rm "$tokenizers" \
+        && find native/lib -mindepth 1 -maxdepth 1 -type d ! -name linux-x86_64 -exec rm -rf {} + \
+        && "$JAVA_HOME/bin/jar" cfM "$tokenizers" .)
+    rm -rf "$tmp"
     picocli=$(sed -n 's:.*<picocli.version>\(.*\)</picocli.version>.*:\1:p' pom.xml)
     cp "$HOME/.m2/repository/info/picocli/picocli/$picocli/picocli-$picocli.jar" "$bundle/lib/"
     cp bench/configs/hydra-768.json "$bundle/"
@@ -43,13 +54,16 @@ natives=$(ls "$bundle"/lib/jcuda-natives-*.jar)
 tmp=$(mktemp -d)
 (cd "$tmp" && "$JAVA_HOME/bin/jar" xf "$natives" && rm "$natives" && "$JAVA_HOME/bin/jar" cfM "$natives" lib/libJCudaDriver-*)
 rm -rf "$tmp"
-# the runtime travels as an xz archive (half the size of the directory); made once
-if [ ! -f "$bundle/jre.tar.xz" ]; then
+# the runtime travels as an xz archive of an uncompressed image (xz packs it to a third; jlink's own zip
+# compression would leave xz little to do); made again when its modules change
+modules=java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.management,jdk.zipfs,java.net.http
+if [ "$(cat "$bundle/jre.modules" 2>/dev/null)" != "$modules zip-0" ]; then
     tmp=$(mktemp -d)
-    "$JAVA_HOME/bin/jlink" --add-modules java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.management,jdk.zipfs \
-        --strip-debug --no-man-pages --no-header-files --compress=zip-6 --output "$tmp/jre"
+    "$JAVA_HOME/bin/jlink" --add-modules "$modules" \
+        --strip-debug --no-man-pages --no-header-files --compress=zip-0 --output "$tmp/jre"
     strip --strip-unneeded "$tmp/jre/lib/server/libjvm.so" || true
     tar -C "$tmp" -cJf "$bundle/jre.tar.xz" jre
+    echo "$modules zip-0" > "$bundle/jre.modules"
     rm -rf "$tmp"
 fi
 cp scripts/gpu-remote.sh "$bundle/gpu-remote.sh"

@@ -42,7 +42,7 @@ import static dev.hydra.layer.Layers.narrow;
  * (a quarter of {@code --requests} each, unmeasured), then measured in {@code --rounds} alternating rounds
  * (default 3), whose medians are compared. Every phase is bounded by a request count and by {@code --phase-seconds}. The model: seeded weights, a WordPiece vocabulary of 120 words,
  * {@code --layers} Hydra layers of width {@code --hidden} (default 4 x 256; the paper's size is 23 x 768).
- * Run: {@code scripts/serve-bench.sh [--layers N] [--hidden D] [--requests N] [--soak N] [--phase-seconds S] [--rounds R]}.
+ * Run: {@code scripts/serve-bench.sh [--layers N] [--hidden D] [--requests N] [--soak N] [--phase-seconds S] [--rounds R] [--max-wait-ms W]} ({@code --max-wait-ms} of the server, default 5).
  */
 public final class ServeBench {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -60,7 +60,7 @@ public final class ServeBench {
             "to", "at", "by", "is");
 
     private int layers = 4, hidden = 256, requests = 640, soak = 10_000, rounds = 3, threads = Runtime.getRuntime().availableProcessors();
-    private long phaseSeconds = 120;
+    private long phaseSeconds = 120, maxWaitMillis = 5;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
 
     public static void main(String[] args) throws Exception {
@@ -76,8 +76,9 @@ public final class ServeBench {
                 case "--soak" -> b.soak = (int) number(args[i], value, 0);
                 case "--phase-seconds" -> b.phaseSeconds = number(args[i], value, 1);
                 case "--rounds" -> b.rounds = (int) number(args[i], value, 1);
+                case "--max-wait-ms" -> b.maxWaitMillis = number(args[i], value, 0);
                 default -> {
-                    System.err.println("serve-bench: unknown option " + args[i] + " (known: --layers N, --hidden D, --threads T, --requests N, --soak N, --phase-seconds S, --rounds R)");
+                    System.err.println("serve-bench: unknown option " + args[i] + " (known: --layers N, --hidden D, --threads T, --requests N, --soak N, --phase-seconds S, --rounds R, --max-wait-ms W)");
                     System.exit(2);
                 }
             }
@@ -151,7 +152,7 @@ public final class ServeBench {
                     rounds, b, one, b / one, lib, median(library16), median(library1), b / lib);
 
             try (EmbeddingServer s = serve(bert, 32)) {
-                System.out.println("clients | requests | req/s | p50 ms | p99 ms   (--max-batch 32, --max-wait-ms 5)");
+                System.out.println("clients | requests | req/s | p50 ms | p99 ms   (--max-batch 32, --max-wait-ms " + maxWaitMillis + ")");
                 for (int clients : new int[] {1, 8, 32, 128}) {
                     Result r = load(s.port(), clients, Math.max(requests / 4, clients * 4), texts, expected, 0);
                     System.out.printf("%7d | %8d | %5.1f | %6.1f | %6.1f%n", clients, r.done, r.throughput(), r.percentile(50), r.percentile(99));
@@ -237,8 +238,8 @@ public final class ServeBench {
                 .findFirst().orElseThrow();
     }
 
-    private static EmbeddingServer serve(HydraBert bert, int maxBatch) {
-        EmbeddingServer s = EmbeddingServer.start(ServerConfig.defaults(NAME).withPort(0).withBatching(maxBatch, 5, 1024));
+    private EmbeddingServer serve(HydraBert bert, int maxBatch) {
+        EmbeddingServer s = EmbeddingServer.start(ServerConfig.defaults(NAME).withPort(0).withBatching(maxBatch, maxWaitMillis, 1024));
         s.serve(bert);
         return s;
     }

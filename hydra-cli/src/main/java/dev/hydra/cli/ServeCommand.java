@@ -58,7 +58,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-batch", defaultValue = "32", description = "Sequences per engine batch at most (default: ${DEFAULT-VALUE}).")
     int maxBatch;
 
-    @Option(names = "--max-wait-ms", defaultValue = "5", description = "How long a request may wait for its batch to fill (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-wait-ms", defaultValue = "5", description = "How long a batch may keep the free engine waiting for more requests (default: ${DEFAULT-VALUE}).")
     long maxWaitMs;
 
     @Option(names = "--max-queue", defaultValue = "1024", description = "Requests waiting at most; more are answered 429 (default: ${DEFAULT-VALUE}).")

@@ -11,7 +11,7 @@ import dev.hydra.bert.HydraBert.Pool;
  * @param modelName      the name /v1/models lists and requests may give as {@code model}
  * @param pool           how a text's embedding is pooled (null: CLS when the model has a pooler, else mean)
  * @param maxBatch       sequences per engine batch
- * @param maxWaitMillis  how long the oldest queued request may wait for a batch to fill
+ * @param maxWaitMillis  how long a batch may keep the free engine waiting for more requests (see {@link dev.hydra.server.batch.Batcher})
  * @param maxQueue       requests waiting at most; one more is answered 429
  * @param apiKey         the Bearer token every /v1 request must carry, or null for none
  * @param maxInputTokens tokens per input at most (413 above), or 0 for the model's maximum length

@@ -14,10 +14,19 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * Dynamic batching: requests (each one or more token sequences) wait in a bounded queue; one worker
- * thread takes the oldest, adds the requests behind it until the batch holds {@code maxBatch} sequences or
- * the oldest has waited {@code maxWait}, and runs the batch on the engine in one call (which packs its
- * sequences of any lengths end to end). Each request gets back its own rows. A request larger than {@code maxBatch} runs
- * as a batch of its own. {@link #close()} stops taking requests and returns once every queued one is answered.
+ * thread takes the oldest, adds the requests behind it, and runs the batch on the engine in one call (which
+ * packs its sequences of any lengths end to end) as soon as one of these holds:
+ * <ul>
+ * <li>the batch holds {@code maxBatch} sequences;</li>
+ * <li>as many requests have arrived since the engine was last free as the previous batch answered: clients
+ * that wait for their answer before sending again (most do) have all come back, so the batch will not grow
+ * by waiting. Without this, clients that arrived while the engine was busy would run as soon as it is
+ * free, and a fixed set of clients would settle into two half-size batches that take turns;</li>
+ * <li>the oldest request has waited {@code maxWait} since it arrived or since the engine was last free,
+ * whichever is later: the idle engine is never held back longer than that.</li>
+ * </ul>
+ * Each request gets back its own rows. A request larger than {@code maxBatch} runs as a batch of its own.
+ * {@link #close()} stops taking requests and returns once every queued one is answered.
  */
 public final class Batcher implements AutoCloseable {
 
@@ -92,6 +101,8 @@ public final class Batcher implements AutoCloseable {
 
     private void work() {
         Job carried = null;
+        long freeSince = System.nanoTime();
+        int lastAnswered = 0; // requests in the previous batch; 0 before the first
         try {
             while (true) {
                 Job first = carried != null ? carried : queue.poll(50, TimeUnit.MILLISECONDS);
@@ -103,8 +114,9 @@ public final class Batcher implements AutoCloseable {
                 List<Job> batch = new ArrayList<>();
                 batch.add(first);
                 int sequences = first.sequences().size();
-                long deadline = first.enqueuedNanos() + maxWaitNanos;
-                while (sequences < maxBatch) {
+                int returned = first.enqueuedNanos() > freeSince ? 1 : 0;
+                long deadline = Math.max(first.enqueuedNanos(), freeSince) + maxWaitNanos;
+                while (sequences < maxBatch && (lastAnswered == 0 || returned < lastAnswered)) {
                     long wait = accepting ? deadline - System.nanoTime() : 0;
                     Job next = wait > 0 ? queue.poll(Math.min(wait, SLICE_NANOS), TimeUnit.NANOSECONDS) : queue.poll();
                     if (next == null) {
@@ -117,15 +129,18 @@ public final class Batcher implements AutoCloseable {
                     }
                     batch.add(next);
                     sequences += next.sequences().size();
+                    if (next.enqueuedNanos() > freeSince) returned++;
                 }
-                run(batch);
+                freeSince = run(batch);
+                lastAnswered = batch.size();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
     }
 
-    private void run(List<Job> batch) {
+    /** Runs the batch and answers its requests; returns when the engine finished, read before any answer goes out. */
+    private long run(List<Job> batch) {
         List<Encoded> all = new ArrayList<>();
         long tokens = 0;
         for (Job j : batch) {
@@ -137,13 +152,15 @@ public final class Batcher implements AutoCloseable {
         try {
             outputs = engine.run(all);
         } catch (RuntimeException | Error failure) { // the server stays up: each request of the batch gets the failure
+            long free = System.nanoTime();
             for (Job j : batch) {
                 pending.decrementAndGet();
                 j.result().completeExceptionally(failure);
             }
-            return;
+            return free;
         }
-        metrics.batch(all.size(), tokens, (System.nanoTime() - start) / 1e9);
+        long free = System.nanoTime();
+        metrics.batch(all.size(), tokens, (free - start) / 1e9);
         int from = 0;
         for (Job j : batch) {
             int n = j.sequences().size();
@@ -151,6 +168,7 @@ public final class Batcher implements AutoCloseable {
             j.result().complete(List.copyOf(outputs.subList(from, from + n)));
             from += n;
         }
+        return free;
     }
 
     /** Stops taking requests, answers every queued one, then returns. */
