@@ -20,6 +20,13 @@ import java.util.Map;
  * pairs). Safe to share between threads.
  */
 public final class TextTokenizer implements AutoCloseable {
+    static {
+        // On a machine with an NVIDIA GPU, DJL picks a CUDA build of the tokenizer library, which its jar does not
+        // carry, and tries to download it (failing offline); tokenizing gains nothing from CUDA. RUST_FLAVOR set
+        // by the user (environment or property) still wins.
+        if (System.getenv("RUST_FLAVOR") == null && System.getProperty("RUST_FLAVOR") == null) System.setProperty("RUST_FLAVOR", "cpu");
+    }
+
     private final HuggingFaceTokenizer tokenizer;
     private final Path file;
     private final int maxLength;
