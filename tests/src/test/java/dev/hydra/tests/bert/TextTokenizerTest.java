@@ -24,6 +24,16 @@ class TextTokenizerTest {
     }
 
     @Test
+    void theTokenizerLibraryIsTheCpuBuildUnlessTheUserChoseAnother() throws Exception {
+        try (TextTokenizer t = load(32)) {
+            assertThat(t.encode("the cat").length()).isPositive();
+        }
+        // on a GPU machine DJL would otherwise look for a CUDA build, which its jar does not carry
+        String chosen = System.getenv("RUST_FLAVOR");
+        assertThat(System.getProperty("RUST_FLAVOR")).isEqualTo(chosen == null ? "cpu" : null);
+    }
+
+    @Test
     void singleTextsGetSpecialTokensSubwordsAndUnknowns() throws Exception {
         try (TextTokenizer t = load(32)) {
             TextTokenizer.Encoded e = t.encode("The cats SAT zebra");
