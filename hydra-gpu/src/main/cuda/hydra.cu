@@ -235,6 +235,7 @@ __global__ void __launch_bounds__(128) linear_skinny_kernel(const float* __restr
             float xv = Xs[wq][lane][kk];
 #pragma unroll
             for (int o4 = 0; o4 < 8; o4++) {
+                if (o4 * 4 >= N) break;  // warp-uniform: fc_D's 24 heads cost 24 FMAs a k, not 32
                 float4 wv = *(const float4*)&Ws[wq][kk][o4 * 4];
                 acc[o4 * 4] = fmaf(xv, wv.x, acc[o4 * 4]);
                 acc[o4 * 4 + 1] = fmaf(xv, wv.y, acc[o4 * 4 + 1]);
@@ -266,6 +267,30 @@ __global__ void __launch_bounds__(128) linear_skinny_kernel(const float* __restr
 // ---------------------------------------------------------------------------------------------
 #define CONV_T 8   // time steps per thread
 #define CONV_K 16  // kernels up to this width keep weights and input window in registers
+// One thread's CONV_T outputs of channel c with the weights and the input window in registers; KW >= k (the
+// weights past k are zero), the smallest of 4, 8, 16 that holds k, so that a width-7 conv costs 8 FMAs an output.
+extern "C++" template <int KW>
+__device__ __forceinline__ void conv_window(const float* __restrict__ in, int srcStride, int len, int t0, int k,
+                                            const float* __restrict__ wc, float bc, float* __restrict__ out, int channels,
+                                            int activate) {
+    float wr[KW], win[CONV_T + KW - 1];
+    int pad = k / 2;
+#pragma unroll
+    for (int j = 0; j < KW; j++) wr[j] = j < k ? wc[j] : 0.f;
+#pragma unroll
+    for (int i = 0; i < CONV_T + KW - 1; i++) {
+        int ts = t0 - pad + i;
+        win[i] = (i < CONV_T + k - 1 && ts >= 0 && ts < len) ? in[(size_t)ts * srcStride] : 0.f;
+    }
+#pragma unroll
+    for (int u = 0; u < CONV_T; u++) {
+        float s = bc;
+#pragma unroll
+        for (int j = 0; j < KW; j++) s = fmaf(wr[j], win[u + j], s);
+        if (t0 + u < len) out[(size_t)(t0 + u) * channels] = activate ? silu(s) : s;
+    }
+}
+
 __global__ void conv_silu_kernel(const float* __restrict__ src, int srcStride, int srcCol, int batch, int len, int channels,
                                  const float* __restrict__ w, const float* __restrict__ bias, int k, float* __restrict__ dst,
                                  int activate) {
@@ -276,23 +301,10 @@ __global__ void conv_silu_kernel(const float* __restrict__ src, int srcStride, i
     const float* in = src + (size_t)b * len * srcStride + srcCol + c;
     float* out = dst + (size_t)b * len * channels + c;
     float bc = bias ? bias[c] : 0.f;
-    if (k <= CONV_K) {
-        float wr[CONV_K], win[CONV_T + CONV_K - 1];
-#pragma unroll
-        for (int j = 0; j < CONV_K; j++) wr[j] = j < k ? w[c * k + j] : 0.f;
-#pragma unroll
-        for (int i = 0; i < CONV_T + CONV_K - 1; i++) {
-            int ts = t0 - pad + i;
-            win[i] = (i < CONV_T + k - 1 && ts >= 0 && ts < len) ? in[(size_t)ts * srcStride] : 0.f;
-        }
-#pragma unroll
-        for (int u = 0; u < CONV_T; u++) {
-            float s = bc;
-#pragma unroll
-            for (int j = 0; j < CONV_K; j++) s = fmaf(wr[j], win[u + j], s);
-            if (t0 + u < len) out[(size_t)(t0 + u) * channels] = activate ? silu(s) : s;
-        }
-    } else {
+    if (k <= 4) conv_window<4>(in, srcStride, len, t0, k, w + (size_t)c * k, bc, out, channels, activate);
+    else if (k <= 8) conv_window<8>(in, srcStride, len, t0, k, w + (size_t)c * k, bc, out, channels, activate);
+    else if (k <= CONV_K) conv_window<CONV_K>(in, srcStride, len, t0, k, w + (size_t)c * k, bc, out, channels, activate);
+    else {
         for (int t = t0; t < min(t0 + CONV_T, len); t++) {
             float s = bc;
             for (int j = 0; j < k; j++) {
@@ -980,6 +992,90 @@ __global__ void gated_rms_norm_kernel(const float* __restrict__ y, int rows, int
     float inv = rsqrtf(part[0] / dim + eps);
     const float* zr = z + (size_t)r * zStride + zCol;
     for (int i = threadIdx.x; i < dim; i += blockDim.x) out[(size_t)r * dim + i] = yr[i] * inv * w[i] * silu(zr[i]);
+}
+
+// Steps 6 and 7 in one pass, one block per row of a run of sequences of `len`: v = x_t * delta[t, h] + yF[t-1]
+// + yB[t+1] (the shifted terms zero at the sequence's ends), kept in mix when it is not null, then
+// out = v / sqrt(mean(v^2) + eps) * w * silu(z). v goes to out on the way and the thread that wrote it reads it
+// back (from L2), so that y, x and z are read from memory once. V floats per access: 4 (float4) when every
+// row, column and head is a multiple of 4 floats, else 1.
+extern "C++" template <int V>
+__device__ __forceinline__ void load_v(float* d, const float* p) {
+    if (V == 4) {
+        float4 q = *reinterpret_cast<const float4*>(p);
+        d[0] = q.x, d[1] = q.y, d[2] = q.z, d[3] = q.w;
+    } else d[0] = *p;
+}
+
+extern "C++" template <int V>
+__device__ __forceinline__ void store_v(float* p, const float* s) {
+    if (V == 4) *reinterpret_cast<float4*>(p) = make_float4(s[0], s[1], s[2], s[3]);
+    else *p = s[0];
+}
+
+extern "C++" template <int V>
+__device__ __forceinline__ void shift_diagonal_norm_row(int len, int heads, int headdim, const float* __restrict__ yF,
+                                                        const float* __restrict__ yB, const float* __restrict__ x, int xStride,
+                                                        const float* __restrict__ delta, const float* __restrict__ z, int zStride,
+                                                        int zCol, const float* __restrict__ w, float eps, float* __restrict__ mix,
+                                                        float* __restrict__ out) {
+    __shared__ float part[32];
+    int D = heads * headdim;
+    size_t r = blockIdx.x;
+    int t = (int)(r % len);
+    float* outR = out + r * D;
+    float ss = 0.f;
+    for (int i = threadIdx.x * V; i < D; i += blockDim.x * V) {
+        float v[V], f[V], b[V];
+        load_v<V>(v, x + r * xStride + i);
+        float d = delta[r * heads + i / headdim];
+#pragma unroll
+        for (int e = 0; e < V; e++) v[e] *= d;
+        if (t > 0) {
+            load_v<V>(f, yF + (r - 1) * D + i);
+#pragma unroll
+            for (int e = 0; e < V; e++) v[e] += f[e];
+        }
+        if (t < len - 1) {
+            load_v<V>(b, yB + (r + 1) * D + i);
+#pragma unroll
+            for (int e = 0; e < V; e++) v[e] += b[e];
+        }
+#pragma unroll
+        for (int e = 0; e < V; e++) ss += v[e] * v[e];
+        if (mix) store_v<V>(mix + r * D + i, v);
+        store_v<V>(outR + i, v);
+    }
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        ss = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.f;
+        for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+        if (threadIdx.x == 0) part[0] = ss;
+    }
+    __syncthreads();
+    float inv = rsqrtf(part[0] / D + eps);
+    const float* zR = z + r * zStride + zCol;
+    for (int i = threadIdx.x * V; i < D; i += blockDim.x * V) {
+        float v[V], zv[V], wv[V];
+        load_v<V>(v, outR + i);
+        load_v<V>(zv, zR + i);
+        load_v<V>(wv, w + i);
+#pragma unroll
+        for (int e = 0; e < V; e++) v[e] = v[e] * inv * wv[e] * silu(zv[e]);
+        store_v<V>(outR + i, v);
+    }
+}
+
+__global__ void __launch_bounds__(128) shift_diagonal_norm_kernel(int len, int heads, int headdim, const float* __restrict__ yF,
+                                                                  const float* __restrict__ yB, const float* __restrict__ x,
+                                                                  int xStride, const float* __restrict__ delta,
+                                                                  const float* __restrict__ z, int zStride, int zCol,
+                                                                  const float* __restrict__ w, float eps, float* __restrict__ mix,
+                                                                  float* __restrict__ out, int vec4) {
+    if (vec4) shift_diagonal_norm_row<4>(len, heads, headdim, yF, yB, x, xStride, delta, z, zStride, zCol, w, eps, mix, out);
+    else shift_diagonal_norm_row<1>(len, heads, headdim, yF, yB, x, xStride, delta, z, zStride, zCol, w, eps, mix, out);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 package dev.hydra.gpu;
 
 import dev.hydra.Accuracy;
+import dev.hydra.backend.Buf;
+import dev.hydra.backend.Sequences;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.forward.Stages;
 import dev.hydra.kernels.ScalarBackend;
@@ -9,6 +11,7 @@ import dev.hydra.weights.HydraWeights;
 import dev.hydra.weights.Precision;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -53,5 +56,52 @@ class CudaMatchesCpuTest {
                 }
             }
         }
+    }
+
+    /**
+     * Steps 6-7 in one pass on the GPU (shift_diagonal_norm_kernel) against the two steps on the CPU, on packed
+     * sequences of unequal lengths (several runs, a length of 1), in float4 and in scalar accesses, with the mix
+     * kept and without it.
+     */
+    @Test
+    void shiftDiagonalAndNormInOnePassMatchTheTwoStepsOnTheCpu() {
+        SplittableRandom r = new SplittableRandom(613);
+        Sequences seqs = Sequences.of(5, 1, 37, 37, 2, 130);
+        int rows = seqs.rows();
+        ScalarBackend cpu = new ScalarBackend();
+        try (CudaBackend gpu = Gpu.backend()) {
+            // heads, headdim, x stride, z stride, z column: the release's widths (float4); headdim 10 (scalar); z rows off 16 bytes (scalar); z column 4 (float4)
+            int[][] cases = {{24, 64, 1792, 3376, 0}, {3, 10, 34, 70, 3}, {5, 8, 44, 90, 2}, {5, 8, 44, 92, 4}};
+            for (int[] k : cases) {
+                int heads = k[0], headdim = k[1], xStride = k[2], zStride = k[3], zCol = k[4], D = heads * headdim;
+                float[] yF = gaussian(r, rows * D), yB = gaussian(r, rows * D), x = gaussian(r, rows * xStride), delta = gaussian(r, rows * heads),
+                        z = gaussian(r, rows * zStride), w = gaussian(r, D);
+                Buf mixC = cpu.allocate((long) rows * D), outC = cpu.allocate((long) rows * D);
+                cpu.shiftAddDiagonal(seqs, heads, headdim, cpu.upload(yF), cpu.upload(yB), cpu.upload(x), xStride, cpu.upload(delta), mixC);
+                cpu.gatedRmsNorm(mixC, rows, D, cpu.upload(z), zStride, zCol, cpu.upload(w), 1e-5f, outC);
+                float[] mixWant = new float[rows * D], outWant = new float[rows * D];
+                cpu.download(mixC, mixWant);
+                cpu.download(outC, outWant);
+                for (boolean keepMix : new boolean[] {true, false})
+                    try (Buf gyF = gpu.upload(yF); Buf gyB = gpu.upload(yB); Buf gx = gpu.upload(x); Buf gd = gpu.upload(delta); Buf gz = gpu.upload(z);
+                         Buf gw = gpu.upload(w); Buf mix = keepMix ? gpu.allocate((long) rows * D) : null; Buf out = gpu.allocate((long) rows * D)) {
+                        gpu.shiftAddDiagonalNorm(seqs, heads, headdim, gyF, gyB, gx, xStride, gd, gz, zStride, zCol, gw, 1e-5f, mix, out);
+                        String what = Arrays.toString(k) + (keepMix ? ", mix kept" : "");
+                        float[] got = new float[rows * D];
+                        gpu.download(out, got);
+                        assertThat(Accuracy.relErr(got, outWant)).as("%s: output", what).isLessThanOrEqualTo(5e-6);
+                        if (keepMix) {
+                            gpu.download(mix, got);
+                            assertThat(Accuracy.relErr(got, mixWant)).as("%s: mix", what).isLessThanOrEqualTo(1e-6);
+                        }
+                    }
+            }
+        }
+    }
+
+    private static float[] gaussian(SplittableRandom r, int n) {
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) f[i] = (float) r.nextGaussian();
+        return f;
     }
 }
