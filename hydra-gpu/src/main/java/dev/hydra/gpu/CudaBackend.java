@@ -629,7 +629,7 @@ public final class CudaBackend implements Backend {
     /** {@link #linear} on the default stream, the rows read from x and written to y. */
     private void product(CUdeviceptr x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, CUdeviceptr y) {
         Object b = bias == null ? new CUdeviceptr() : bias;
-        if (out <= 32) launch(linearSkinny, cdiv(rows, 32), 1, 1, 128, 0, x, xStride, xCol, rows, in, w, b, out, y);
+        if (out <= 32) launch(linearSkinny, cdiv(rows, 128), 1, 1, 128, 0, x, xStride, xCol, rows, in, w, b, out, y, ((xStride | xCol | in) & 3) == 0 ? 1 : 0);
         else if (matmul == Matmul.FFMA || ((xStride | xCol | in) & 3) != 0) launch(linear, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
         else if (matmul == Matmul.BF16) launch(linearBf16, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, TC_SHARED_BYTES, x, xStride, xCol, rows, in, w, b, out, y);
         else launch(linearTc, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, TC_SHARED_BYTES, x, xStride, xCol, rows, in, w, b, out, y, matmul == Matmul.TF32X3 ? 1 : 0);
@@ -653,10 +653,12 @@ public final class CudaBackend implements Backend {
         fits("conv w", w, (long) channels * k);
         fits("conv bias", bias, channels);
         fits("conv dst", dst, rows * channels);
+        // 4 channels a thread (16-byte accesses) when rows and columns are 16-byte aligned and the kernel's width fits 8
+        int vec = ((srcStride | srcCol | channels) & 3) == 0 && k <= 8 ? 4 : 1;
         for (Sequences.Run run : seqs.runs())
-            launch(convSilu, run.count() * cdiv(run.len(), CONV_T), cdiv(channels, 128), 1, 128, 0, at(src, (long) run.firstRow() * srcStride),
+            launch(convSilu, run.count() * cdiv(run.len(), CONV_T), cdiv(channels, 64L * vec), 1, 64, 0, at(src, (long) run.firstRow() * srcStride),
                     srcStride, srcCol, run.count(), run.len(), channels, w, bias == null ? new CUdeviceptr() : bias, k,
-                    at(dst, (long) run.firstRow() * channels), silu ? 1 : 0);
+                    at(dst, (long) run.firstRow() * channels), silu ? 1 : 0, vec == 4 ? 1 : 0);
     }
 
     /** b's device pointer {@code floats} floats in: where a run of a packed batch starts. */

@@ -1,6 +1,7 @@
 package dev.hydra.gpu;
 
 import dev.hydra.Accuracy;
+import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.Sequences;
 import dev.hydra.config.HydraConfig;
@@ -97,6 +98,51 @@ class CudaMatchesCpuTest {
                     }
             }
         }
+    }
+
+    /**
+     * The conv (4 channels a thread where rows and columns are 16-byte aligned, else one; kernel widths in each
+     * register window and above them; packed sequences) and fc_D's skinny product (float4 or scalar loads;
+     * rows, K and outputs off the kernel's 128, 32 and 8) on the GPU against the CPU.
+     */
+    @Test
+    void convAndSkinnyProductMatchTheCpu() {
+        SplittableRandom r = new SplittableRandom(614);
+        Sequences seqs = Sequences.of(9, 1, 40, 40, 3, 131);
+        int rows = seqs.rows();
+        ScalarBackend cpu = new ScalarBackend();
+        try (CudaBackend gpu = Gpu.backend()) {
+            // channels, source stride, source column, kernel width
+            int[][] convs = {{92, 164, 60, 7}, {92, 164, 60, 3}, {40, 52, 8, 4}, {90, 164, 60, 7}, {92, 166, 60, 5}, {90, 164, 60, 3}, {92, 164, 61, 9}, {24, 32, 4, 17}};
+            for (int[] k : convs) {
+                int ch = k[0], stride = k[1], col = k[2], width = k[3];
+                float[] src = gaussian(r, rows * stride), w = gaussian(r, ch * width), bias = gaussian(r, ch);
+                Buf want = cpu.allocate((long) rows * ch);
+                cpu.convSilu(cpu.upload(src), stride, col, seqs, ch, cpu.upload(w), cpu.upload(bias), width, want);
+                try (Buf gs = gpu.upload(src); Buf gw = gpu.upload(w); Buf gb = gpu.upload(bias); Buf got = gpu.allocate((long) rows * ch)) {
+                    gpu.convSilu(gs, stride, col, seqs, ch, gw, gb, width, got);
+                    assertThat(Accuracy.relErr(host(gpu, got, rows * ch), host(cpu, want, rows * ch))).as("conv %s", Arrays.toString(k)).isLessThanOrEqualTo(2e-6);
+                }
+            }
+            // rows, K, outputs, x stride, x column, bias
+            int[][] products = {{300, 1536, 24, 1792, 0, 1}, {131, 60, 5, 92, 0, 0}, {257, 70, 32, 93, 3, 1}, {1, 32, 1, 32, 0, 0}, {129, 100, 9, 104, 4, 1}};
+            for (int[] k : products) {
+                int m = k[0], in = k[1], out = k[2], stride = k[3], col = k[4];
+                float[] x = gaussian(r, m * stride), w = gaussian(r, out * in), bias = k[5] == 1 ? gaussian(r, out) : null;
+                Buf want = cpu.allocate((long) m * out);
+                cpu.linear(cpu.upload(x), stride, col, m, in, cpu.upload(w), bias == null ? null : cpu.upload(bias), out, want);
+                try (Buf gx = gpu.upload(x); Buf gw = gpu.upload(w); Buf gb = bias == null ? null : gpu.upload(bias); Buf got = gpu.allocate((long) m * out)) {
+                    gpu.linear(gx, stride, col, m, in, gw, gb, out, got);
+                    assertThat(Accuracy.relErr(host(gpu, got, m * out), host(cpu, want, m * out))).as("skinny %s", Arrays.toString(k)).isLessThanOrEqualTo(1e-5);
+                }
+            }
+        }
+    }
+
+    private static float[] host(Backend be, Buf b, int n) {
+        float[] h = new float[n];
+        be.download(b, h);
+        return h;
     }
 
     private static float[] gaussian(SplittableRandom r, int n) {
