@@ -344,7 +344,7 @@ __device__ __forceinline__ void conv_window(const float* __restrict__ in, int sr
 
 __global__ void conv_silu_kernel(const float* __restrict__ src, int srcStride, int srcCol, int batch, int len, int channels,
                                  const float* __restrict__ w, const float* __restrict__ bias, int k, float* __restrict__ dst,
-                                 int activate, int vec4) {
+                                 int activate, int vec4) {  // vec4: set by the caller only for k <= 8
     int c = (blockIdx.y * blockDim.x + threadIdx.x) * (vec4 ? 4 : 1);
     int tBlocks = (len + CONV_T - 1) / CONV_T;
     int b = blockIdx.x / tBlocks, t0 = (blockIdx.x - b * tBlocks) * CONV_T, pad = k / 2;
