@@ -7,7 +7,24 @@
 
 extern "C" {
 
-__device__ __forceinline__ float silu(float v) { return v / (1.0f + expf(-v)); }
+// silu with the fast exp and division (about 2 ulp; exact limits: 0 for large negative v, v for large positive)
+__device__ __forceinline__ float silu(float v) { return __fdividef(v, 1.0f + __expf(-v)); }
+
+// V consecutive floats at p (V = 4: one 16-byte access, p 16-byte aligned) to d, and back.
+extern "C++" template <int V>
+__device__ __forceinline__ void load_v(float* d, const float* p) {
+    if (V == 4) {
+        float4 q = *reinterpret_cast<const float4*>(p);
+        d[0] = q.x, d[1] = q.y, d[2] = q.z, d[3] = q.w;
+    } else d[0] = *p;
+}
+
+extern "C++" template <int V>
+__device__ __forceinline__ void store_v(float* p, const float* s) {
+    if (V == 4) *reinterpret_cast<float4*>(p) = make_float4(s[0], s[1], s[2], s[3]);
+    else *p = s[0];
+}
+
 
 // ---------------------------------------------------------------------------------------------
 // Step 1, 6 (fc_D) and 8: y (rows, out) = x W^T + b. C[M][N] = A[M][K] * W[N][K]^T: a 128x128 tile
@@ -208,96 +225,145 @@ __global__ void __launch_bounds__(256, 2) linear_tc_kernel(const float* __restri
 
 #include "hydra_bf16.cuh"
 
-// A product with few outputs (fc_D: out = heads <= 32): 32 rows per block of 4 warps, lane = row,
-// warp = a quarter of each 128-wide chunk of K; W's chunk is stored [k][out] so that a warp reads the
-// same 32 outputs of one k (a broadcast), x's is padded to 33 so that rows hit distinct banks. The
-// four warps' partial sums are added through shared memory at the end.
+// A product with few outputs (fc_D: out = heads <= 32). A block of 4 warps takes 128 rows: warp w computes
+// outputs [8w, 8w+8) of rows lane, lane+32, lane+64, lane+96 (a warp past N skips the arithmetic). K in steps
+// of 32 through shared memory: x's tile stored k-major with pitch 129 (the transposing stores and the column
+// reads are conflict-free), W's as [k][out] (two broadcast float4 reads per k); the next step's tiles are
+// loaded into registers while this one is multiplied. vec4: x's rows and columns and K are multiples of 4.
+#define SK_ROWS 128
+#define SK_K 32
 __global__ void __launch_bounds__(128) linear_skinny_kernel(const float* __restrict__ x, int xStride, int xCol, int M, int K,
                                                             const float* __restrict__ w, const float* __restrict__ bias, int N,
-                                                            float* __restrict__ y) {
-    __shared__ float Xs[4][32][33];
-    __shared__ __align__(16) float Ws[4][32][36];  // pitch 36: 16-byte rows, 4-way (not 32-way) conflicts on stores
-    const int lane = threadIdx.x & 31, wq = threadIdx.x >> 5, m0 = blockIdx.x * 32;
-    float acc[32];
+                                                            float* __restrict__ y, int vec4) {
+    __shared__ float Xs[SK_K][SK_ROWS + 1];
+    __shared__ __align__(16) float Ws[SK_K][36];
+    const int tid = threadIdx.x, lane = tid & 31, wq = tid >> 5, m0 = blockIdx.x * SK_ROWS;
+    // this thread's loads: x rows tid/8 + 16i, columns (tid%8)*4 .. +3; W output tid/4, columns (tid%4)*8 .. +7
+    const int xr0 = tid >> 3, xk = (tid & 7) * 4, wo = tid >> 2, wk = (tid & 3) * 8;
+    float xn[8][4], wn[8];
+    auto load = [&](int k0) {
 #pragma unroll
-    for (int o = 0; o < 32; o++) acc[o] = 0.f;
-    for (int k0 = wq * 32; k0 < K; k0 += 128) {
-        int k = k0 + lane;
-#pragma unroll 8
-        for (int r = 0; r < 32; r++) {
-            int m = m0 + r;
-            Xs[wq][r][lane] = (m < M && k < K) ? x[(size_t)m * xStride + xCol + k] : 0.f;
-            Ws[wq][lane][r] = (r < N && k < K) ? w[(size_t)r * K + k] : 0.f;
+        for (int i = 0; i < 8; i++) {
+            int m = m0 + xr0 + 16 * i, k = k0 + xk;
+            const float* p = x + (size_t)m * xStride + xCol + k;
+            if (vec4) {
+                if (m < M && k < K) load_v<4>(xn[i], p);
+                else xn[i][0] = xn[i][1] = xn[i][2] = xn[i][3] = 0.f;
+            } else
+#pragma unroll
+                for (int e = 0; e < 4; e++) xn[i][e] = m < M && k + e < K ? p[e] : 0.f;
         }
-        __syncwarp();
-#pragma unroll 4
-        for (int kk = 0; kk < 32; kk++) {
-            float xv = Xs[wq][lane][kk];
 #pragma unroll
-            for (int o4 = 0; o4 < 8; o4++) {
-                float4 wv = *(const float4*)&Ws[wq][kk][o4 * 4];
-                acc[o4 * 4] = fmaf(xv, wv.x, acc[o4 * 4]);
-                acc[o4 * 4 + 1] = fmaf(xv, wv.y, acc[o4 * 4 + 1]);
-                acc[o4 * 4 + 2] = fmaf(xv, wv.z, acc[o4 * 4 + 2]);
-                acc[o4 * 4 + 3] = fmaf(xv, wv.w, acc[o4 * 4 + 3]);
+        for (int e = 0; e < 8; e++) {
+            int k = k0 + wk + e;
+            wn[e] = wo < N && k < K ? w[(size_t)wo * K + k] : 0.f;
+        }
+    };
+    float acc[4][8];
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 8; j++) acc[i][j] = 0.f;
+    load(0);
+    for (int k0 = 0; k0 < K; k0 += SK_K) {
+        __syncthreads();
+#pragma unroll
+        for (int i = 0; i < 8; i++)
+#pragma unroll
+            for (int e = 0; e < 4; e++) Xs[xk + e][xr0 + 16 * i] = xn[i][e];
+#pragma unroll
+        for (int e = 0; e < 8; e++) Ws[wk + e][wo] = wn[e];
+        __syncthreads();
+        if (k0 + SK_K < K) load(k0 + SK_K);
+        if (wq * 8 < N) {
+#pragma unroll 8
+            for (int kk = 0; kk < SK_K; kk++) {
+                float4 w0 = *(const float4*)&Ws[kk][wq * 8], w1 = *(const float4*)&Ws[kk][wq * 8 + 4];
+                float wv[8] = {w0.x, w0.y, w0.z, w0.w, w1.x, w1.y, w1.z, w1.w};
+#pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    float xv = Xs[kk][lane + 32 * i];
+#pragma unroll
+                    for (int j = 0; j < 8; j++) acc[i][j] = fmaf(xv, wv[j], acc[i][j]);
+                }
             }
         }
-        __syncwarp();
     }
-    __syncthreads();
 #pragma unroll
-    for (int o = 0; o < 32; o++) Xs[wq][lane][o] = acc[o];
-    __syncthreads();
-    int m = m0 + lane;
-    if (m >= M) return;
+    for (int i = 0; i < 4; i++) {
+        int m = m0 + lane + 32 * i;
 #pragma unroll
-    for (int i = 0; i < 8; i++) {
-        int o = wq * 8 + i;
-        if (o < N) {
-            float v = Xs[0][lane][o] + Xs[1][lane][o] + Xs[2][lane][o] + Xs[3][lane][o];
-            y[(size_t)m * N + o] = bias ? v + bias[o] : v;
+        for (int j = 0; j < 8; j++) {
+            int o = wq * 8 + j;
+            if (m < M && o < N) y[(size_t)m * N + o] = bias ? acc[i][j] + bias[o] : acc[i][j];
         }
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Step 2: depthwise conv (zero padding k/2), then silu when `activate`; one thread per (CONV_T time
-// steps, channel). Without the silu it is the matrix mixers' conv of their q and k channels.
+// steps, V channels), V = 4 (16-byte loads and stores) when the rows and columns allow it. Without the
+// silu it is the matrix mixers' conv of their q and k channels.
 // ---------------------------------------------------------------------------------------------
 #define CONV_T 8   // time steps per thread
 #define CONV_K 16  // kernels up to this width keep weights and input window in registers
+// One thread's outputs with the weights and the input window in registers; KW >= k (the weights past k are
+// zero), the smallest of 4, 8, 16 that holds k, so that a width-7 conv costs 8 FMAs an output. in, out, w and
+// bias point at the thread's first channel.
+extern "C++" template <int KW, int V>
+__device__ __forceinline__ void conv_window(const float* __restrict__ in, int srcStride, int len, int t0, int k,
+                                            const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ out,
+                                            int channels, int activate) {
+    float wr[V][KW], win[CONV_T + KW - 1][V];
+    int pad = k / 2;
+#pragma unroll
+    for (int e = 0; e < V; e++)
+#pragma unroll
+        for (int j = 0; j < KW; j++) wr[e][j] = j < k ? w[e * k + j] : 0.f;
+#pragma unroll
+    for (int i = 0; i < CONV_T + KW - 1; i++) {
+        int ts = t0 - pad + i;
+        if (i < CONV_T + k - 1 && ts >= 0 && ts < len) load_v<V>(win[i], in + (size_t)ts * srcStride);
+        else
+#pragma unroll
+            for (int e = 0; e < V; e++) win[i][e] = 0.f;
+    }
+#pragma unroll
+    for (int u = 0; u < CONV_T; u++) {
+        float s[V];
+#pragma unroll
+        for (int e = 0; e < V; e++) {
+            s[e] = bias ? bias[e] : 0.f;
+#pragma unroll
+            for (int j = 0; j < KW; j++) s[e] = fmaf(wr[e][j], win[u + j][e], s[e]);
+            if (activate) s[e] = silu(s[e]);
+        }
+        if (t0 + u < len) store_v<V>(out + (size_t)(t0 + u) * channels, s);
+    }
+}
+
 __global__ void conv_silu_kernel(const float* __restrict__ src, int srcStride, int srcCol, int batch, int len, int channels,
                                  const float* __restrict__ w, const float* __restrict__ bias, int k, float* __restrict__ dst,
-                                 int activate) {
-    int c = blockIdx.y * blockDim.x + threadIdx.x;
+                                 int activate, int vec4) {  // vec4: set by the caller only for k <= 8
+    int c = (blockIdx.y * blockDim.x + threadIdx.x) * (vec4 ? 4 : 1);
     int tBlocks = (len + CONV_T - 1) / CONV_T;
     int b = blockIdx.x / tBlocks, t0 = (blockIdx.x - b * tBlocks) * CONV_T, pad = k / 2;
     if (c >= channels) return;
     const float* in = src + (size_t)b * len * srcStride + srcCol + c;
     float* out = dst + (size_t)b * len * channels + c;
-    float bc = bias ? bias[c] : 0.f;
-    if (k <= CONV_K) {
-        float wr[CONV_K], win[CONV_T + CONV_K - 1];
-#pragma unroll
-        for (int j = 0; j < CONV_K; j++) wr[j] = j < k ? w[c * k + j] : 0.f;
-#pragma unroll
-        for (int i = 0; i < CONV_T + CONV_K - 1; i++) {
-            int ts = t0 - pad + i;
-            win[i] = (i < CONV_T + k - 1 && ts >= 0 && ts < len) ? in[(size_t)ts * srcStride] : 0.f;
-        }
-#pragma unroll
-        for (int u = 0; u < CONV_T; u++) {
-            float s = bc;
-#pragma unroll
-            for (int j = 0; j < CONV_K; j++) s = fmaf(wr[j], win[u + j], s);
-            if (t0 + u < len) out[(size_t)(t0 + u) * channels] = activate ? silu(s) : s;
-        }
-    } else {
+    const float* wc = w + (size_t)c * k;
+    const float* bc = bias ? bias + c : nullptr;
+    if (vec4 && k <= 4) conv_window<4, 4>(in, srcStride, len, t0, k, wc, bc, out, channels, activate);
+    else if (vec4 && k <= 8) conv_window<8, 4>(in, srcStride, len, t0, k, wc, bc, out, channels, activate);
+    else if (k <= 4) conv_window<4, 1>(in, srcStride, len, t0, k, wc, bc, out, channels, activate);
+    else if (k <= 8) conv_window<8, 1>(in, srcStride, len, t0, k, wc, bc, out, channels, activate);
+    else if (k <= CONV_K) conv_window<CONV_K, 1>(in, srcStride, len, t0, k, wc, bc, out, channels, activate);
+    else {
         for (int t = t0; t < min(t0 + CONV_T, len); t++) {
-            float s = bc;
+            float s = bc ? bc[0] : 0.f;
             for (int j = 0; j < k; j++) {
                 int ts = t + j - pad;
-                if (ts >= 0 && ts < len) s += w[c * k + j] * in[(size_t)ts * srcStride];
+                if (ts >= 0 && ts < len) s += wc[j] * in[(size_t)ts * srcStride];
             }
             out[(size_t)t * channels] = activate ? silu(s) : s;
         }
@@ -980,6 +1046,76 @@ __global__ void gated_rms_norm_kernel(const float* __restrict__ y, int rows, int
     float inv = rsqrtf(part[0] / dim + eps);
     const float* zr = z + (size_t)r * zStride + zCol;
     for (int i = threadIdx.x; i < dim; i += blockDim.x) out[(size_t)r * dim + i] = yr[i] * inv * w[i] * silu(zr[i]);
+}
+
+// Steps 6 and 7 in one pass, one block per row of a run of sequences of `len`: v = x_t * delta[t, h] + yF[t-1]
+// + yB[t+1] (the shifted terms zero at the sequence's ends), kept in mix when it is not null, then
+// out = v / sqrt(mean(v^2) + eps) * w * silu(z). v goes to out on the way and the thread that wrote it reads it
+// back (from L2), so that y, x and z are read from memory once. V floats per access (load_v): 4 when every
+// row, column and head is a multiple of 4 floats, else 1.
+extern "C++" template <int V>
+__device__ __forceinline__ void shift_diagonal_norm_row(int len, int heads, int headdim, const float* __restrict__ yF,
+                                                        const float* __restrict__ yB, const float* __restrict__ x, int xStride,
+                                                        const float* __restrict__ delta, const float* __restrict__ z, int zStride,
+                                                        int zCol, const float* __restrict__ w, float eps, float* __restrict__ mix,
+                                                        float* __restrict__ out) {
+    __shared__ float part[32];
+    int D = heads * headdim;
+    size_t r = blockIdx.x;
+    int t = (int)(r % len);
+    float* outR = out + r * D;
+    float ss = 0.f;
+    for (int i = threadIdx.x * V; i < D; i += blockDim.x * V) {
+        float v[V], f[V], b[V];
+        load_v<V>(v, x + r * xStride + i);
+        float d = delta[r * heads + i / headdim];
+#pragma unroll
+        for (int e = 0; e < V; e++) v[e] *= d;
+        if (t > 0) {
+            load_v<V>(f, yF + (r - 1) * D + i);
+#pragma unroll
+            for (int e = 0; e < V; e++) v[e] += f[e];
+        }
+        if (t < len - 1) {
+            load_v<V>(b, yB + (r + 1) * D + i);
+#pragma unroll
+            for (int e = 0; e < V; e++) v[e] += b[e];
+        }
+#pragma unroll
+        for (int e = 0; e < V; e++) ss += v[e] * v[e];
+        if (mix) store_v<V>(mix + r * D + i, v);
+        store_v<V>(outR + i, v);
+    }
+    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        ss = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.f;
+        for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+        if (threadIdx.x == 0) part[0] = ss;
+    }
+    __syncthreads();
+    float inv = rsqrtf(part[0] / D + eps);
+    const float* zR = z + r * zStride + zCol;
+    for (int i = threadIdx.x * V; i < D; i += blockDim.x * V) {
+        float v[V], zv[V], wv[V];
+        load_v<V>(v, outR + i);
+        load_v<V>(zv, zR + i);
+        load_v<V>(wv, w + i);
+#pragma unroll
+        for (int e = 0; e < V; e++) v[e] = v[e] * inv * wv[e] * silu(zv[e]);
+        store_v<V>(outR + i, v);
+    }
+}
+
+__global__ void __launch_bounds__(128) shift_diagonal_norm_kernel(int len, int heads, int headdim, const float* __restrict__ yF,
+                                                                  const float* __restrict__ yB, const float* __restrict__ x,
+                                                                  int xStride, const float* __restrict__ delta,
+                                                                  const float* __restrict__ z, int zStride, int zCol,
+                                                                  const float* __restrict__ w, float eps, float* __restrict__ mix,
+                                                                  float* __restrict__ out, int vec4) {
+    if (vec4) shift_diagonal_norm_row<4>(len, heads, headdim, yF, yB, x, xStride, delta, z, zStride, zCol, w, eps, mix, out);
+    else shift_diagonal_norm_row<1>(len, heads, headdim, yF, yB, x, xStride, delta, z, zStride, zCol, w, eps, mix, out);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ public final class CudaBackend implements Backend {
     private final CUcontext ctx;
     private final CUmodule module = new CUmodule();
     private final Matmul matmul;
-    private final CUfunction linear, linearTc, linearBf16, linearSkinny, convSilu, softplusDt, cumsum, chunkState, chunkStateTc, statePass, chunkOutput, chunkScores, chunkOutputTc, shiftAdd, rmsNorm;
+    private final CUfunction linear, linearTc, linearBf16, linearSkinny, convSilu, softplusDt, cumsum, chunkState, chunkStateTc, statePass, chunkOutput, chunkScores, chunkOutputTc, shiftAdd, rmsNorm, shiftNorm;
     private final CUfunction embed, layerNorm, addInPlace, maskRows, poolRows, activate, firstNonFinite;
     private final Map<Long, ArrayDeque<CUdeviceptr>> pool = new HashMap<>();
     private final List<DeviceBuf> live = new ArrayList<>();
@@ -177,6 +177,7 @@ public final class CudaBackend implements Backend {
         chunkOutputTc = function("ssd_chunk_output_tc_kernel");
         shiftAdd = function("shift_add_diagonal_kernel");
         rmsNorm = function("gated_rms_norm_kernel");
+        shiftNorm = function("shift_diagonal_norm_kernel");
         embed = function("embed_kernel");
         layerNorm = function("layer_norm_kernel");
         addInPlace = function("add_in_place_kernel");
@@ -628,7 +629,7 @@ public final class CudaBackend implements Backend {
     /** {@link #linear} on the default stream, the rows read from x and written to y. */
     private void product(CUdeviceptr x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, CUdeviceptr y) {
         Object b = bias == null ? new CUdeviceptr() : bias;
-        if (out <= 32) launch(linearSkinny, cdiv(rows, 32), 1, 1, 128, 0, x, xStride, xCol, rows, in, w, b, out, y);
+        if (out <= 32) launch(linearSkinny, cdiv(rows, 128), 1, 1, 128, 0, x, xStride, xCol, rows, in, w, b, out, y, ((xStride | xCol | in) & 3) == 0 ? 1 : 0);
         else if (matmul == Matmul.FFMA || ((xStride | xCol | in) & 3) != 0) launch(linear, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
         else if (matmul == Matmul.BF16) launch(linearBf16, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, TC_SHARED_BYTES, x, xStride, xCol, rows, in, w, b, out, y);
         else launch(linearTc, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, TC_SHARED_BYTES, x, xStride, xCol, rows, in, w, b, out, y, matmul == Matmul.TF32X3 ? 1 : 0);
@@ -652,10 +653,12 @@ public final class CudaBackend implements Backend {
         fits("conv w", w, (long) channels * k);
         fits("conv bias", bias, channels);
         fits("conv dst", dst, rows * channels);
+        // 4 channels a thread (16-byte accesses) when rows and columns are 16-byte aligned and the kernel's width fits 8
+        int vec = ((srcStride | srcCol | channels) & 3) == 0 && k <= 8 ? 4 : 1;
         for (Sequences.Run run : seqs.runs())
-            launch(convSilu, run.count() * cdiv(run.len(), CONV_T), cdiv(channels, 128), 1, 128, 0, at(src, (long) run.firstRow() * srcStride),
+            launch(convSilu, run.count() * cdiv(run.len(), CONV_T), cdiv(channels, 64L * vec), 1, 64, 0, at(src, (long) run.firstRow() * srcStride),
                     srcStride, srcCol, run.count(), run.len(), channels, w, bias == null ? new CUdeviceptr() : bias, k,
-                    at(dst, (long) run.firstRow() * channels), silu ? 1 : 0);
+                    at(dst, (long) run.firstRow() * channels), silu ? 1 : 0, vec == 4 ? 1 : 0);
     }
 
     /** b's device pointer {@code floats} floats in: where a run of a packed batch starts. */
@@ -787,6 +790,29 @@ public final class CudaBackend implements Backend {
         fits("gatedRmsNorm weight", weight, dim);
         fits("gatedRmsNorm out", out, (long) rows * dim);
         launch(rmsNorm, rows, 1, 1, THREADS, 0, y, rows, dim, z, zStride, zCol, weight, eps, out);
+    }
+
+    @Override
+    public synchronized void shiftAddDiagonalNorm(Sequences seqs, int heads, int headdim, Buf yF, Buf yB, Buf x, int xStride, Buf delta,
+                                                  Buf z, int zStride, int zCol, Buf weight, float eps, Buf mix, Buf out) {
+        current();
+        long rows = seqs.rows(), D = (long) heads * headdim, n = rows * D;
+        fits("shiftAddDiagonalNorm yF", yF, n);
+        fits("shiftAddDiagonalNorm yB", yB, n);
+        fits("shiftAddDiagonalNorm x", x, rows > 0 ? (rows - 1) * xStride + D : 0);
+        fits("shiftAddDiagonalNorm delta", delta, rows * heads);
+        fits("shiftAddDiagonalNorm z", z, rows > 0 ? (rows - 1) * zStride + zCol + D : 0);
+        fits("shiftAddDiagonalNorm weight", weight, D);
+        fits("shiftAddDiagonalNorm mix", mix, n);
+        fits("shiftAddDiagonalNorm out", out, n);
+        // float4 accesses when every row start, column and head boundary is 16-byte aligned
+        int vec4 = ((headdim | xStride | zStride | zCol) & 3) == 0 ? 1 : 0;
+        for (Sequences.Run run : seqs.runs()) {
+            long r0 = run.firstRow();
+            launch(shiftNorm, run.rows(), 1, 1, 128, 0, run.len(), heads, headdim, at(yF, r0 * D), at(yB, r0 * D), at(x, r0 * xStride), xStride,
+                    at(delta, r0 * heads), at(z, r0 * zStride), zStride, zCol, weight, eps, mix == null ? new CUdeviceptr() : at(mix, r0 * D),
+                    at(out, r0 * D), vec4);
+        }
     }
 
     // ---- the encoder around the mixers ------------------------------------------------------------

@@ -138,8 +138,7 @@ public final class GpuBenchmark {
                 + cd + cd + 2 * H + 2 * H  // conv, dt
                 + 2 * (cd + di)            // two scans
                 + cd + H                   // fc_D
-                + 3 * di + H + di          // shift + diagonal
-                + 3 * di                   // gated norm
+                + 4 * di + H + di          // shift + diagonal + gated norm, one pass
                 + di + dm;                 // out_proj
         double states = 2 * 3 * (double) b * Math.ceil((double) l / c.chunkSize()) * H * c.headdim() * c.dState();
         double weights = proj * dm + di * dm + H * di;
@@ -159,7 +158,7 @@ public final class GpuBenchmark {
             ScanLayout bwd = new ScanLayout(b, l, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(), c.convDim(), 0, dIn + 2 * GN, dIn + 3 * GN, 2 * H, H, false);
             gpu.softplusDt(zx, proj, proj - 2 * H, rows, 2 * H, dtB, 0f, Float.POSITIVE_INFINITY, dt);
             float[] uHost = new float[rows * c.dModel()], outHost = new float[rows * c.dModel()];
-            String[] names = {"in_proj", "conv+silu", "dt", "scan fwd", "scan bwd", "fc_D", "shift+diag", "gated norm", "out_proj",
+            String[] names = {"in_proj", "conv+silu", "dt", "scan fwd", "scan bwd", "fc_D", "shift+diag", "gated norm", "shift+diag+norm", "out_proj",
                     "in_proj from host", "out_proj to host"};
             Runnable[] ops = {
                     () -> gpu.linear(u, c.dModel(), 0, rows, c.dModel(), inW, null, proj, zx),
@@ -170,6 +169,8 @@ public final class GpuBenchmark {
                     () -> gpu.linear(xbc, c.convDim(), 0, rows, dIn, fcD, null, H, delta),
                     () -> gpu.shiftAddDiagonal(Sequences.uniform(b, l), H, c.headdim(), y, y, xbc, c.convDim(), delta, mix),
                     () -> gpu.gatedRmsNorm(mix, rows, dIn, zx, proj, 0, normW, 1e-5f, y),
+                    () -> gpu.shiftAddDiagonalNorm(Sequences.uniform(b, l), H, c.headdim(), y, y, xbc, c.convDim(), delta, zx, proj, 0, normW,
+                            1e-5f, null, mix),
                     () -> gpu.linear(y, dIn, 0, rows, dIn, outW, null, c.dModel(), out),
                     () -> gpu.linearFromHost(uHost, rows, c.dModel(), inW, null, proj, zx),
                     () -> gpu.linearToHost(y, dIn, 0, rows, dIn, outW, null, c.dModel(), out, outHost)};

@@ -80,8 +80,20 @@ public interface Backend extends AutoCloseable {
      */
     void shiftAddDiagonal(Sequences seqs, int heads, int headdim, Buf yF, Buf yB, Buf x, int xStride, Buf delta, Buf out);
 
-    /** docs/spec.md §1.3 step 7: out = y / sqrt(mean(y^2) + eps) * weight * silu(z), z read in place. */
+    /** docs/spec.md §1.3 step 7: out = y / sqrt(mean(y^2) + eps) * weight * silu(z), z read in place; out may be y. */
     void gatedRmsNorm(Buf y, int rows, int dim, Buf z, int zStride, int zCol, Buf weight, float eps, Buf out);
+
+    /**
+     * Steps 6 and 7 in one: out = {@link #gatedRmsNorm} of the {@link #shiftAddDiagonal} mix (dim heads * headdim),
+     * the mix also kept in {@code mix} when it is not null. Here the two run in sequence (the mix passing through
+     * out when mix is null); a GPU makes one pass over the rows and writes only out (and mix).
+     */
+    default void shiftAddDiagonalNorm(Sequences seqs, int heads, int headdim, Buf yF, Buf yB, Buf x, int xStride, Buf delta,
+                                      Buf z, int zStride, int zCol, Buf weight, float eps, Buf mix, Buf out) {
+        Buf m = mix != null ? mix : out;
+        shiftAddDiagonal(seqs, heads, headdim, yF, yB, x, xStride, delta, m);
+        gatedRmsNorm(m, seqs.rows(), heads * headdim, z, zStride, zCol, weight, eps, out);
+    }
 
     // ---- the encoder around the mixers (docs/spec.md §3) -------------------------------------------
 

@@ -81,7 +81,7 @@ public final class HydraLayer implements BufLayer {
 
     /** The stages a timed forward reports, in order (the FLOPs of each: {@code LayerFlops.stages}). */
     public static final java.util.List<String> STAGES =
-            java.util.List.of("in_proj", "conv", "dt", "scan fwd", "scan bwd", "diag/shift", "norm", "out_proj");
+            java.util.List.of("in_proj", "conv", "dt", "scan fwd", "scan bwd", "fc_D", "mix+norm", "out_proj");
 
     /** {@link #forward(float[], int, int)}, telling {@code clock} as each stage ends (on a CPU backend, when its work is done). */
     public float[] forward(float[] u, int batch, int len, StageClock clock) {
@@ -130,7 +130,7 @@ public final class HydraLayer implements BufLayer {
             Buf zxbcdt = ws.get(ZXBCDT, (long) rows * c.projDim());
             Inputs.refuseNonFinite(u, be.linearFromHost(u, rows, c.dModel(), inW, inB, c.projDim(), zxbcdt), len, c.dModel(), "input"); // step 1
             done.stageDone("in_proj");
-            Buf normed = mixer(zxbcdt, Sequences.uniform(batch, len), ws, done);
+            Buf normed = mixer(zxbcdt, Sequences.uniform(batch, len), ws, keepStages, done);
             float[] out = into != null ? into : new float[rows * c.dModel()];
             int dIn = c.dInner();
             int overflow = be.linearToHost(normed, dIn, 0, rows, dIn, outW, outB, c.dModel(), ws.get(OUT, (long) rows * c.dModel()), out); // step 8
@@ -152,17 +152,17 @@ public final class HydraLayer implements BufLayer {
         int r = seqs.rows(), dIn = c.dInner();
         Buf zxbcdt = ws.get(ZXBCDT, (long) r * c.projDim());
         be.linear(u, c.dModel(), 0, r, c.dModel(), inW, inB, c.projDim(), zxbcdt);                     // step 1
-        Buf normed = mixer(zxbcdt, seqs, ws, stage -> { });
+        Buf normed = mixer(zxbcdt, seqs, ws, false, stage -> { });
         be.linear(normed, dIn, 0, r, dIn, outW, outB, c.dModel(), out);                                 // step 8
     }
 
-    /** Steps 2-7 on in_proj's output: the gated norm's output (rows, d_inner), a workspace buffer. */
-    private Buf mixer(Buf zxbcdt, Sequences seqs, Workspace ws, StageClock done) {
+    /** Steps 2-7 on in_proj's output: the gated norm's output (rows, d_inner), a workspace buffer; step 6's mix kept with keepMix. */
+    private Buf mixer(Buf zxbcdt, Sequences seqs, Workspace ws, boolean keepMix, StageClock done) {
         long rows = seqs.rows();
         int r = Math.toIntExact(rows), H = c.nheads(), GN = c.ngroups() * c.dState(), dIn = c.dInner(), proj = c.projDim();
         Buf xbc = ws.get(XBC, rows * c.convDim()), dt = ws.get(DT, rows * 2 * H);
         Buf yF = ws.get(Y_F, rows * dIn), yB = ws.get(Y_B, rows * dIn), delta = ws.get(DELTA, rows * H);
-        Buf mix = ws.get(MIX, rows * dIn), normed = ws.get(NORMED, rows * dIn);
+        Buf normed = ws.get(NORMED, rows * dIn);
         be.convSilu(zxbcdt, proj, dIn, seqs, c.convDim(), convW, convB, c.dConv(), xbc);                // step 2
         done.stageDone("conv");
         be.softplusDt(zxbcdt, proj, proj - 2 * H, r, 2 * H, dtBias, (float) c.dtMin(), (float) c.dtMax(), dt); // step 3
@@ -175,11 +175,11 @@ public final class HydraLayer implements BufLayer {
             be.ssdScan(new ScanLayout(run.count(), run.len(), H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
                     c.convDim(), 0, dIn + 2 * GN, dIn + 3 * GN, 2 * H, H, false, run.firstRow()), xbc, dt, a, init, yB);
         done.stageDone("scan bwd");
-        be.linear(xbc, c.convDim(), 0, r, dIn, fcD, d, H, delta);
-        be.shiftAddDiagonal(seqs, H, c.headdim(), yF, yB, xbc, c.convDim(), delta, mix);                // step 6
-        done.stageDone("diag/shift");
-        be.gatedRmsNorm(mix, r, dIn, zxbcdt, proj, 0, normW, 1e-5f, normed);                            // step 7
-        done.stageDone("norm");
+        be.linear(xbc, c.convDim(), 0, r, dIn, fcD, d, H, delta);                                      // step 6's delta
+        done.stageDone("fc_D");
+        be.shiftAddDiagonalNorm(seqs, H, c.headdim(), yF, yB, xbc, c.convDim(), delta, zxbcdt, proj, 0, normW, 1e-5f, // steps 6-7
+                keepMix ? ws.get(MIX, rows * dIn) : null, normed);
+        done.stageDone("mix+norm");
         return normed;
     }
 

@@ -16,7 +16,7 @@ public final class LayerFlops {
         return sum;
     }
 
-    /** FLOPs per token of each stage of {@code HydraLayer.STAGES}, in that order (dt, norm: element-wise, 0). */
+    /** FLOPs per token of each stage of {@code HydraLayer.STAGES}, in that order (dt, mix+norm: element-wise, 0). */
     public static java.util.LinkedHashMap<String, Double> stages(HydraConfig c) {
         double D = c.dModel(), E = c.dInner(), H = c.nheads(), P = c.headdim(), N = c.dState(), G = c.ngroups(), Q = c.chunkSize();
         // per direction: scores C B^T (causal half of 2NQ per group), M X (causal half of 2PQ per head),
@@ -28,8 +28,8 @@ public final class LayerFlops {
         m.put("dt", 0.0);
         m.put("scan fwd", scan);
         m.put("scan bwd", scan);
-        m.put("diag/shift", 2 * E * H); // fc_D
-        m.put("norm", 0.0);
+        m.put("fc_D", 2 * E * H);
+        m.put("mix+norm", 0.0);
         m.put("out_proj", 2 * E * D);
         return m;
     }

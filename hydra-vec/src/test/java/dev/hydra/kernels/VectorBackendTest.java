@@ -130,6 +130,12 @@ class VectorBackendTest {
                 be.gatedRmsNorm(be.upload(yF), rows, D, be.upload(z), zStride, zCol, be.upload(w), 1e-5f, o);
                 return o;
             }, 1e-5);
+            compare("shift + norm, the mix through the output, rows=" + rows + " dim=" + D, rows * D, be -> {
+                Buf o = be.allocate(rows * D);
+                be.shiftAddDiagonalNorm(Sequences.uniform(batch, len), heads, P, be.upload(yF), be.upload(yB), be.upload(x), xStride,
+                        be.upload(delta), be.upload(z), zStride, zCol, be.upload(w), 1e-5f, null, o);
+                return o;
+            }, 1e-5);
         }
     }
 
