@@ -44,11 +44,16 @@ if [ -n "${CPU_THREADS:-}" ] && [ -f "$here/hydra-768.json" ]; then
     done 2>&1 | tee "$out/cpu-bench.log"
 fi
 
-# SERVE_BENCH="--layers 23 --hidden 768 ..." (bundle made with CPU_BENCH=1): ServeBench on this machine's CPU
+# SERVE_BENCH="--layers 23 --hidden 768 ...; --threads 12 ..." (bundle made with CPU_BENCH=1): ServeBench on this
+# machine's CPU, once per ';'-separated set of options
 if [ -n "${SERVE_BENCH:-}" ] && ls "$here"/lib/hydra-bench-*.jar >/dev/null 2>&1; then
     lscpu | grep -E 'Model name|^CPU\(s\)' | tee "$out/serve-cpu.txt"
-    "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx8g -XX:+UseParallelGC -cp "$cp" \
-        dev.hydra.bench.ServeBench $SERVE_BENCH 2>&1 | grep -v '^WARNING: Using incubator' | tee -a "$out/serve-bench.log"
+    IFS=';' read -ra serve_runs <<< "$SERVE_BENCH"
+    for options in "${serve_runs[@]}"; do
+        echo "== ServeBench $options" | tee -a "$out/serve-bench.log"
+        "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx8g -XX:+UseParallelGC -cp "$cp" \
+            dev.hydra.bench.ServeBench $options 2>&1 | grep -v -E '^WARNING: Using incubator|^SLF4J' | tee -a "$out/serve-bench.log"
+    done
 fi
 
 echo "== gpu tests: $(grep -E 'tests (successful|failed|skipped|aborted)' "$out/tests.log" | tr -s ' ' | tr '\n' ' ')"
