@@ -313,9 +313,11 @@ public final class VectorBackend extends ScalarBackend {
                 if (states) for (int i = 0; i < w.seqs * H; i++) w.loadInit(i, init);
                 for (int c0 = 0; c0 < chunks; c0 += window) {
                     int first = c0, n = Math.min(window, chunks - c0), tasks = w.seqs * units * n;
-                    // multiply-adds, roughly: C B^T per group and M X per head (lower triangles), S_c per head
-                    long local = (long) w.seqs * n * Q * Q * (s.groups() * s.state() + H * s.headdim()) / 2
-                            + (states ? (long) w.seqs * n * H * Q * NP : 0);
+                    // multiply-adds, roughly: C B^T per group and M X per head (lower triangles), S_c per head;
+                    // chunks of q = min(Q, len) steps (a short text's one chunk is far shorter than Q)
+                    long q = Math.min(Q, s.len());
+                    long local = w.seqs * n * q * q * (s.groups() * s.state() + H * s.headdim()) / 2
+                            + (states ? (long) w.seqs * n * H * q * NP : 0);
                     pool.forEach(tasks, local, t -> w.chunkLocal(t / n / units, t / n % units, first + t % n, t % n));
                     // no state enters the first chunk without initial states
                     int skip = c0 == 0 && init == null ? 1 : 0;
