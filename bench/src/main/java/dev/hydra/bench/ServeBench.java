@@ -39,10 +39,12 @@ import static dev.hydra.layer.Layers.narrow;
  * lengths as in the server's batches; one per call); p50/p99 latency at 1, 8, 32 and 128 clients; a soak of
  * 10,000 requests at 64 clients with 10% malformed (each valid answer checked against the library, each bad
  * one's 4xx, no 5xx, the heap after the run against before). The library and both batch settings are warmed up
- * (a quarter of {@code --requests} each, unmeasured), then measured in {@code --rounds} alternating rounds
+ * ({@code --warm-up} requests each, default {@code --requests}, unmeasured), then measured in {@code --rounds} alternating rounds
  * (default 3), whose medians are compared. Every phase is bounded by a request count and by {@code --phase-seconds}. The model: seeded weights, a WordPiece vocabulary of 120 words,
  * {@code --layers} Hydra layers of width {@code --hidden} (default 4 x 256; the paper's size is 23 x 768).
- * Run: {@code scripts/serve-bench.sh [--layers N] [--hidden D] [--requests N] [--soak N] [--phase-seconds S] [--rounds R] [--max-wait-ms W]} ({@code --max-wait-ms} of the server, default 5).
+ * Run: {@code scripts/serve-bench.sh [--layers N] [--hidden D] [--requests N] [--soak N] [--phase-seconds S] [--rounds R] [--max-wait-ms W] [--warm-up N]} ({@code --max-wait-ms} of the server, default 5;
+ * {@code --warm-up} requests at each batch setting before the rounds, default {@code --requests}: the HTTP path keeps getting
+ * faster for thousands of requests).
  */
 public final class ServeBench {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -59,7 +61,7 @@ public final class ServeBench {
             "warm", "cold", "soft", "hard", "long", "short", "high", "low", "near", "far", "and", "or", "but", "with", "without", "from",
             "to", "at", "by", "is");
 
-    private int layers = 4, hidden = 256, requests = 640, soak = 10_000, rounds = 3, threads = Runtime.getRuntime().availableProcessors();
+    private int layers = 4, hidden = 256, requests = 640, soak = 10_000, rounds = 3, warmUp = -1, threads = Runtime.getRuntime().availableProcessors();
     private long phaseSeconds = 120, maxWaitMillis = 5;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
 
@@ -77,8 +79,9 @@ public final class ServeBench {
                 case "--phase-seconds" -> b.phaseSeconds = number(args[i], value, 1);
                 case "--rounds" -> b.rounds = (int) number(args[i], value, 1);
                 case "--max-wait-ms" -> b.maxWaitMillis = number(args[i], value, 0);
+                case "--warm-up" -> b.warmUp = (int) number(args[i], value, 0);
                 default -> {
-                    System.err.println("serve-bench: unknown option " + args[i] + " (known: --layers N, --hidden D, --threads T, --requests N, --soak N, --phase-seconds S, --rounds R, --max-wait-ms W)");
+                    System.err.println("serve-bench: unknown option " + args[i] + " (known: --layers N, --hidden D, --threads T, --requests N, --soak N, --phase-seconds S, --rounds R, --max-wait-ms W, --warm-up N)");
                     System.exit(2);
                 }
             }
@@ -116,7 +119,7 @@ public final class ServeBench {
             for (int i = 0; i < texts.size(); i++) expected.put(texts.get(i), narrow(e[i]));
 
             // unmeasured: else the first measured phases alone pay the JIT's compilation of the engine and the HTTP path
-            int warmUp = Math.max(requests / 4, 32);
+            int warmUp = this.warmUp >= 0 ? this.warmUp : requests;
             libraryThroughput(bert, texts, 16);
             for (int maxBatch : new int[] {32, 1})
                 try (EmbeddingServer s = serve(bert, maxBatch)) {
