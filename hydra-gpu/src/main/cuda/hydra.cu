@@ -1026,24 +1026,30 @@ __global__ void shift_add_diagonal_kernel(int batch, int len, int heads, int hea
     out[idx] = v;
 }
 
+// The sum of v over the block (a multiple of 32 threads), returned to every thread.
+__device__ float block_sum(float v, float* part) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    __syncthreads();
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = v;
+    __syncthreads();
+    if (threadIdx.x < 32) {
+        v = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.f;
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+        if (threadIdx.x == 0) part[32] = v;
+    }
+    __syncthreads();
+    return part[32];
+}
+
 // Step 7: out = y / sqrt(mean(y^2) + eps) * weight * silu(z); one block per row.
 __global__ void gated_rms_norm_kernel(const float* __restrict__ y, int rows, int dim, const float* __restrict__ z, int zStride,
                                       int zCol, const float* __restrict__ w, float eps, float* __restrict__ out) {
-    __shared__ float part[32];
+    __shared__ float part[33];
     int r = blockIdx.x;
     const float* yr = y + (size_t)r * dim;
     float ss = 0.f;
     for (int i = threadIdx.x; i < dim; i += blockDim.x) ss += yr[i] * yr[i];
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x < 32) {
-        ss = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.f;
-        for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-        if (threadIdx.x == 0) part[0] = ss;
-    }
-    __syncthreads();
-    float inv = rsqrtf(part[0] / dim + eps);
+    float inv = rsqrtf(block_sum(ss, part) / dim + eps);
     const float* zr = z + (size_t)r * zStride + zCol;
     for (int i = threadIdx.x; i < dim; i += blockDim.x) out[(size_t)r * dim + i] = yr[i] * inv * w[i] * silu(zr[i]);
 }
@@ -1059,7 +1065,7 @@ __device__ __forceinline__ void shift_diagonal_norm_row(int len, int heads, int 
                                                         const float* __restrict__ delta, const float* __restrict__ z, int zStride,
                                                         int zCol, const float* __restrict__ w, float eps, float* __restrict__ mix,
                                                         float* __restrict__ out) {
-    __shared__ float part[32];
+    __shared__ float part[33];
     int D = heads * headdim;
     size_t r = blockIdx.x;
     int t = (int)(r % len);
@@ -1086,16 +1092,7 @@ __device__ __forceinline__ void shift_diagonal_norm_row(int len, int heads, int 
         if (mix) store_v<V>(mix + r * D + i, v);
         store_v<V>(outR + i, v);
     }
-    for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
-    __syncthreads();
-    if (threadIdx.x < 32) {
-        ss = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.f;
-        for (int o = 16; o > 0; o >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
-        if (threadIdx.x == 0) part[0] = ss;
-    }
-    __syncthreads();
-    float inv = rsqrtf(part[0] / D + eps);
+    float inv = rsqrtf(block_sum(ss, part) / D + eps);
     const float* zR = z + r * zStride + zCol;
     for (int i = threadIdx.x * V; i < D; i += blockDim.x * V) {
         float v[V], zv[V], wv[V];
@@ -1130,21 +1127,6 @@ __global__ void embed_kernel(const int* __restrict__ tokens, int rows, int len, 
     const float* t = type + (size_t)tokens[rows + r] * d;
     const float* p = pos == nullptr ? nullptr : pos + (size_t)(r % len) * d;
     for (int i = threadIdx.x; i < d; i += blockDim.x) out[(size_t)r * d + i] = w[i] + t[i] + (p == nullptr ? 0.f : p[i]);
-}
-
-// The sum of v over the block (a multiple of 32 threads), returned to every thread.
-__device__ float block_sum(float v, float* part) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    __syncthreads();
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = v;
-    __syncthreads();
-    if (threadIdx.x < 32) {
-        v = threadIdx.x < (blockDim.x >> 5) ? part[threadIdx.x] : 0.f;
-        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-        if (threadIdx.x == 0) part[32] = v;
-    }
-    __syncthreads();
-    return part[32];
 }
 
 // out = (x - mean) / sqrt(var + eps) * w + b per row (two passes, biased var); out may be x; a block per row.
