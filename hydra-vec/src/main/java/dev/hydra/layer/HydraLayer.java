@@ -11,7 +11,6 @@ import dev.hydra.forward.Inputs;
 import dev.hydra.forward.Stages;
 import dev.hydra.weights.HydraWeights;
 
-
 /**
  * The Hydra layer in fp32 on any {@link Backend}: weights are uploaded once, and each forward pass
  * runs docs/spec.md §1.3 steps 1-8 as backend operations on activations taken from a {@link Workspace}. Safe to
