@@ -86,6 +86,15 @@ public final class VectorBackend extends ScalarBackend {
         return FloatVector.SPECIES_PREFERRED.vectorBitSize();
     }
 
+    /**
+     * Whether the kernels' species is no wider than the machine's preferred one: only then does C2 compile its
+     * vectors to registers; a wider test override ({@value #WIDTH_PROPERTY}) runs the Vector API's Java
+     * fallback, which boxes every vector (right results, not allocation-free).
+     */
+    static boolean intrinsicWidth() {
+        return F.vectorBitSize() <= preferredBits();
+    }
+
     /** The species the kernels run on. */
     static VectorSpecies<Float> species() {
         return F;
