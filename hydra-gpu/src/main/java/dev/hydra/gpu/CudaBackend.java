@@ -21,6 +21,7 @@ import jcuda.driver.CUstream;
 import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -29,7 +30,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -116,11 +120,15 @@ public final class CudaBackend implements Backend {
     private final int multiprocessors;
     private final CUstream copyStream = new CUstream();
     /**
-     * The host-row products' transfers and checks: a stream that does not synchronize with the default
-     * stream, ordered against it by events, so that slices move while the products run.
+     * The host-row products' transfers, and their finiteness checks: streams that do not synchronize with
+     * the default stream, ordered against it by events, so that slices move while the products run. The
+     * checks have a stream of their own: a check kernel waits for a free multiprocessor while a product
+     * fills them all, and on the transfers' stream it would hold back the slices behind it.
      */
-    private final CUstream rowStream = new CUstream();
+    private final CUstream rowStream = new CUstream(), checkStream = new CUstream();
     private final Pointer[] pinned = new Pointer[SLICES];
+    /** Page-locked host blocks that {@link #allocateHost} gave out and their arenas still hold, address to bytes (any backend's: one context). */
+    private static final NavigableMap<Long, Long> PINNED_HOST = new ConcurrentSkipListMap<>();
     private final MemorySegment[] pinnedSegment = new MemorySegment[SLICES];
     private final CUevent[] sliceDone = new CUevent[SLICES];
     /** Recorded on the default stream: work queued before a host-row product, and the end of each of its launches. */
@@ -159,6 +167,7 @@ public final class CudaBackend implements Backend {
         for (CUstream st : scanStream) check(JCudaDriver.cuStreamCreate(st, 0), "cuStreamCreate");
         check(JCudaDriver.cuStreamCreate(copyStream, 0), "cuStreamCreate");
         check(JCudaDriver.cuStreamCreate(rowStream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+        check(JCudaDriver.cuStreamCreate(checkStream, CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
         check(JCudaDriver.cuEventCreate(queued, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
         check(JCudaDriver.cuFuncSetAttribute(linearTc, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, TC_SHARED_BYTES),
                 "raising linear_tc_kernel's shared memory");
@@ -316,7 +325,7 @@ public final class CudaBackend implements Backend {
     public synchronized Buf upload(float[] host) {
         current();
         DeviceBuf b = raw(host.length);
-        toDevice(host, b.ptr, sliceFloats, copyStream, (off, n, arrived) -> { });
+        toDevice(MemorySegment.ofArray(host), b.ptr, sliceFloats, copyStream, (off, n, arrived) -> { });
         return b;
     }
 
@@ -325,7 +334,7 @@ public final class CudaBackend implements Backend {
         current();
         DeviceBuf b = dev(src);
         if (dst.length > b.floats) throw new HydraException("gpu: download of " + dst.length + " floats from a buffer of " + b.floats);
-        fromDevice(b.ptr, dst, sliceFloats, copyStream, (off, n) -> { });
+        fromDevice(b.ptr, MemorySegment.ofArray(dst), sliceFloats, copyStream, (off, n) -> { });
     }
 
     /** Work a sliced upload queues after the DMA of host floats [off, off + n), which {@code arrived} marks. */
@@ -341,13 +350,67 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * host to the device at dst in slices of {@code slice} floats through the pinned ring on {@code stream}:
-     * the copier threads copy the next slices into pinned memory while the DMAs of the earlier ones run.
+     * Page-locked host memory ({@code cuMemAllocHost}), freed when the arena closes (the primary context it
+     * belongs to outlives every backend, so a closed backend does not free it under the caller).
      */
-    private void toDevice(float[] host, CUdeviceptr dst, int slice, CUstream stream, Arrived after) {
-        if (host.length == 0) return;
+    @Override
+    public MemorySegment allocateHost(long floats, Arena arena) {
+        if (floats < 0) throw new HydraException("gpu: host buffer of negative size " + floats);
+        if (!arena.scope().isAlive()) throw new HydraException("gpu: host buffer in an arena that is closed");
+        long bytes = Math.max(1, floats) * Float.BYTES;
+        HostPointer p = new HostPointer();
+        synchronized (this) {
+            current();
+            check(JCudaDriver.cuMemAllocHost(p, bytes), "cuMemAllocHost of " + bytes + " bytes");
+        }
+        long address = p.address();
+        PINNED_HOST.put(address, bytes);
+        return MemorySegment.ofAddress(address).reinterpret(floats * Float.BYTES, arena, segment -> {
+            PINNED_HOST.remove(address);
+            JCudaDriver.cuCtxSetCurrent(ctx);
+            JCudaDriver.cuMemFreeHost(p);
+        });
+    }
+
+    /** A pointer whose address a {@code cuMemAllocHost} sets, readable as a number for {@link MemorySegment#ofAddress}. */
+    private static final class HostPointer extends Pointer {
+        long address() {
+            return getNativePointer();
+        }
+    }
+
+    /** Whether all of {@code host} lies in page-locked memory from {@link #allocateHost}: then DMA reads and writes it directly. */
+    static boolean pageLocked(MemorySegment host) {
+        if (!host.isNative()) return false;
+        Map.Entry<Long, Long> block = PINNED_HOST.floorEntry(host.address());
+        return block != null && host.address() + host.byteSize() <= block.getKey() + block.getValue();
+    }
+
+    /** The n floats of host from float off on, as a pointer for the driver's copies. */
+    private static Pointer at(MemorySegment host, long off, int n) {
+        return Pointer.to(host.asSlice(off * Float.BYTES, (long) n * Float.BYTES).asByteBuffer());
+    }
+
+    /**
+     * host's floats to the device at dst in slices of {@code slice} floats on {@code stream}: page-locked host
+     * memory by DMA directly; anything else through the pinned ring, the copier threads copying the next
+     * slices into pinned memory while the DMAs of the earlier ones run.
+     */
+    private void toDevice(MemorySegment host, CUdeviceptr dst, int slice, CUstream stream, Arrived after) {
+        long floats = host.byteSize() / Float.BYTES;
+        if (floats == 0) return;
         pinnedSlices();
-        int slices = (int) cdiv(host.length, slice);
+        int slices = (int) cdiv(floats, slice);
+        if (pageLocked(host)) {
+            for (int k = 0; k < slices; k++) {
+                int slot = k % SLICES, n = (int) Math.min(slice, floats - (long) k * slice);
+                long off = (long) k * slice;
+                check(JCudaDriver.cuMemcpyHtoDAsync(dst.withByteOffset(off * Float.BYTES), at(host, off, n), (long) n * Float.BYTES, stream), "cuMemcpyHtoDAsync");
+                check(JCudaDriver.cuEventRecord(sliceDone[slot], stream), "cuEventRecord");
+                after.slice(off, n, sliceDone[slot]);
+            }
+            return;
+        }
         Future<?>[] copies = new Future<?>[SLICES];
         try {
             for (int k = 0; k < Math.min(COPIERS, slices); k++) {
@@ -355,7 +418,7 @@ public final class CudaBackend implements Backend {
                 copies[k] = copy(host, (long) k * slice, k, slice, true);
             }
             for (int k = 0; k < slices; k++) {
-                int slot = k % SLICES, n = (int) Math.min(slice, host.length - (long) k * slice);
+                int slot = k % SLICES, n = (int) Math.min(slice, floats - (long) k * slice);
                 long off = (long) k * slice;
                 join(copies[slot]);
                 check(JCudaDriver.cuMemcpyHtoDAsync(dst.withByteOffset(off * Float.BYTES), pinned[slot], (long) n * Float.BYTES, stream), "cuMemcpyHtoDAsync");
@@ -373,19 +436,31 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The device's floats at src to host in slices of {@code slice} floats through the pinned ring on
-     * {@code stream}: the copier threads copy the slices that have arrived into the Java array while the
-     * DMAs of the next ones run.
+     * The device's floats at src to host in slices of {@code slice} floats on {@code stream}, returning once
+     * they are all there: page-locked host memory by DMA directly; anything else through the pinned ring,
+     * the copier threads copying the slices that have arrived while the DMAs of the next ones run.
      */
-    private void fromDevice(CUdeviceptr src, float[] host, int slice, CUstream stream, Leaving before) {
-        if (host.length == 0) return;
+    private void fromDevice(CUdeviceptr src, MemorySegment host, int slice, CUstream stream, Leaving before) {
+        long floats = host.byteSize() / Float.BYTES;
+        if (floats == 0) return;
         pinnedSlices();
-        int slices = (int) cdiv(host.length, slice);
+        int slices = (int) cdiv(floats, slice);
+        if (pageLocked(host)) {
+            for (int k = 0; k < slices; k++) {
+                int n = (int) Math.min(slice, floats - (long) k * slice);
+                long off = (long) k * slice;
+                before.slice(off, n);
+                check(JCudaDriver.cuMemcpyDtoHAsync(at(host, off, n), src.withByteOffset(off * Float.BYTES), (long) n * Float.BYTES, stream),
+                        "cuMemcpyDtoHAsync (or an earlier kernel)");
+            }
+            check(JCudaDriver.cuStreamSynchronize(stream), "cuMemcpyDtoHAsync (or an earlier kernel)");
+            return;
+        }
         Future<?>[] copies = new Future<?>[SLICES];
         try {
             for (int k = 0; k < slices + COPIERS; k++) {
                 if (k < slices) {
-                    int slot = k % SLICES, n = (int) Math.min(slice, host.length - (long) k * slice);
+                    int slot = k % SLICES, n = (int) Math.min(slice, floats - (long) k * slice);
                     long off = (long) k * slice;
                     join(copies[slot]);
                     check(JCudaDriver.cuEventSynchronize(sliceDone[slot]), "cuMemcpyHtoDAsync");
@@ -406,15 +481,24 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** Starts copying slice floats (fewer at the array's end) between array[off..] and pinned slot {@code slot}. */
-    private Future<?> copy(float[] array, long off, int slot, int slice, boolean toPinned) {
-        int n = (int) Math.min(slice, array.length - off), from = (int) off;
+    /**
+     * Starts copying slice floats (fewer at host's end) between host's floats from off on and pinned slot
+     * {@code slot}: on a copier thread, or here when only this thread may access host (a confined arena's).
+     */
+    private Future<?> copy(MemorySegment host, long off, int slot, int slice, boolean toPinned) {
+        long bytes = Math.min(slice, host.byteSize() / Float.BYTES - off) * Float.BYTES;
         MemorySegment pin = pinnedSegment[slot];
-        return copiers.submit(() -> {
-            if (toPinned) MemorySegment.copy(array, from, pin, ValueLayout.JAVA_FLOAT, 0, n);
-            else MemorySegment.copy(pin, ValueLayout.JAVA_FLOAT, 0, array, from, n);
-        });
+        Runnable work = () -> {
+            if (toPinned) MemorySegment.copy(host, off * Float.BYTES, pin, 0, bytes);
+            else MemorySegment.copy(pin, 0, host, off * Float.BYTES, bytes);
+        };
+        if (host.isAccessibleBy(NOT_THE_CALLER)) return copiers.submit(work);
+        work.run();
+        return CompletableFuture.completedFuture(null);
     }
+
+    /** A thread that is not the caller: a host segment it may access, the copier threads may access too. */
+    private static final Thread NOT_THE_CALLER = Thread.ofPlatform().unstarted(() -> { });
 
     private static void join(Future<?> copy) {
         if (copy == null) return;
@@ -443,23 +527,25 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The rows of x move in pinned slices on {@link #rowStream}, each checked for finiteness there as it
-     * lands; the product runs on the default stream in launches of {@link #productRows} rows, each after
+     * The rows of x move in slices on {@link #rowStream}, each checked for finiteness on {@link #checkStream}
+     * as it lands; the product runs on the default stream in launches of {@link #productRows} rows, each after
      * the slices of its rows, while the host copies the next slices. Every launch computes the same
      * bits as one launch over all rows (an output element's sum does not depend on its row's tile).
      */
     @Override
-    public synchronized int linearFromHost(float[] x, int rows, int in, Buf w, Buf bias, int out, Buf y) {
+    public synchronized int linearFromHost(MemorySegment x, int rows, int in, Buf w, Buf bias, int out, Buf y) {
         current();
-        if ((long) rows * in != x.length) throw new HydraException("gpu: linearFromHost of " + rows + " rows of " + in + " from " + x.length + " floats");
+        if ((long) rows * in * Float.BYTES != x.byteSize())
+            throw new HydraException("gpu: linearFromHost of " + rows + " rows of " + in + " from " + x.byteSize() + " bytes");
         if (in > sliceFloats) return Backend.super.linearFromHost(x, rows, in, w, bias, out, y);
         fitsLinear(rows, in, w, bias, out, y);
-        DeviceBuf xd = raw(x.length), yd = dev(y);
+        DeviceBuf xd = raw((long) rows * in), yd = dev(y);
         try {
             startHostRows();
             int step = productRows(rows, out);
             int[] next = {0};  // the first row whose launch is not queued yet
             toDevice(x, xd.ptr, hostRowSlice(rows, in) * in, rowStream, (off, n, arrived) -> {
+                check(JCudaDriver.cuStreamWaitEvent(checkStream, arrived, 0), "cuStreamWaitEvent");
                 checkFinite(xd.ptr.withByteOffset(off * Float.BYTES), n, off);
                 check(JCudaDriver.cuStreamWaitEvent(null, arrived, 0), "cuStreamWaitEvent");
                 int landed = (int) ((off + n) / in);
@@ -475,14 +561,15 @@ public final class CudaBackend implements Backend {
 
     /**
      * The product runs on the default stream in launches of {@link #productRows} rows, all queued at once,
-     * each followed by an event; each pinned slice of y's rows leaves (on {@link #rowStream}, checked
-     * there) as soon as the launch that writes its last row is done, and the host copies the slices
+     * each followed by an event; each slice of y's rows leaves (on {@link #rowStream}, checked on
+     * {@link #checkStream}) as soon as the launch that writes its last row is done, and the host copies the slices
      * that have arrived while the later ones move.
      */
     @Override
-    public synchronized int linearToHost(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y, float[] host) {
+    public synchronized int linearToHost(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y, MemorySegment host) {
         current();
-        if ((long) rows * out != host.length) throw new HydraException("gpu: linearToHost of " + rows + " rows of " + out + " into " + host.length + " floats");
+        if ((long) rows * out * Float.BYTES != host.byteSize())
+            throw new HydraException("gpu: linearToHost of " + rows + " rows of " + out + " into " + host.byteSize() + " bytes");
         if (out > sliceFloats) return Backend.super.linearToHost(x, xStride, xCol, rows, in, w, bias, out, y, host);
         fits("linear x", x, rows > 0 ? (rows - 1L) * xStride + xCol + in : 0);
         fitsLinear(rows, in, w, bias, out, y);
@@ -503,14 +590,16 @@ public final class CudaBackend implements Backend {
         fromDevice(yd.ptr, host, hostRowSlice(rows, out) * out, rowStream, (off, n) -> {
             int lastRow = (int) ((off + n) / out - 1);
             check(JCudaDriver.cuStreamWaitEvent(rowStream, productDone.get(lastRow / step), 0), "cuStreamWaitEvent");
+            check(JCudaDriver.cuStreamWaitEvent(checkStream, productDone.get(lastRow / step), 0), "cuStreamWaitEvent");
             checkFinite(yd.ptr.withByteOffset(off * Float.BYTES), n, off);
         });
         return firstNonFinite();
     }
 
     /**
-     * Before a host-row product: the check's flag exists and is reset, and {@link #rowStream} waits for
-     * the work queued so far (a pooled buffer it writes may still be read by that work).
+     * Before a host-row product: the check's flag exists and is reset, and {@link #rowStream} and
+     * {@link #checkStream} wait for the work queued so far (a pooled buffer the transfers write may still
+     * be read by that work).
      */
     private void startHostRows() {
         if (firstBad == null) {
@@ -520,17 +609,19 @@ public final class CudaBackend implements Backend {
         check(JCudaDriver.cuMemsetD32Async(firstBad.ptr, Integer.MAX_VALUE, 1, null), "cuMemsetD32Async");
         check(JCudaDriver.cuEventRecord(queued, null), "cuEventRecord");
         check(JCudaDriver.cuStreamWaitEvent(rowStream, queued, 0), "cuStreamWaitEvent");
+        check(JCudaDriver.cuStreamWaitEvent(checkStream, queued, 0), "cuStreamWaitEvent");
     }
 
-    /** Queues on {@link #rowStream} the check of n floats at {@code at}, element {@code base} of the host array. */
+    /** Queues on {@link #checkStream} the check of n floats at {@code at}, element {@code base} of the host rows. */
     private void checkFinite(CUdeviceptr at, int n, long base) {
-        launchOn(rowStream, firstNonFinite, Math.min(cdiv(n, THREADS), 4L * multiprocessors), 1, 1, THREADS, 0, at, (long) n, base, firstBad);
+        launchOn(checkStream, firstNonFinite, Math.min(cdiv(n, THREADS), 4L * multiprocessors), 1, 1, THREADS, 0, at, (long) n, base, firstBad);
     }
 
-    /** Waits for {@link #rowStream}; the index of the first non-finite value its checks found, or -1. */
+    /** Waits for the transfers and the checks; the index of the first non-finite value the checks found, or -1. */
     private int firstNonFinite() {
-        check(JCudaDriver.cuMemcpyDtoHAsync(firstBadHost, firstBad.ptr, Integer.BYTES, rowStream), "cuMemcpyDtoHAsync");
-        check(JCudaDriver.cuStreamSynchronize(rowStream), "a CUDA kernel");
+        check(JCudaDriver.cuMemcpyDtoHAsync(firstBadHost, firstBad.ptr, Integer.BYTES, checkStream), "cuMemcpyDtoHAsync");
+        check(JCudaDriver.cuStreamSynchronize(checkStream), "a CUDA kernel");
+        check(JCudaDriver.cuStreamSynchronize(rowStream), "cuMemcpyHtoDAsync");
         int i = firstBadHost.getByteBuffer(0, Integer.BYTES).order(ByteOrder.nativeOrder()).getInt(0);
         return i == Integer.MAX_VALUE ? -1 : i;
     }
@@ -918,6 +1009,7 @@ public final class CudaBackend implements Backend {
         for (CUevent e : productDone) JCudaDriver.cuEventDestroy(e);
         JCudaDriver.cuEventDestroy(queued);
         JCudaDriver.cuStreamDestroy(rowStream);
+        JCudaDriver.cuStreamDestroy(checkStream);
         JCudaDriver.cuStreamDestroy(copyStream);
         for (CUstream st : scanStream) JCudaDriver.cuStreamDestroy(st);
         JCudaDriver.cuModuleUnload(module);

@@ -11,6 +11,9 @@ import dev.hydra.weights.HydraWeights;
 import dev.hydra.weights.Precision;
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -79,6 +82,48 @@ class CudaHostRowsTest {
     }
 
     @Test
+    void pageLockedSegmentsMoveByDmaAndGiveTheArraysBits() {
+        for (CudaBackend.Matmul mode : new CudaBackend.Matmul[] {CudaBackend.Matmul.TF32X3, CudaBackend.Matmul.BF16}) {
+            try (CudaBackend small = Gpu.backend(mode, SLICE, PRODUCT_ROWS); CudaBackend whole = Gpu.backend(mode)) {
+                for (HydraConfig cfg : new HydraConfig[] {CFG, UNALIGNED}) {
+                    try (HydraLayer layer = layer(cfg, small); HydraLayer wholeLayer = layer(cfg, whole)) {
+                        for (int[] bl : new int[][] {{1, 1}, {3, 77}, {2, 1000}}) {
+                            float[] u = input(bl[0] * bl[1] * cfg.dModel(), bl[1], 1);
+                            float[] want = layer.forward(u, bl[0], bl[1]);
+                            String what = String.format("%s d_model %d (%d, %d)", mode, cfg.dModel(), bl[0], bl[1]);
+                            long bytes = (long) u.length * Float.BYTES;
+                            MemorySegment freed;
+                            try (Arena arena = Arena.ofConfined()) {
+                                // the input 16 bytes into its block: a slice of page-locked memory is page-locked
+                                MemorySegment in = small.allocateHost(u.length + 4, arena).asSlice(16, bytes), out = small.allocateHost(u.length, arena);
+                                MemorySegment plainIn = arena.allocate(bytes, 4), plainOut = arena.allocate(bytes, 4);
+                                MemorySegment.copy(u, 0, in, ValueLayout.JAVA_FLOAT, 0, u.length);
+                                MemorySegment.copy(u, 0, plainIn, ValueLayout.JAVA_FLOAT, 0, u.length);
+                                assertThat(CudaBackend.pageLocked(in)).isTrue();
+                                assertThat(CudaBackend.pageLocked(plainIn)).isFalse();
+                                layer.forward(in, bl[0], bl[1], out);
+                                assertSameBits(out.toArray(ValueLayout.JAVA_FLOAT), want, what + ", page-locked");
+                                wholeLayer.forward(in, bl[0], bl[1], out);
+                                assertSameBits(out.toArray(ValueLayout.JAVA_FLOAT), want, what + ", page-locked, default slices");
+                                layer.forward(plainIn, bl[0], bl[1], plainOut);
+                                assertSameBits(plainOut.toArray(ValueLayout.JAVA_FLOAT), want, what + ", native, not page-locked");
+                                in.setAtIndex(ValueLayout.JAVA_FLOAT, u.length - 1, Float.NaN);
+                                float[] bad = u.clone();
+                                bad[u.length - 1] = Float.NaN;
+                                String cpu = catchThrowableOfType(HydraException.class, () -> Inputs.checkFinite(bad, bl[1], cfg.dModel(), "input")).getMessage();
+                                assertThatThrownBy(() -> layer.forward(in, bl[0], bl[1], out)).isInstanceOf(HydraException.class).hasMessage(cpu);
+                                // freed with the arena: its address is no longer taken for page-locked memory
+                                freed = MemorySegment.ofAddress(in.address()).reinterpret(bytes);
+                            }
+                            assertThat(CudaBackend.pageLocked(freed)).as("after the arena closed").isFalse();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void defaultSlicesAndLaunchesAtAShapeOfSeveralOfEach() {
         // 3 x 7001 rows of 64: slices of 4096 rows (the last ragged), launches of a wave of tiles or a sixteenth of the rows
         try (CudaBackend gpu = Gpu.backend(); HydraLayer layer = layer(CFG, gpu)) {
@@ -138,19 +183,22 @@ class CudaHostRowsTest {
                 x[200 * in + k] = Float.POSITIVE_INFINITY;  // row 200's outputs are not finite
                 x[37 * in + k] = Float.POSITIVE_INFINITY;   // nor row 37's, the first
             }
-            try (Buf xb = gpu.upload(x); Buf wb = gpu.upload(w); Buf y = gpu.allocate((long) rows * out)) {
-                float[] host = new float[rows * out];
-                int first = gpu.linearToHost(xb, in, 0, rows, in, wb, null, out, y, host);
-                assertThat(first).isEqualTo(Inputs.firstNonFinite(host)).isBetween(37 * out, 38 * out - 1);
+            try (Buf xb = gpu.upload(x); Buf wb = gpu.upload(w); Buf y = gpu.allocate((long) rows * out); Arena arena = Arena.ofConfined()) {
                 float[] whole = new float[rows * out];
                 gpu.linear(xb, in, 0, rows, in, wb, null, out, y);
                 gpu.download(y, whole);
-                assertSameBits(host, whole, "linearToHost against linear and download");
-                // finite rows give -1
                 Arrays.fill(x, 37 * in, 38 * in, 1f);
                 Arrays.fill(x, 200 * in, 201 * in, 1f);
-                try (Buf fine = gpu.upload(x)) {
-                    assertThat(gpu.linearToHost(fine, in, 0, rows, in, wb, null, out, y, host)).isEqualTo(-1);
+                // through the pinned ring (a Java array) and by DMA (page-locked memory)
+                for (MemorySegment host : new MemorySegment[] {MemorySegment.ofArray(new float[rows * out]), gpu.allocateHost((long) rows * out, arena)}) {
+                    int first = gpu.linearToHost(xb, in, 0, rows, in, wb, null, out, y, host);
+                    float[] got = host.toArray(ValueLayout.JAVA_FLOAT);
+                    assertThat(first).as("native %s", host.isNative()).isEqualTo(Inputs.firstNonFinite(got)).isBetween(37 * out, 38 * out - 1);
+                    assertSameBits(got, whole, "linearToHost against linear and download, native " + host.isNative());
+                    // finite rows give -1
+                    try (Buf fine = gpu.upload(x)) {
+                        assertThat(gpu.linearToHost(fine, in, 0, rows, in, wb, null, out, y, host)).as("native %s", host.isNative()).isEqualTo(-1);
+                    }
                 }
             }
         }

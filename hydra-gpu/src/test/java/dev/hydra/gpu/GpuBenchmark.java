@@ -13,19 +13,22 @@ import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.JCudaDriver;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
  * The GPU benchmark of the issue: the Hydra layer with d_model 768 and the release's defaults
  * (d_state 64, headdim 64, expand 2, chunk 256), fp32, for (B, L) in (8, 512), (32, 128), (1, 8192),
- * (1, 65536); device-resident and with host transfers (into the caller's output array, and into a new
- * one); median of {@value #REPS} timed calls after {@value #WARMUP} warm-ups, each call ended by a device
+ * (1, 65536); device-resident and with host transfers (into the caller's output array, into a new
+ * one, and between page-locked segments from {@link CudaBackend#allocateHost}); median of {@value #REPS} timed calls after {@value #WARMUP} warm-ups, each call ended by a device
  * synchronize; the plain upload and download of the input's size (the with-transfers call overlaps its
  * transfers with the first and last products instead) and the copy engine's rate from pinned memory;
  * then a per-operator breakdown (with the two host-row products alone); for
  * each way of running the products ({@link CudaBackend.Matmul}, bf16 included). Each measurement is
- * also printed as one {@code RESULT mode B L resident_ms transfers_ms transfers_new_array_ms} line,
+ * also printed as one {@code RESULT mode B L resident_ms transfers_ms transfers_new_array_ms transfers_pinned_ms} line,
  * which {@code scripts/gpu-compare.py} sets beside the release's {@code bench.py} figures.
  * Run: {@code java --add-modules jdk.incubator.vector -cp ... dev.hydra.gpu.GpuBenchmark [MODE...]}.
  */
@@ -57,8 +60,8 @@ public final class GpuBenchmark {
             System.out.println("device: " + gpu.name() + ", projections " + mode + ", JDK " + Runtime.version());
             System.out.println(pinnedCopyRates(gpu));
             StringBuilder table = new StringBuilder(String.format("%nprojections: %s%n" +
-                    "| B | L | device-resident ms | with transfers ms | ratio | with transfers, new output array ms | upload ms | download ms " +
-                    "| GFLOP/s | %% of FP32 FFMA | est. GB/s | %% of copy BW |%n|---|---|---|---|---|---|---|---|---|---|---|---|%n", mode));
+                    "| B | L | device-resident ms | with transfers ms | ratio | with transfers, new output array ms | pinned host segments ms | ratio " +
+                    "| upload ms | download ms | GFLOP/s | %% of FP32 FFMA | est. GB/s | %% of copy BW |%n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|%n", mode));
             for (int i = 0; i < SHAPES.length; i++) {
                 int b = SHAPES[i][0], l = SHAPES[i][1];
                 float[] u = new float[b * l * cfg.dModel()];
@@ -74,17 +77,23 @@ public final class GpuBenchmark {
                 float[] out = new float[u.length];
                 transfers = median(() -> layer.forward(u, b, l, out));
                 double newArray = median(() -> layer.forward(u, b, l));
+                double pinned;
+                try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment in = gpu.allocateHost(u.length, arena), outPinned = gpu.allocateHost(u.length, arena);
+                    MemorySegment.copy(u, 0, in, ValueLayout.JAVA_FLOAT, 0, u.length);
+                    pinned = median(() -> layer.forward(in, b, l, outPinned));
+                }
                 double up = median(() -> gpu.upload(u).close());
                 double down;
                 try (Buf ub = gpu.upload(u)) {
                     float[] host = new float[u.length];
                     down = median(() -> gpu.download(ub, host));
                 }
-                System.out.printf("RESULT %s %d %d %.3f %.3f %.3f%n", mode, b, l, resident, transfers, newArray);
+                System.out.printf("RESULT %s %d %d %.3f %.3f %.3f %.3f%n", mode, b, l, resident, transfers, newArray, pinned);
                 double flops = flops(cfg, b, l), bytes = bytes(cfg, b, l);
                 double gflops = flops / resident / 1e6, gbs = bytes / resident / 1e6;
-                table.append(String.format("| %d | %d | %.3f | %.3f | %.2f | %.3f | %.2f | %.2f | %.0f | %.1f%% | %.0f | %.1f%% |%n", b, l, resident, transfers,
-                        transfers / resident, newArray, up, down, gflops, 100 * gflops / FP32_GFLOPS, gbs, 100 * gbs / COPY_GBS));
+                table.append(String.format("| %d | %d | %.3f | %.3f | %.2f | %.3f | %.3f | %.2f | %.2f | %.2f | %.0f | %.1f%% | %.0f | %.1f%% |%n", b, l, resident,
+                        transfers, transfers / resident, newArray, pinned, pinned / resident, up, down, gflops, 100 * gflops / FP32_GFLOPS, gbs, 100 * gbs / COPY_GBS));
             }
             for (int[] shape : BREAKDOWN_SHAPES) System.out.println(breakdown(gpu, cfg, shape[0], shape[1]));
             System.out.print(table);
@@ -153,13 +162,14 @@ public final class GpuBenchmark {
              Buf xbc = gpu.allocate((long) rows * c.convDim()); Buf dtB = gpu.allocate(2L * H); Buf dt = gpu.allocate((long) rows * 2 * H);
              Buf a = gpu.upload(filled(H, -1f)); Buf y = gpu.allocate((long) rows * dIn); Buf fcD = gpu.allocate((long) H * dIn);
              Buf delta = gpu.allocate((long) rows * H); Buf mix = gpu.allocate((long) rows * dIn); Buf normW = gpu.allocate(dIn);
-             Buf outW = gpu.allocate((long) c.dModel() * dIn); Buf out = gpu.allocate((long) rows * c.dModel())) {
+             Buf outW = gpu.allocate((long) c.dModel() * dIn); Buf out = gpu.allocate((long) rows * c.dModel()); Arena arena = Arena.ofConfined()) {
             ScanLayout fwd = new ScanLayout(b, l, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(), c.convDim(), 0, dIn, dIn + GN, 2 * H, 0, true);
             ScanLayout bwd = new ScanLayout(b, l, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(), c.convDim(), 0, dIn + 2 * GN, dIn + 3 * GN, 2 * H, H, false);
             gpu.softplusDt(zx, proj, proj - 2 * H, rows, 2 * H, dtB, 0f, Float.POSITIVE_INFINITY, dt);
-            float[] uHost = new float[rows * c.dModel()], outHost = new float[rows * c.dModel()];
+            MemorySegment uHost = MemorySegment.ofArray(new float[rows * c.dModel()]), outHost = MemorySegment.ofArray(new float[rows * c.dModel()]);
+            MemorySegment uPinned = gpu.allocateHost((long) rows * c.dModel(), arena), outPinned = gpu.allocateHost((long) rows * c.dModel(), arena);
             String[] names = {"in_proj", "conv+silu", "dt", "scan fwd", "scan bwd", "fc_D", "shift+diag", "gated norm", "shift+diag+norm", "out_proj",
-                    "in_proj from host", "out_proj to host"};
+                    "in_proj from host", "out_proj to host", "in_proj from pinned host", "out_proj to pinned host"};
             Runnable[] ops = {
                     () -> gpu.linear(u, c.dModel(), 0, rows, c.dModel(), inW, null, proj, zx),
                     () -> gpu.convSilu(zx, proj, dIn, Sequences.uniform(b, l), c.convDim(), convW, null, c.dConv(), xbc),
@@ -173,7 +183,9 @@ public final class GpuBenchmark {
                             1e-5f, null, mix),
                     () -> gpu.linear(y, dIn, 0, rows, dIn, outW, null, c.dModel(), out),
                     () -> gpu.linearFromHost(uHost, rows, c.dModel(), inW, null, proj, zx),
-                    () -> gpu.linearToHost(y, dIn, 0, rows, dIn, outW, null, c.dModel(), out, outHost)};
+                    () -> gpu.linearToHost(y, dIn, 0, rows, dIn, outW, null, c.dModel(), out, outHost),
+                    () -> gpu.linearFromHost(uPinned, rows, c.dModel(), inW, null, proj, zx),
+                    () -> gpu.linearToHost(y, dIn, 0, rows, dIn, outW, null, c.dModel(), out, outPinned)};
             StringBuilder s = new StringBuilder("operators, B=" + b + " L=" + l + " (ms):");
             for (int i = 0; i < ops.length; i++) {
                 Runnable op = ops[i];

@@ -1,6 +1,12 @@
 package dev.hydra.backend;
 
+import dev.hydra.HydraException;
 import dev.hydra.forward.Inputs;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Optional;
 
 /**
  * The operator interface every fp32 engine implements (scalar Java, Vector API, CUDA). Each call is one
@@ -31,14 +37,26 @@ public interface Backend extends AutoCloseable {
     void linear(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y);
 
     /**
-     * {@link #linear} of host rows, a layer's first product: y (rows, out) = x W^T + b for x (rows, in) on
-     * the host. Returns the index of x's first non-finite value (then y is undefined), or -1. Here x is
-     * checked, then read through {@link #wrap}; a GPU overlaps x's transfer (and check) with the product.
+     * Native memory for {@code floats} host floats that this backend moves fastest, freed when {@code arena}
+     * closes: page-locked on a GPU, so that {@link #linearFromHost} and {@link #linearToHost} move it by DMA with
+     * no staging copy; plain native memory here.
      */
-    default int linearFromHost(float[] x, int rows, int in, Buf w, Buf bias, int out, Buf y) {
-        int bad = Inputs.firstNonFinite(x);
+    default MemorySegment allocateHost(long floats, Arena arena) {
+        if (floats < 0) throw new HydraException("host buffer: negative size " + floats);
+        return arena.allocate(floats * Float.BYTES, 64);
+    }
+
+    /**
+     * {@link #linear} of host rows, a layer's first product: y (rows, out) = x W^T + b for x (rows, in) on
+     * the host (a Java array's segment or native memory). Returns the index of x's first non-finite value
+     * (then y is undefined), or -1. Here x is checked, then read through {@link #wrap} (a native x is copied
+     * to the heap first); a GPU overlaps x's transfer (and check) with the product.
+     */
+    default int linearFromHost(MemorySegment x, int rows, int in, Buf w, Buf bias, int out, Buf y) {
+        float[] rowsOnHeap = HostFloats.array(x);
+        int bad = Inputs.firstNonFinite(rowsOnHeap);
         if (bad >= 0) return bad;
-        try (Buf xb = wrap(x)) {
+        try (Buf xb = wrap(rowsOnHeap)) {
             linear(xb, in, 0, rows, in, w, bias, out, y);
         }
         return -1;
@@ -46,13 +64,16 @@ public interface Backend extends AutoCloseable {
 
     /**
      * {@link #linear} to host rows, a layer's last product: y (rows, out) = x W^T + b into the work buffer y,
-     * copied into {@code host} (rows * out floats). Returns the index of the first non-finite value of the
-     * result, or -1. A GPU overlaps the product, its download and the check.
+     * copied into {@code host} (rows * out floats, a Java array's segment or native memory). Returns the index
+     * of the first non-finite value of the result, or -1. A GPU overlaps the product, its download and the check.
      */
-    default int linearToHost(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y, float[] host) {
+    default int linearToHost(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y, MemorySegment host) {
         linear(x, xStride, xCol, rows, in, w, bias, out, y);
-        download(y, host);
-        return Inputs.firstNonFinite(host);
+        Optional<float[]> whole = HostFloats.wholeArray(host);
+        float[] result = whole.orElseGet(() -> new float[Math.toIntExact(host.byteSize() / Float.BYTES)]);
+        download(y, result);
+        if (whole.isEmpty()) MemorySegment.copy(result, 0, host, ValueLayout.JAVA_FLOAT, 0, result.length);
+        return Inputs.firstNonFinite(result);
     }
 
     /**

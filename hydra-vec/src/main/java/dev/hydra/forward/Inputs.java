@@ -2,6 +2,8 @@ package dev.hydra.forward;
 
 import dev.hydra.HydraException;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.stream.IntStream;
 
 /**
@@ -20,13 +22,27 @@ public final class Inputs {
             throw new HydraException(what + ": " + length + " values do not match shape (" + batch + ", " + len + ", " + width + ")");
     }
 
+    /**
+     * Refuses host rows given as a segment that cannot be read (or, for an {@code output}, written) as the
+     * floats of shape (batch, len, width): a wrong size, a native address not aligned to a float, a read-only output.
+     */
+    public static void checkHostRows(MemorySegment s, int batch, int len, int width, String what, boolean output) {
+        if (s.byteSize() % Float.BYTES != 0)
+            throw new HydraException(what + ": a segment of " + s.byteSize() + " bytes does not hold whole floats");
+        if (s.isNative() && s.address() % Float.BYTES != 0)
+            throw new HydraException(what + ": a native segment at address " + s.address() + " is not aligned to 4 bytes");
+        if (output && s.isReadOnly()) throw new HydraException(what + ": the segment is read-only");
+        checkShape(s.byteSize() / Float.BYTES, batch, len, width, what);
+    }
+
     public static void checkFinite(float[] u, int len, int width, String what) {
-        refuseNonFinite(u, firstNonFinite(u), len, width, what);
+        int i = firstNonFinite(u);
+        if (i >= 0) throw notFinite(what, u[i], i, len, width);
     }
 
     /** Refuses {@code u} in one line naming its element {@code i} (a non-finite one, as {@link #firstNonFinite} finds); nothing when i < 0. */
-    public static void refuseNonFinite(float[] u, int i, int len, int width, String what) {
-        if (i >= 0) throw notFinite(what, u[i], i, len, width);
+    public static void refuseNonFinite(MemorySegment u, int i, int len, int width, String what) {
+        if (i >= 0) throw notFinite(what, u.getAtIndex(ValueLayout.JAVA_FLOAT, i), i, len, width);
     }
 
     /** Arrays above this many floats are scanned in slices of this size on the common pool. */
@@ -81,12 +97,13 @@ public final class Inputs {
      * precision's range (the scans' products grow like the fourth power of the input's scale).
      */
     public static void checkOverflow(float[] out, int len, int width, String precision) {
-        refuseOverflow(out, firstNonFinite(out), len, width, precision);
+        int i = firstNonFinite(out);
+        if (i >= 0) throw overflow(precision, out[i], i, len, width);
     }
 
     /** {@link #checkOverflow} for an output whose first non-finite element {@code i} is known; nothing when i < 0. */
-    public static void refuseOverflow(float[] out, int i, int len, int width, String precision) {
-        if (i >= 0) throw overflow(precision, out[i], i, len, width);
+    public static void refuseOverflow(MemorySegment out, int i, int len, int width, String precision) {
+        if (i >= 0) throw overflow(precision, out.getAtIndex(ValueLayout.JAVA_FLOAT, i), i, len, width);
     }
 
     public static void checkOverflow(double[] out, int len, int width, String precision) {

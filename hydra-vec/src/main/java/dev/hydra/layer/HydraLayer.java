@@ -11,6 +11,8 @@ import dev.hydra.forward.Inputs;
 import dev.hydra.forward.Stages;
 import dev.hydra.weights.HydraWeights;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * The Hydra layer in fp32 on any {@link Backend}: weights are uploaded once, and each forward pass
  * runs docs/spec.md §1.3 steps 1-8 as backend operations on activations taken from a {@link Workspace}. Safe to
@@ -69,7 +71,7 @@ public final class HydraLayer implements BufLayer {
 
     /** u (B, L, d_model) to the layer output (B, L, d_model). Refuses non-finite input. */
     public float[] forward(float[] u, int batch, int len) {
-        return run(u, batch, len, false, null, null).output();
+        return run(MemorySegment.ofArray(u), batch, len, false, null, null).output();
     }
 
     /** Receives the end of each stage of a timed forward pass, in order: {@link #STAGES}. */
@@ -84,18 +86,29 @@ public final class HydraLayer implements BufLayer {
 
     /** {@link #forward(float[], int, int)}, telling {@code clock} as each stage ends (on a CPU backend, when its work is done). */
     public float[] forward(float[] u, int batch, int len, StageClock clock) {
-        return run(u, batch, len, false, clock, null).output();
+        return run(MemorySegment.ofArray(u), batch, len, false, clock, null).output();
     }
 
     /** {@link #forward(float[], int, int)} into the caller's {@code out} (B*L*d_model floats), which it returns. */
     public float[] forward(float[] u, int batch, int len, float[] out) {
         Inputs.checkShape(out.length, batch, len, c.dModel(), "output array");
-        return run(u, batch, len, false, null, out).output();
+        run(MemorySegment.ofArray(u), batch, len, false, null, MemorySegment.ofArray(out));
+        return out;
+    }
+
+    /**
+     * {@link #forward(float[], int, int)} from and into host memory given as segments of B*L*d_model floats
+     * each: Java arrays' segments or native memory. Memory from the backend's {@link Backend#allocateHost}
+     * (page-locked on a GPU) moves to and from the device by DMA, with no staging copy.
+     */
+    public void forward(MemorySegment u, int batch, int len, MemorySegment out) {
+        Inputs.checkHostRows(out, batch, len, c.dModel(), "output", true);
+        run(u, batch, len, false, null, out);
     }
 
     /** The forward pass with every intermediate of {@link Stages} downloaded. */
     public Stages<float[]> forwardStages(float[] u, int batch, int len) {
-        return run(u, batch, len, true, null, null);
+        return run(MemorySegment.ofArray(u), batch, len, true, null, null);
     }
 
     @Override
@@ -118,8 +131,9 @@ public final class HydraLayer implements BufLayer {
         return Float.BYTES * ((stages ? 2 : 1) * workspace + 2 * rows * c.dModel());
     }
 
-    private Stages<float[]> run(float[] u, int batch, int len, boolean keepStages, StageClock clock, float[] into) {
-        Inputs.checkShape(u.length, batch, len, c.dModel(), "input");
+    /** The host-rows forward pass into {@code into}, or into a new array when it is null (then {@link Stages#output} is that array). */
+    private Stages<float[]> run(MemorySegment u, int batch, int len, boolean keepStages, StageClock clock, MemorySegment into) {
+        Inputs.checkHostRows(u, batch, len, c.dModel(), "input", false);
         Inputs.checkActivations(inW instanceof HeapBuf ? activationBytes(c, batch, len, keepStages) : 0,
                 (long) batch * len * c.projDim(), batch, len);
         Workspace ws = workspaces.take();
@@ -130,17 +144,18 @@ public final class HydraLayer implements BufLayer {
             Inputs.refuseNonFinite(u, be.linearFromHost(u, rows, c.dModel(), inW, inB, c.projDim(), zxbcdt), len, c.dModel(), "input"); // step 1
             done.stageDone("in_proj");
             Buf normed = mixer(zxbcdt, Sequences.uniform(batch, len), ws, keepStages, done);
-            float[] out = into != null ? into : new float[rows * c.dModel()];
+            float[] newOut = into == null ? new float[rows * c.dModel()] : null;
+            MemorySegment out = into != null ? into : MemorySegment.ofArray(newOut);
             int dIn = c.dInner();
             int overflow = be.linearToHost(normed, dIn, 0, rows, dIn, outW, outB, c.dModel(), ws.get(OUT, (long) rows * c.dModel()), out); // step 8
             done.stageDone("out_proj");
             Inputs.refuseOverflow(out, overflow, len, c.dModel(), "fp32");
-            if (!keepStages) return new Stages<>(null, null, null, null, null, null, null, null, out);
+            if (!keepStages) return new Stages<>(null, null, null, null, null, null, null, null, newOut);
             float[] dt = get(ws.get(DT, 0), rows * 2 * c.nheads());
             return new Stages<>(get(ws.get(XBC, 0), rows * c.convDim()), columns(dt, rows, 2 * c.nheads(), 0, c.nheads()),
                     columns(dt, rows, 2 * c.nheads(), c.nheads(), c.nheads()),
                     get(ws.get(Y_F, 0), rows * c.dInner()), get(ws.get(Y_B, 0), rows * c.dInner()), get(ws.get(DELTA, 0), rows * c.nheads()),
-                    get(ws.get(MIX, 0), rows * c.dInner()), get(ws.get(NORMED, 0), rows * c.dInner()), out);
+                    get(ws.get(MIX, 0), rows * c.dInner()), get(ws.get(NORMED, 0), rows * c.dInner()), newOut);
         } finally {
             workspaces.give(ws);
         }

@@ -12,7 +12,11 @@ import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.Function;
 
@@ -72,6 +76,40 @@ class InputValidationTest {
         assertThat(fp32.forward(u, 2, 5, out)).isSameAs(out).containsExactly(fp32.forward(u, 2, 5));
         assertThatThrownBy(() -> fp32.forward(u, 2, 5, new float[u.length - 1])).isInstanceOf(HydraException.class)
                 .hasMessage("output array: 59 values do not match shape (2, 5, 6)");
+    }
+
+    @Test
+    void forwardOnHostSegmentsGivesTheArraysBitsAndRefusesBadSegmentsInOneLine() {
+        float[] u = new float[2 * 5 * D];
+        for (int i = 0; i < u.length; i++) u[i] = (float) Math.sin(i);
+        float[] want = fp32.forward(u, 2, 5);
+        long bytes = 4L * u.length;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment in = new ScalarBackend().allocateHost(u.length, arena), out = new ScalarBackend().allocateHost(u.length, arena);
+            MemorySegment.copy(u, 0, in, ValueLayout.JAVA_FLOAT, 0, u.length);
+            fp32.forward(in, 2, 5, out);
+            assertThat(out.toArray(ValueLayout.JAVA_FLOAT)).containsExactly(want);
+            // slices of Java arrays, not whole arrays
+            float[] wider = new float[u.length + 3], widerOut = new float[u.length + 1];
+            System.arraycopy(u, 0, wider, 3, u.length);
+            fp32.forward(MemorySegment.ofArray(wider).asSlice(12, bytes), 2, 5, MemorySegment.ofArray(widerOut).asSlice(4, bytes));
+            assertThat(Arrays.copyOfRange(widerOut, 1, widerOut.length)).containsExactly(want);
+
+            assertThatThrownBy(() -> fp32.forward(in, 2, 5, out.asSlice(0, bytes - 4))).isInstanceOf(HydraException.class)
+                    .hasMessage("output: 59 values do not match shape (2, 5, 6)");
+            assertThatThrownBy(() -> fp32.forward(in, 2, 5, out.asReadOnly())).isInstanceOf(HydraException.class)
+                    .hasMessage("output: the segment is read-only");
+            assertThatThrownBy(() -> fp32.forward(in.asSlice(0, bytes - 2), 2, 5, out)).isInstanceOf(HydraException.class)
+                    .hasMessage("input: a segment of 238 bytes does not hold whole floats");
+            MemorySegment odd = arena.allocate(bytes + 8, 8).asSlice(2, bytes);
+            assertThatThrownBy(() -> fp32.forward(odd, 2, 5, out)).isInstanceOf(HydraException.class)
+                    .hasMessage("input: a native segment at address " + odd.address() + " is not aligned to 4 bytes");
+            in.setAtIndex(ValueLayout.JAVA_FLOAT, 37, Float.NaN);
+            assertThatThrownBy(() -> fp32.forward(in, 2, 5, out)).isInstanceOf(HydraException.class)
+                    .hasMessage("input: element (1, 1, 1) is NaN; inputs must be finite");
+            assertThatThrownBy(() -> new ScalarBackend().allocateHost(-1, arena)).isInstanceOf(HydraException.class)
+                    .hasMessage("host buffer: negative size -1");
+        }
     }
 
     @Test
