@@ -162,8 +162,6 @@ public final class CudaBackend implements Backend {
         check(JCudaDriver.cuEventCreate(queued, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
         check(JCudaDriver.cuFuncSetAttribute(linearTc, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, TC_SHARED_BYTES),
                 "raising linear_tc_kernel's shared memory");
-        check(JCudaDriver.cuFuncSetAttribute(linearBf16, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, TC_SHARED_BYTES),
-                "raising linear_bf16_kernel's shared memory");
         convSilu = function("conv_silu_kernel");
         softplusDt = function("softplus_dt_kernel");
         cumsum = function("ssd_cumsum_kernel");
@@ -631,7 +629,7 @@ public final class CudaBackend implements Backend {
         Object b = bias == null ? new CUdeviceptr() : bias;
         if (out <= 32) launch(linearSkinny, cdiv(rows, 128), 1, 1, 128, 0, x, xStride, xCol, rows, in, w, b, out, y, ((xStride | xCol | in) & 3) == 0 ? 1 : 0);
         else if (matmul == Matmul.FFMA || ((xStride | xCol | in) & 3) != 0) launch(linear, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
-        else if (matmul == Matmul.BF16) launch(linearBf16, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, TC_SHARED_BYTES, x, xStride, xCol, rows, in, w, b, out, y);
+        else if (matmul == Matmul.BF16) launch(linearBf16, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
         else launch(linearTc, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, TC_SHARED_BYTES, x, xStride, xCol, rows, in, w, b, out, y, matmul == Matmul.TF32X3 ? 1 : 0);
     }
 
