@@ -3,8 +3,8 @@
 // buffers, and everything outside these products (scan state, decay exponents, softplus, norms), stay
 // fp32. The scan kernels' products read the 16 k of one mma from fp32 shared memory in the order
 // k = t, t+4, t+8, t+12 (t = lane % 4) for both operands: a sum over k does not depend on the order, and
-// these are the bank-conflict-free 32-bit reads of the TF32 kernels. The projection's kernel rounds its
-// tiles to bf16 on their way into shared memory instead.
+// these are the bank-conflict-free 32-bit reads of the TF32 kernels. The projection rounds its
+// operands to bf16 in a pass of their own instead.
 
 // lo in the low half (the lower k), hi in the high half, round to nearest even
 __device__ __forceinline__ uint32_t bf16x2(float lo, float hi) {
@@ -27,15 +27,24 @@ __device__ __forceinline__ void a_frag_bf16(uint32_t (&f)[4], const float* a, in
     f[3] = bf16x2(a[8 * lda + 8], a[8 * lda + 12]);
 }
 
-// y = x W^T + b (the operands of linear_tc_kernel) in bf16: a 128x128 tile per block of 8 warps (2 x 4,
-// 64x32 each), K in steps of 32. Each thread loads its 4 + 4 float4 of the next step's x and W tiles into
-// registers while the warps multiply this step's tiles, then rounds them to bf16 and stores them into the
-// other of two shared-memory stages: every operand is rounded once per block, and the fragments are read
-// with ldmatrix.x4 (the 16 k of one mma in their natural order). Needs xStride, xCol and K multiples of 4.
-#define BBM 128
-#define BBN 128
-#define BBK 32
+// y = x W^T + b in bf16, in two passes. to_bf16_kernel rounds an operand (x's rows read in place, or W)
+// to bf16 once, into rows of Kp = K rounded up to 32 with zeros beyond K. linear_bf16_kernel multiplies
+// the rounded operands: a 128x128 tile per block of 8 warps (2 x 4, 64x32 each), K in steps of 32
+// through a ring of BSTAGES shared-memory stages filled by cp.async BSTAGES-1 steps ahead, fragments
+// read with ldmatrix.x4 (the 16 k of one mma in their natural order). Reading bf16 instead of fp32 halves
+// the bytes the tiles bring from L2, which bound the one-pass kernel (fp32 tiles) at ~200 TFLOP/s.
+#define BSTAGES 4
 #define BPAD 40  // row pitch in bf16 (80 bytes): the 8 rows of one ldmatrix matrix hit distinct banks
+#define BSTAGE_HALVES ((TBM + TBN) * BPAD)
+
+// one thread per 4 k of a row: dst row r = bf16(src[r * stride + col + k]) for k < K, 0 up to Kp
+__global__ void to_bf16_kernel(const float* __restrict__ src, int stride, int col, int rows, int K, int Kp, uint2* __restrict__ dst) {
+    const long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x, quads = Kp / 4;
+    if (i >= rows * quads) return;
+    const int r = (int)(i / quads), k = (int)(i % quads) * 4;
+    float4 v = k < K ? *(const float4*)(src + (size_t)r * stride + col + k) : make_float4(0.f, 0.f, 0.f, 0.f);
+    dst[i] = make_uint2(bf16x2(v.x, v.y), bf16x2(v.z, v.w));
+}
 
 // the four 8x8 bf16 matrices whose rows lanes 8i..8i+7 address, matrix i into f[i]
 __device__ __forceinline__ void ldmatrix_x4(uint32_t& f0, uint32_t& f1, uint32_t& f2, uint32_t& f3, const uint16_t* row) {
@@ -43,13 +52,14 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t& f0, uint32_t& f1, uint32_t
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n" : "=r"(f0), "=r"(f1), "=r"(f2), "=r"(f3) : "r"(s) : "memory");
 }
 
-__global__ void __launch_bounds__(256, 2) linear_bf16_kernel(const float* __restrict__ x, int xStride, int xCol, int M, int K,
-                                                             const float* __restrict__ w, const float* __restrict__ bias, int N,
-                                                             float* __restrict__ y) {
-    __shared__ __align__(16) uint16_t As[2][BBM * BPAD], Bs[2][BBN * BPAD];
+// xh: M rows, wh: N rows, both of Kp bf16 (to_bf16_kernel's)
+__global__ void __launch_bounds__(256, 2) linear_bf16_kernel(const uint16_t* __restrict__ xh, const uint16_t* __restrict__ wh, int M, int Kp,
+                                                             const float* __restrict__ bias, int N, float* __restrict__ y) {
+    extern __shared__ float4 smem4[];
+    uint16_t* sm = (uint16_t*)smem4;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
-    const int m0 = blockIdx.y * BBM, n0 = blockIdx.x * BBN, wm = (warp >> 2) * 64, wn = (warp & 3) * 32;
-    const int lrow = tid >> 3, lk = (tid & 7) * 4, nk = (K + BBK - 1) / BBK;
+    const int m0 = blockIdx.y * TBM, n0 = blockIdx.x * TBN, wm = (warp >> 2) * 64, wn = (warp & 3) * 32;
+    const int lrow = tid >> 2, lk = (tid & 3) * 8, nk = Kp / TBK;
     // ldmatrix rows of this lane: A matrices (rows 0-7, 8-15) x (k 0-7, 8-15) -> a fragment's 4 registers;
     // B matrices (k 0-7, 8-15) x (columns 0-7, 8-15) -> the two registers of two column groups of 8
     const int aRow = (wm + (lane & 15)) * BPAD + (lane >> 4) * 8;
@@ -62,47 +72,43 @@ __global__ void __launch_bounds__(256, 2) linear_bf16_kernel(const float* __rest
 #pragma unroll
             for (int e = 0; e < 4; e++) acc[i][j][e] = 0.f;
 
-    float4 xa[4], wb[4];
-    auto fetch = [&](int kt) {
-        int k = kt * BBK + lk;
+    auto load = [&](int kt) {
+        if (kt < nk) {
+            uint16_t* As = sm + (kt % BSTAGES) * BSTAGE_HALVES;
+            uint16_t* Bs = As + TBM * BPAD;
+            int k = kt * TBK + lk;
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            int m = m0 + lrow + 32 * i, n = n0 + lrow + 32 * i;
-            xa[i] = m < M && k < K ? *(const float4*)(x + (size_t)m * xStride + xCol + k) : make_float4(0.f, 0.f, 0.f, 0.f);
-            wb[i] = n < N && k < K ? *(const float4*)(w + (size_t)n * K + k) : make_float4(0.f, 0.f, 0.f, 0.f);
+            for (int i = 0; i < 2; i++) {
+                int r = lrow + 64 * i, m = m0 + r, n = n0 + r;
+                cp_async16((float*)(As + r * BPAD + lk), (const float*)(m < M ? xh + (size_t)m * Kp + k : xh), m < M ? 16 : 0);
+                cp_async16((float*)(Bs + r * BPAD + lk), (const float*)(n < N ? wh + (size_t)n * Kp + k : wh), n < N ? 16 : 0);
+            }
         }
+        asm volatile("cp.async.commit_group;\n" ::);
     };
-    auto store = [&](int s) {
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            int at = (lrow + 32 * i) * BPAD + lk;
-            *(uint2*)&As[s][at] = make_uint2(bf16x2(xa[i].x, xa[i].y), bf16x2(xa[i].z, xa[i].w));
-            *(uint2*)&Bs[s][at] = make_uint2(bf16x2(wb[i].x, wb[i].y), bf16x2(wb[i].z, wb[i].w));
-        }
-    };
-    fetch(0);
-    store(0);
-    __syncthreads();
+    for (int st = 0; st < BSTAGES - 1; st++) load(st);
     for (int kt = 0; kt < nk; kt++) {
-        const int s = kt & 1;
-        if (kt + 1 < nk) fetch(kt + 1);
+        asm volatile("cp.async.wait_group %0;\n" ::"n"(BSTAGES - 2));
+        __syncthreads();
+        load(kt + BSTAGES - 1);
+        const uint16_t* As = sm + (kt % BSTAGES) * BSTAGE_HALVES;
+        const uint16_t* Bs = As + TBM * BPAD;
 #pragma unroll
-        for (int kk = 0; kk < BBK; kk += 16) {
+        for (int kk = 0; kk < TBK; kk += 16) {
             uint32_t bf[4][2];
 #pragma unroll
-            for (int np = 0; np < 2; np++) ldmatrix_x4(bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0], bf[2 * np + 1][1], &Bs[s][bRow + np * 16 * BPAD + kk]);
+            for (int np = 0; np < 2; np++) ldmatrix_x4(bf[2 * np][0], bf[2 * np][1], bf[2 * np + 1][0], bf[2 * np + 1][1], Bs + bRow + np * 16 * BPAD + kk);
 #pragma unroll
             for (int mt = 0; mt < 4; mt++) {
                 uint32_t af[4];
-                ldmatrix_x4(af[0], af[1], af[2], af[3], &As[s][aRow + mt * 16 * BPAD + kk]);
+                ldmatrix_x4(af[0], af[1], af[2], af[3], As + aRow + mt * 16 * BPAD + kk);
 #pragma unroll
                 for (int nt = 0; nt < 4; nt++) mma_bf16(acc[mt][nt], af, bf[nt]);
             }
         }
-        // the other stage was last read before the previous step's barrier; this barrier publishes it
-        if (kt + 1 < nk) store(s ^ 1);
-        __syncthreads();
     }
+    asm volatile("cp.async.wait_group 0;\n" ::);
     // the pairs of columns 2t, 2t + 1 as one float2 where N is even (every row then starts 8-byte aligned)
 #pragma unroll
     for (int mt = 0; mt < 4; mt++)

@@ -119,7 +119,9 @@ class CudaBf16Test {
                     gpu.linear(gx, stride, col, m, in, gw, gb, out, y);
                     gpu.download(y, got);
                 }
-                assertThat(got).as("bf16 product %s", Arrays.toString(k)).containsExactly(want);
+                int at = Arrays.mismatch(got, want);
+                assertThat(at).as("bf16 product %s: first differing element %d (%s, exact %s)", Arrays.toString(k), at, at >= 0 ? got[at] : "-",
+                        at >= 0 ? want[at] : "-").isEqualTo(-1);
             }
         }
     }
