@@ -31,8 +31,8 @@ __device__ __forceinline__ void a_frag_bf16(uint32_t (&f)[4], const float* a, in
 // to bf16 once, into rows of Kp = K rounded up to 32 with zeros beyond K. linear_bf16_kernel multiplies
 // the rounded operands: a 128x128 tile per block of 8 warps (2 x 4, 64x32 each), K in steps of 32
 // through a ring of BSTAGES shared-memory stages filled by cp.async BSTAGES-1 steps ahead, fragments
-// read with ldmatrix.x4 (the 16 k of one mma in their natural order). Reading bf16 instead of fp32 halves
-// the bytes the tiles bring from L2, which bound the one-pass kernel (fp32 tiles) at ~200 TFLOP/s.
+// read with ldmatrix.x4 (the 16 k of one mma in their natural order). bf16 tiles bring half the bytes
+// of fp32 ones from L2 (docs/gpu.md: what bounded the one-pass kernels).
 #define BSTAGES 4
 #define BPAD 40  // row pitch in bf16 (80 bytes): the 8 rows of one ldmatrix matrix hit distinct banks
 #define BSTAGE_HALVES ((TBM + TBN) * BPAD)
