@@ -79,6 +79,8 @@ public final class CudaBackend implements Backend {
     private static final int CONV_T = 8;
     /** linear_tc_kernel's ring of 3 stages of (128 + 128) rows x 36 floats. */
     private static final int TC_SHARED_BYTES = 3 * 256 * 36 * Float.BYTES;
+    /** linear_bf16_kernel's ring of 4 stages of (128 + 128) rows x 40 bf16. */
+    private static final int BF16_SHARED_BYTES = 4 * 256 * 40 * 2;
     /** ssd_chunk_state_tc_kernel's two stages of x and B tiles (64 x 68 each) and of the 64 steps' weights. */
     private static final int CHUNK_STATE_TC_SHARED_BYTES = (4 * TILE * (TILE + 4) + 2 * TILE) * Float.BYTES;
     /** Shared memory a block may have on sm_80 and newer; larger d_state runs the FFMA chunk-output kernel. */
@@ -87,7 +89,7 @@ public final class CudaBackend implements Backend {
     private final CUcontext ctx;
     private final CUmodule module = new CUmodule();
     private final Matmul matmul;
-    private final CUfunction linear, linearTc, linearBf16, linearSkinny, convSilu, softplusDt, cumsum, chunkState, chunkStateTc, statePass, chunkOutput, chunkScores, chunkOutputTc, shiftAdd, rmsNorm, shiftNorm;
+    private final CUfunction linear, linearTc, linearBf16, toBf16, linearSkinny, convSilu, softplusDt, cumsum, chunkState, chunkStateTc, statePass, chunkOutput, chunkScores, chunkOutputTc, shiftAdd, rmsNorm, shiftNorm;
     private final CUfunction embed, layerNorm, addInPlace, maskRows, poolRows, activate, firstNonFinite;
     private final Map<Long, ArrayDeque<CUdeviceptr>> pool = new HashMap<>();
     private final List<DeviceBuf> live = new ArrayList<>();
@@ -98,6 +100,8 @@ public final class CudaBackend implements Backend {
      */
     private final CUstream[] scanStream = {new CUstream(), new CUstream()};
     private final DeviceBuf[] cum = new DeviceBuf[2], states = new DeviceBuf[2], scores = new DeviceBuf[2];
+    /** The bf16 mode's product operands, x's rows and W rounded to bf16 (two a float) for each product. */
+    private DeviceBuf xBf16, wBf16;
     /** The dynamic shared memory the two tensor-core scan kernels may use so far (raised when a larger d_state needs more). */
     private int chunkOutputTcShared = 48 * 1024, chunkScoresShared = 48 * 1024;
     /**
@@ -163,6 +167,7 @@ public final class CudaBackend implements Backend {
         linear = function("linear_kernel");
         linearTc = function("linear_tc_kernel");
         linearBf16 = function("linear_bf16_kernel");
+        toBf16 = function("to_bf16_kernel");
         linearSkinny = function("linear_skinny_kernel");
         for (CUstream st : scanStream) check(JCudaDriver.cuStreamCreate(st, 0), "cuStreamCreate");
         check(JCudaDriver.cuStreamCreate(copyStream, 0), "cuStreamCreate");
@@ -171,7 +176,7 @@ public final class CudaBackend implements Backend {
         check(JCudaDriver.cuEventCreate(queued, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
         check(JCudaDriver.cuFuncSetAttribute(linearTc, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, TC_SHARED_BYTES),
                 "raising linear_tc_kernel's shared memory");
-        check(JCudaDriver.cuFuncSetAttribute(linearBf16, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, TC_SHARED_BYTES),
+        check(JCudaDriver.cuFuncSetAttribute(linearBf16, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, BF16_SHARED_BYTES),
                 "raising linear_bf16_kernel's shared memory");
         convSilu = function("conv_silu_kernel");
         softplusDt = function("softplus_dt_kernel");
@@ -722,8 +727,18 @@ public final class CudaBackend implements Backend {
         Object b = bias == null ? new CUdeviceptr() : bias;
         if (out <= 32) launch(linearSkinny, cdiv(rows, 128), 1, 1, 128, 0, x, xStride, xCol, rows, in, w, b, out, y, ((xStride | xCol | in) & 3) == 0 ? 1 : 0);
         else if (matmul == Matmul.FFMA || ((xStride | xCol | in) & 3) != 0) launch(linear, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
-        else if (matmul == Matmul.BF16) launch(linearBf16, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, TC_SHARED_BYTES, x, xStride, xCol, rows, in, w, b, out, y);
+        else if (matmul == Matmul.BF16) productBf16(x, xStride, xCol, rows, in, w, b, out, y);
         else launch(linearTc, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, TC_SHARED_BYTES, x, xStride, xCol, rows, in, w, b, out, y, matmul == Matmul.TF32X3 ? 1 : 0);
+    }
+
+    /** x's rows and W rounded to bf16 into rows of K rounded up to 32 (zeros beyond K), then their product. */
+    private void productBf16(CUdeviceptr x, int xStride, int xCol, int rows, int in, Buf w, Object b, int out, CUdeviceptr y) {
+        int kp = (int) cdiv(in, 32) * 32;
+        xBf16 = scratch(xBf16, (long) rows * kp / 2);
+        wBf16 = scratch(wBf16, (long) out * kp / 2);
+        launch(toBf16, cdiv((long) rows * kp / 4, THREADS), 1, 1, THREADS, 0, x, xStride, xCol, rows, in, kp, xBf16);
+        launch(toBf16, cdiv((long) out * kp / 4, THREADS), 1, 1, THREADS, 0, w, in, 0, out, in, kp, wBf16);
+        launch(linearBf16, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, BF16_SHARED_BYTES, xBf16, wBf16, rows, kp, b, out, y);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.hydra.gpu;
 import dev.hydra.Accuracy;
 import dev.hydra.HydraException;
 import dev.hydra.backend.Backend;
+import dev.hydra.backend.Buf;
 import dev.hydra.runtime.Backends;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.SafeTensors;
@@ -17,6 +18,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.net.URISyntaxException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Set;
 import java.util.SplittableRandom;
 
@@ -80,6 +82,54 @@ class CudaBf16Test {
                 }
             }
         }
+    }
+
+    /**
+     * linear_bf16_kernel on the shapes at its tiles' edges (rows and outputs off the 128-wide tiles, odd
+     * output counts, K off the 32-wide step, x a column range of a wider tensor, with and without bias)
+     * against the exact product of the operands rounded to nearest even bf16. The operands are integers,
+     * |x| <= 2048 (from 256 up many are ties between two bf16, which only round-to-even gets right) and
+     * |W| <= 3, scaled by powers of two per row: every partial sum is the element's scale times an integer
+     * below 2048 * 3 * 1536 < 2^24, so fp32 accumulation is exact in any order, and the bias is added with
+     * one rounding: the result must be bit-identical to the double-precision reference rounded to float.
+     */
+    @Test
+    void bf16ProductIsTheExactProductOfOperandsRoundedToNearestEven() {
+        SplittableRandom r = new SplittableRandom(1302);
+        try (CudaBackend gpu = Gpu.backend(CudaBackend.Matmul.BF16)) {
+            // rows, K, outputs, x stride, x column, bias
+            int[][] products = {{300, 1536, 200, 1544, 8, 1}, {131, 100, 77, 104, 4, 0}, {257, 36, 129, 40, 4, 1}, {1, 768, 3376, 768, 0, 0},
+                    {128, 4, 128, 4, 0, 1}, {513, 64, 33, 72, 8, 1}};
+            for (int[] k : products) {
+                int m = k[0], in = k[1], out = k[2], stride = k[3], col = k[4];
+                float[] x = new float[m * stride], w = new float[out * in], bias = k[5] == 1 ? new float[out] : null;
+                for (int i = 0; i < m; i++)
+                    for (int c = 0; c < stride; c++) x[i * stride + c] = Math.scalb((float) r.nextInt(-2048, 2049), -(i % 5));
+                for (int n = 0; n < out; n++)
+                    for (int c = 0; c < in; c++) w[n * in + c] = Math.scalb((float) r.nextInt(-3, 4), n % 3);
+                if (bias != null) for (int n = 0; n < out; n++) bias[n] = r.nextInt(-1000, 1001);
+                float[] want = new float[m * out], got = new float[m * out];
+                for (int i = 0; i < m; i++)
+                    for (int n = 0; n < out; n++) {
+                        double sum = bias == null ? 0 : bias[n];
+                        for (int c = 0; c < in; c++) sum += (double) bf16(x[i * stride + col + c]) * bf16(w[n * in + c]);
+                        want[i * out + n] = (float) sum;
+                    }
+                try (Buf gx = gpu.upload(x); Buf gw = gpu.upload(w); Buf gb = bias == null ? null : gpu.upload(bias); Buf y = gpu.allocate((long) m * out)) {
+                    gpu.linear(gx, stride, col, m, in, gw, gb, out, y);
+                    gpu.download(y, got);
+                }
+                int at = Arrays.mismatch(got, want);
+                assertThat(at).as("bf16 product %s: first differing element %d (%s, exact %s)", Arrays.toString(k), at, at >= 0 ? got[at] : "-",
+                        at >= 0 ? want[at] : "-").isEqualTo(-1);
+            }
+        }
+    }
+
+    /** v rounded to the nearest bf16, ties to even (finite v far from the largest float). */
+    private static float bf16(float v) {
+        int b = Float.floatToRawIntBits(v);
+        return Float.intBitsToFloat((b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000);
     }
 
     @Test
