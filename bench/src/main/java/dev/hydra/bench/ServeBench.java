@@ -44,7 +44,8 @@ import static dev.hydra.layer.Layers.narrow;
  * {@code --layers} Hydra layers of width {@code --hidden} (default 4 x 256; the paper's size is 23 x 768).
  * Run: {@code scripts/serve-bench.sh [--layers N] [--hidden D] [--requests N] [--soak N] [--phase-seconds S] [--rounds R] [--max-wait-ms W] [--warm-up N]} ({@code --max-wait-ms} of the server, default 5;
  * {@code --warm-up} requests at each batch setting before the rounds, default {@code --requests}: the HTTP path keeps getting
- * faster for thousands of requests).
+ * faster for thousands of requests). {@code --library-only} measures only the library, in alternating rounds: sorted batches of 32,
+ * 32 and 16 texts per call in their given (mixed) order, one per call.
  */
 public final class ServeBench {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -63,6 +64,7 @@ public final class ServeBench {
 
     private int layers = 4, hidden = 256, requests = 640, soak = 10_000, rounds = 3, warmUp = -1, threads = Runtime.getRuntime().availableProcessors();
     private long phaseSeconds = 120, maxWaitMillis = 5;
+    private boolean libraryOnly;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
 
     public static void main(String[] args) throws Exception {
@@ -70,6 +72,10 @@ public final class ServeBench {
         ServeBench b = new ServeBench();
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
+            if (args[i].equals("--library-only")) {
+                b.libraryOnly = true;
+                continue;
+            }
             switch (args[i]) {
                 case "--layers" -> b.layers = (int) number(args[i], value, 1);
                 case "--hidden" -> b.hidden = (int) number(args[i], value, 1);
@@ -81,7 +87,7 @@ public final class ServeBench {
                 case "--max-wait-ms" -> b.maxWaitMillis = number(args[i], value, 0);
                 case "--warm-up" -> b.warmUp = (int) number(args[i], value, 0);
                 default -> {
-                    System.err.println("serve-bench: unknown option " + args[i] + " (known: --layers N, --hidden D, --threads T, --requests N, --soak N, --phase-seconds S, --rounds R, --max-wait-ms W, --warm-up N)");
+                    System.err.println("serve-bench: unknown option " + args[i] + " (known: --layers N, --hidden D, --threads T, --requests N, --soak N, --phase-seconds S, --rounds R, --max-wait-ms W, --warm-up N, --library-only)");
                     System.exit(2);
                 }
             }
@@ -118,6 +124,10 @@ public final class ServeBench {
             double[][] e = bert.embed(texts, HydraBert.Pool.CLS);
             for (int i = 0; i < texts.size(); i++) expected.put(texts.get(i), narrow(e[i]));
 
+            if (libraryOnly) {
+                libraryRounds(bert, texts);
+                return;
+            }
             // unmeasured: else the first measured phases alone pay the JIT's compilation of the engine and the HTTP path
             int warmUp = this.warmUp >= 0 ? this.warmUp : requests;
             libraryThroughput(bert, texts, 16);
@@ -205,6 +215,25 @@ public final class ServeBench {
             int[] n = b.tokenize(texts).stream().mapToInt(e -> e.length()).toArray();
             return Arrays.stream(n).min().orElseThrow() + "-" + Arrays.stream(n).max().orElseThrow();
         }
+    }
+
+    /** --library-only: the library's phases (after one unmeasured pass of each) in alternating rounds, then their medians. */
+    private void libraryRounds(HydraBert bert, List<String> texts) {
+        int[] perCall = {texts.size(), 32, 16, 1};
+        String[] names = {"sorted batches of 32", "32 mixed per call", "16 mixed per call", "one per call"};
+        for (int p : perCall) embedAll(bert, texts, p);
+        double[][] figures = new double[perCall.length][rounds];
+        for (int round = 0; round < rounds; round++) {
+            StringBuilder line = new StringBuilder("round " + (round + 1) + ":");
+            for (int k = 0; k < perCall.length; k++) {
+                figures[k][round] = libraryThroughput(bert, texts, perCall[k]);
+                line.append(String.format(" %s %.1f texts/s;", names[k], figures[k][round]));
+            }
+            System.out.println(line);
+        }
+        StringBuilder line = new StringBuilder("medians of " + rounds + " rounds:");
+        for (int k = 0; k < perCall.length; k++) line.append(String.format(" %s %.1f texts/s;", names[k], median(figures[k])));
+        System.out.println(line);
     }
 
     /** Texts per second of {@link HydraBert#embed} called on consecutive slices of {@code perCall} texts (after one unmeasured pass). */
