@@ -3,6 +3,7 @@ package dev.hydra.bench;
 import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.ScanLayout;
+import dev.hydra.backend.Sequences;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.runtime.Backends;
 import org.openjdk.jmh.annotations.*;
@@ -39,7 +40,7 @@ public class ScanBench {
         int[] bl = BenchLayer.shape(shape);
         int rows = bl[0] * bl[1], H = c.nheads(), dIn = c.dInner(), gn = c.ngroups() * c.dState();
         be = threads == 0 ? Backends.cpu() : Backends.cpu(threads);
-        layout = new ScanLayout(bl[0], bl[1], H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
+        layout = new ScanLayout(Sequences.uniform(bl[0], bl[1]), H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),
                 c.convDim(), 0, dIn, dIn + gn, H, 0, true);
         SplittableRandom r = new SplittableRandom(3);
         float[] dts = new float[rows * H], as = new float[H];

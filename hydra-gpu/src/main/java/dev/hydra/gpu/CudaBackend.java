@@ -784,26 +784,33 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void ssdScan(ScanLayout s, Buf xbc, Buf dt, Buf a, Buf init, Buf y) {
         current();
-        int Q = s.chunk(), P = s.headdim(), N = s.state(), H = s.heads(), B = s.batch();
-        if (Q > 8192) throw new HydraException("gpu: chunk_size " + Q + " is above the CUDA kernels' limit of 8192");
-        long rows = s.firstRow() + (long) B * s.len(), GN = (long) s.groups() * N;
+        int P = s.headdim(), N = s.state(), H = s.heads();
+        if (s.chunk() > 8192) throw new HydraException("gpu: chunk_size " + s.chunk() + " is above the CUDA kernels' limit of 8192");
+        long rows = s.seqs().rows(), GN = (long) s.groups() * N;
         long xbcWidth = Math.max(s.xCol() + (long) H * P, Math.max(s.bCol(), s.cCol()) + GN);
         fits("ssdScan xbc", xbc, rows > 0 ? (rows - 1) * s.xbcStride() + xbcWidth : 0);
         fits("ssdScan dt", dt, rows > 0 ? (rows - 1) * s.dtStride() + s.dtCol() + H : 0);
         fits("ssdScan a", a, H);
         fits("ssdScan init", init, (long) H * P * N);
         fits("ssdScan y", y, rows * H * P);
-        int nc = (int) cdiv(s.len(), Q);
+        // the kernels take one (batch, len) per launch: one scan per run of equal lengths
+        for (Sequences.Run run : s.seqs().runs()) scanRun(s, run, xbc, dt, a, init, y);
+    }
+
+    /** The scan's kernels on the run's rows [firstRow, firstRow + count*len), a (count, len) batch. */
+    private void scanRun(ScanLayout s, Sequences.Run run, Buf xbc, Buf dt, Buf a, Buf init, Buf y) {
+        int Q = Math.min(s.chunk(), run.len()), P = s.headdim(), N = s.state(), H = s.heads(), B = run.count();
+        int nc = (int) cdiv(run.len(), Q);
         long cumFloats = (long) B * H * nc * Q, stateFloats = (long) B * nc * H * P * N;
         int d = s.forward() ? 0 : 1;
         CUstream st = scanStream[d];
         DeviceBuf cumD = cum[d] = scratch(cum[d], cumFloats), statesD = states[d] = scratch(states[d], stateFloats);
-        int[] layout = {B, s.len(), H, P, s.groups(), N, Q, s.xbcStride(), s.xCol(), s.bCol(), s.cCol(), s.dtStride(), s.dtCol(), s.forward() ? 1 : 0};
+        int[] layout = {B, run.len(), H, P, s.groups(), N, Q, s.xbcStride(), s.xCol(), s.bCol(), s.cCol(), s.dtStride(), s.dtCol(), s.forward() ? 1 : 0};
         long bh = (long) B * H;
         lap(-1);
         // the run's rows [firstRow, firstRow + B*L) as the kernels' rows from 0
-        CUdeviceptr xbcRun = at(xbc, (long) s.firstRow() * s.xbcStride()), dtRun = at(dt, (long) s.firstRow() * s.dtStride()),
-                yRun = at(y, (long) s.firstRow() * H * P);
+        CUdeviceptr xbcRun = at(xbc, (long) run.firstRow() * s.xbcStride()), dtRun = at(dt, (long) run.firstRow() * s.dtStride()),
+                yRun = at(y, (long) run.firstRow() * H * P);
         launchOn(st, cumsum, nc, H, B, THREADS, Q * Float.BYTES, layout, dtRun, a, cumD);
         lap(0);
         int split = matmul == Matmul.BF16 ? 2 : 1;

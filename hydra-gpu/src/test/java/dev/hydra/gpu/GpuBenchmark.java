@@ -163,8 +163,8 @@ public final class GpuBenchmark {
              Buf a = gpu.upload(filled(H, -1f)); Buf y = gpu.allocate((long) rows * dIn); Buf fcD = gpu.allocate((long) H * dIn);
              Buf delta = gpu.allocate((long) rows * H); Buf mix = gpu.allocate((long) rows * dIn); Buf normW = gpu.allocate(dIn);
              Buf outW = gpu.allocate((long) c.dModel() * dIn); Buf out = gpu.allocate((long) rows * c.dModel()); Arena arena = Arena.ofConfined()) {
-            ScanLayout fwd = new ScanLayout(b, l, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(), c.convDim(), 0, dIn, dIn + GN, 2 * H, 0, true);
-            ScanLayout bwd = new ScanLayout(b, l, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(), c.convDim(), 0, dIn + 2 * GN, dIn + 3 * GN, 2 * H, H, false);
+            ScanLayout fwd = new ScanLayout(Sequences.uniform(b, l), H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(), c.convDim(), 0, dIn, dIn + GN, 2 * H, 0, true);
+            ScanLayout bwd = new ScanLayout(Sequences.uniform(b, l), H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(), c.convDim(), 0, dIn + 2 * GN, dIn + 3 * GN, 2 * H, H, false);
             gpu.softplusDt(zx, proj, proj - 2 * H, rows, 2 * H, dtB, 0f, Float.POSITIVE_INFINITY, dt);
             MemorySegment uHost = MemorySegment.ofArray(new float[rows * c.dModel()]), outHost = MemorySegment.ofArray(new float[rows * c.dModel()]);
             MemorySegment uPinned = gpu.allocateHost((long) rows * c.dModel(), arena), outPinned = gpu.allocateHost((long) rows * c.dModel(), arena);

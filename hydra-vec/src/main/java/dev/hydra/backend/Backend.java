@@ -90,8 +90,9 @@ public interface Backend extends AutoCloseable {
     void softplusDt(Buf src, int srcStride, int srcCol, int rows, int heads, Buf dtBias, float lo, float hi, Buf dst);
 
     /**
-     * docs/spec.md §1.3 steps 4 or 5 by the chunked algorithm: rows [firstRow, firstRow + B*L) of y (rows, H*P)
-     * for one direction; {@code init} (H, P, N) nullable.
+     * docs/spec.md §1.3 steps 4 or 5 by the chunked algorithm: y (rows, H*P) of every sequence of {@code s.seqs()}
+     * for one direction, in one call however their lengths mix; {@code init} (H, P, N) nullable, each sequence's
+     * initial state.
      */
     void ssdScan(ScanLayout s, Buf xbc, Buf dt, Buf a, Buf init, Buf y);
 

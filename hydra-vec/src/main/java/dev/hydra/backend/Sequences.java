@@ -3,19 +3,19 @@ package dev.hydra.backend;
 import dev.hydra.HydraException;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 /**
  * Where the sequences of one call sit in the rows of a buffer: laid end to end in order, without
  * padding rows, sequence i holding rows [{@link #start}(i), start(i) + {@link #length}(i)). A padded
  * (batch, len) tensor is {@link #uniform}; a packed batch of mixed lengths is {@link #of}. The
- * sequence-aware backend operations (conv, shift, embedding positions, pooling) read it; the scan runs
- * once per {@link Run} of consecutive sequences of one length. Immutable.
+ * sequence-aware backend operations (conv, shift, embedding positions, pooling, the scan) read it. Immutable.
  */
 public final class Sequences {
     /** count + 1 row offsets: sequence i is rows [starts[i], starts[i + 1]) */
     private final int[] starts;
-    private final List<Run> runs;
+    private final List<Run> runs, runsLongestFirst;
 
     /** Sequences [first, first + count), each of {@code len} rows, the first at row {@code firstRow}. */
     public record Run(int first, int firstRow, int count, int len) {
@@ -34,6 +34,8 @@ public final class Sequences {
             i = j;
         }
         this.runs = List.copyOf(r);
+        r.sort(Comparator.comparingInt(Run::len).reversed());
+        this.runsLongestFirst = List.copyOf(r);
     }
 
     /** {@code batch} sequences of {@code len} rows: a padded (batch, len) tensor. */
@@ -89,5 +91,15 @@ public final class Sequences {
     /** Maximal runs of consecutive sequences of equal length, in order; one run for a uniform batch. */
     public List<Run> runs() {
         return runs;
+    }
+
+    /** {@link #runs} ordered by length, longest first (runs of one length in order). */
+    public List<Run> runsLongestFirst() {
+        return runsLongestFirst;
+    }
+
+    /** The length of the longest sequence (0 without sequences). */
+    public int longest() {
+        return runsLongestFirst.isEmpty() ? 0 : runsLongestFirst.getFirst().len();
     }
 }

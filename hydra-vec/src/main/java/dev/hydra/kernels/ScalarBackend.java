@@ -96,19 +96,20 @@ public class ScalarBackend implements Backend {
     }
 
     /**
-     * The chunked SSD for one direction, per (batch, head): the four steps of docs/spec.md §1.5's chunked
+     * The chunked SSD for one direction, per (sequence, head): the four steps of docs/spec.md §1.5's chunked
      * algorithm in a streaming order: intra-chunk outputs (1) and the entering state's output (4) for
      * each chunk, then that chunk's contribution to the running state (2, 3).
      */
     @Override
     public void ssdScan(ScanLayout s, Buf xbcb, Buf dtb, Buf ab, Buf initb, Buf yb) {
         float[] xbc = HeapBuf.of(xbcb), dt = HeapBuf.of(dtb), a = HeapBuf.of(ab), init = HeapBuf.of(initb), y = HeapBuf.of(yb);
-        int L = s.len(), H = s.heads(), P = s.headdim(), N = s.state(), Q = s.chunk(), S = s.xbcStride(), HP = H * P;
+        int H = s.heads(), P = s.headdim(), N = s.state(), Q = s.chunk(), S = s.xbcStride(), HP = H * P;
         double[] dA = new double[Q];
         int[] row = new int[Q];
         float[] state = new float[P * N];
         float[] cb = new float[Q];
-        for (int b = 0; b < s.batch(); b++) {
+        for (int b = 0; b < s.seqs().count(); b++) {
+            int L = s.seqs().length(b);
             for (int h = 0; h < H; h++) {
                 int g = s.group(h), xo = s.xCol() + h * P, bo = s.bCol() + g * N, co = s.cCol() + g * N;
                 if (init == null) Arrays.fill(state, 0f);

@@ -54,8 +54,8 @@ public final class VectorBackend extends ScalarBackend {
     private final WorkerPool pool;
     /** The arrays of the buffers this backend uploaded, by identity (weak keys: dropped with the buffer), with their packing. */
     private final Map<float[], PackedWeights> weights = Collections.synchronizedMap(new WeakHashMap<>());
-    /** The scan's window buffers, reused by later calls (one per concurrent call). */
-    private final Queue<float[]> windows = new ConcurrentLinkedQueue<>();
+    /** The scan's chunk lists with their window buffers, reused by later calls (one per concurrent call). */
+    private final Queue<Chunks> chunkLists = new ConcurrentLinkedQueue<>();
 
     /** One thread per available processor. */
     public VectorBackend() {
@@ -295,100 +295,152 @@ public final class VectorBackend extends ScalarBackend {
      * own final state S_c from a zero start; (b) the state passing S_in[c+1] = exp(sum of chunk c's
      * dt A) S_in[c] + S_c, sequential over chunks, one task per (sequence, head); (c) per chunk, the
      * entering state's output Y += diag(exp(cum)) C S_in^T. Passes (a) and (c) run one task per
-     * (sequence, block of heads of one group, chunk); a block shares the chunk's C B^T, and its size
+     * (chunk, block of heads of one group); a block shares the chunk's C B^T, and its size
      * only trades that sharing against the task count: every head's arithmetic is the same in any
-     * block, and the windows only bound memory, so results never depend on the thread count. A chunk
-     * longer than {@link #MAX_CHUNK} runs as chunks of that length (the same math), so tiles stay small.
+     * block, and the windows only bound memory, so results never depend on the thread count. The chunks
+     * of all the call's sequences, whatever their lengths, are one list ({@link Chunks}), so a packed batch
+     * of mixed lengths is one call of a few pool hand-offs. A chunk longer than {@link #MAX_CHUNK} runs as
+     * chunks of that length (the same math), so tiles stay small.
      */
     @Override
     public void ssdScan(ScanLayout s, Buf xbcb, Buf dtb, Buf ab, Buf initb, Buf yb) {
         float[] xbc = HeapBuf.of(xbcb), dt = HeapBuf.of(dtb), a = HeapBuf.of(ab), init = HeapBuf.of(initb), y = HeapBuf.of(yb);
-        int Q = Math.min(s.chunk(), MAX_CHUNK), chunks = ceilDiv(s.len(), Q), H = s.heads(), NP = s.state() * s.headdim();
-        int perGroup = H / s.groups();
-        long perSeq = (long) H * NP;
-        int seqs = (int) Math.max(1, Math.min(s.batch(), WINDOW_FLOATS / (2 * perSeq)));
-        int window = (int) Math.max(1, Math.min(chunks, WINDOW_FLOATS / (seqs * perSeq)));
-        // the largest blocks of heads that still give every thread several tasks per window
-        int block = perGroup;
-        while (block > 1 && (long) s.batch() * s.groups() * ceilDiv(perGroup, block) * Math.min(chunks, window) < 4L * pool.threads())
-            block = ceilDiv(block, 2);
-        int units = s.groups() * ceilDiv(perGroup, block);
-        float[] buf = takeWindow(Math.toIntExact(seqs * perSeq * (window + 1) + (long) seqs * H * window));
+        int Q = Math.min(s.chunk(), MAX_CHUNK);
+        long perChunk = (long) s.heads() * s.state() * s.headdim();
+        Chunks list = takeChunks();
         try {
-            for (int b0 = 0; b0 < s.batch(); b0 += seqs) {
-                Window w = new Window(s, xbc, dt, a, y, Q, b0, Math.min(seqs, s.batch() - b0), window, block, buf);
-                // a sequence of one chunk without initial states (a short text) reads no state at all
-                boolean states = chunks > 1 || init != null;
-                if (states) for (int i = 0; i < w.seqs * H; i++) w.loadInit(i, init);
-                for (int c0 = 0; c0 < chunks; c0 += window) {
-                    int first = c0, n = Math.min(window, chunks - c0), tasks = w.seqs * units * n;
-                    // multiply-adds, roughly: C B^T per group and M X per head (lower triangles), S_c per head;
-                    // chunks of q = min(Q, len) steps (a short text's one chunk is far shorter than Q)
-                    long q = Math.min(Q, s.len());
-                    long local = w.seqs * n * q * q * (s.groups() * s.state() + H * s.headdim()) / 2
-                            + (states ? (long) w.seqs * n * H * q * NP : 0);
-                    pool.forEach(tasks, local, t -> w.chunkLocal(t / n / units, t / n % units, first + t % n, t % n));
-                    // no state enters the first chunk without initial states
-                    int skip = c0 == 0 && init == null ? 1 : 0;
-                    if (states) pool.forEach(w.seqs * H, (long) w.seqs * H * n * NP, i -> w.passStates(i, first, n));
-                    if (n > skip) pool.forEach(w.seqs * units * (n - skip), (long) w.seqs * (n - skip) * H * Q * NP, t -> {
-                        int m = n - skip, k = skip + t % m;
-                        w.chunkEntering(t / m / units, t / m % units, first + k, k);
-                    });
-                }
+            list.fill(s, Q, init != null);
+            // the chunk states one window holds: all the call's, or as many as fit in WINDOW_FLOATS
+            int slots = (int) Math.min(list.stateful, Math.max(1, WINDOW_FLOATS / perChunk));
+            list.window(Math.toIntExact((slots + 2) * perChunk + (long) slots * s.heads()));
+            for (int from = 0, parity = 0; from < list.count; parity ^= 1) {
+                Window w = new Window(s, xbc, dt, a, init, y, Q, list, from, slots, parity, pool.threads());
+                pool.forEach(w.count * w.units, w.localWork, t -> w.chunkLocal(w.from + t / w.units, t % w.units));
+                if (w.stateSeqs > 0) pool.forEach(w.stateSeqs * w.H, w.passWork, i -> w.passStates(list.passes[i / w.H], i % w.H));
+                if (w.enteringChunks > 0)
+                    pool.forEach(w.enteringChunks * w.units, w.enteringWork, t -> w.chunkEntering(list.entering[t / w.units], t % w.units));
+                from += w.count;
             }
         } finally {
-            windows.offer(buf);
+            chunkLists.offer(list);
         }
     }
 
-    /** A reused window buffer of at least n floats (the pool holds one per concurrent scan call). */
-    private float[] takeWindow(int n) {
-        float[] w = windows.poll();
-        return w != null && w.length >= n ? w : new float[n];
+    /** A reused chunk list (the pool holds one per concurrent scan call). */
+    private Chunks takeChunks() {
+        Chunks c = chunkLists.poll();
+        return c != null ? c : new Chunks();
     }
 
     /**
-     * One slice of sequences [b0, b0 + seqs) of a scan call and the buffer of its window of chunks:
-     * states (seqs, H, window, N*P), each (N, P); the running state entering the window (seqs, H, N*P);
-     * each chunk's total decay (seqs, H, window).
+     * A scan call's chunks, (sequence, chunk) pairs in the order its tasks take them: the sequences longest
+     * first (the costliest tasks start first, so the threads finish together), each one's chunks in order;
+     * a chunk's slot among its window's states, -1 where its sequence holds no states (one chunk without
+     * initial states: a short text). Also each window's first chunk of every sequence with states
+     * ({@code passes}), its chunks with an entering state ({@code entering}) and the window buffer:
+     * the chunk states (slots, H, N*P), each (N, P); two running states (H, N*P), the one entering the
+     * window and the one leaving it, alternating; each chunk's total decay (slots, H). Reused by later calls.
+     */
+    private static final class Chunks {
+        int[] seq = new int[0], chunk = new int[0], slot = new int[0], passes = new int[0], entering = new int[0];
+        float[] buf = new float[0];
+        int count, stateful;
+
+        void fill(ScanLayout s, int Q, boolean init) {
+            count = 0;
+            stateful = 0;
+            for (Sequences.Run run : s.seqs().runsLongestFirst()) count += run.count() * ceilDiv(run.len(), Q);
+            if (seq.length < count) {
+                seq = new int[count];
+                chunk = new int[count];
+                slot = new int[count];
+                passes = new int[count];
+                entering = new int[count];
+            }
+            int k = 0;
+            for (Sequences.Run run : s.seqs().runsLongestFirst()) {
+                int chunks = ceilDiv(run.len(), Q);
+                boolean states = chunks > 1 || init;
+                for (int b = run.first(); b < run.first() + run.count(); b++)
+                    for (int c = 0; c < chunks; c++, k++) {
+                        seq[k] = b;
+                        chunk[k] = c;
+                        slot[k] = states ? 0 : -1;
+                    }
+                if (states) stateful += run.count() * chunks;
+            }
+        }
+
+        void window(int floats) {
+            if (buf.length < floats) buf = new float[floats];
+        }
+    }
+
+    /**
+     * One window of a scan call: chunks [from, from + count) of its {@link Chunks}, the stateful ones
+     * among them at most {@code slots}, and the passes' tasks and work estimates (multiply-adds, roughly).
      */
     private static final class Window {
         final ScanLayout s;
-        final float[] xbc, dt, a, y, buf;
-        final int Q, Qp, b0, seqs, window, block, P, N, NP, H, perGroup, carry, decays;
+        final float[] xbc, dt, a, init, y, buf;
+        final int[] seq, chunk, slot;
+        final int Q, Qp, P, N, NP, H, perGroup, block, units, carryIn, carryOut, decays, from, count, stateSeqs, enteringChunks;
+        final long localWork, passWork, enteringWork;
 
-        Window(ScanLayout s, float[] xbc, float[] dt, float[] a, float[] y, int Q, int b0, int seqs, int window, int block, float[] buf) {
-            this.block = block;
+        Window(ScanLayout s, float[] xbc, float[] dt, float[] a, float[] init, float[] y, int Q, Chunks list, int from, int slots, int parity, int threads) {
             this.s = s;
             this.xbc = xbc;
             this.dt = dt;
             this.a = a;
+            this.init = init;
             this.y = y;
-            this.buf = buf;
             this.Q = Q;
-            this.Qp = ceilDiv(Q, VL) * VL;
-            this.b0 = b0;
-            this.seqs = seqs;
-            this.window = window;
+            this.from = from;
+            buf = list.buf;
+            seq = list.seq;
+            chunk = list.chunk;
+            slot = list.slot;
+            Qp = ceilDiv(Q, VL) * VL;
             P = s.headdim();
             N = s.state();
             NP = N * P;
             H = s.heads();
             perGroup = H / s.groups();
-            carry = seqs * H * window * NP;
-            decays = carry + seqs * H * NP;
+            carryIn = (slots + parity) * H * NP;
+            carryOut = (slots + 1 - parity) * H * NP;
+            decays = (slots + 2) * H * NP;
+            // the window's chunks, its slots numbered in order, and its tasks of passes (b) and (c)
+            int k = from, used = 0, p = 0, e = 0;
+            long local = 0, entered = 0;
+            for (; k < list.count; k++) {
+                boolean stateful = slot[k] >= 0;
+                if (stateful && used == slots) break;
+                int q = Math.min(Q, s.seqs().length(seq[k]) - chunk[k] * Q);
+                // C B^T per group and M X per head (lower triangles); S_c per head
+                local += (long) q * q * (s.groups() * N + H * P) / 2 + (stateful ? (long) q * H * NP : 0);
+                if (!stateful) continue;
+                slot[k] = used++;
+                if (k == from || seq[k] != seq[k - 1]) list.passes[p++] = k;
+                if (chunk[k] > 0 || init != null) {
+                    list.entering[e++] = k;
+                    entered += (long) q * H * NP;
+                }
+            }
+            count = k - from;
+            stateSeqs = p;
+            enteringChunks = e;
+            localWork = local;
+            passWork = (long) used * H * NP;
+            enteringWork = entered;
+            // the largest blocks of heads that still give every thread several tasks
+            int b = perGroup;
+            while (b > 1 && (long) count * s.groups() * ceilDiv(perGroup, b) < 4L * threads) b = ceilDiv(b, 2);
+            block = b;
+            units = s.groups() * ceilDiv(perGroup, block);
         }
 
-        private int state(int seqHead, int slot) {
-            return (seqHead * window + slot) * NP;
-        }
-
-        /** The running state of (sequence, head) i starts as the initial state (H, P, N) transposed to (N, P), or zero. */
-        void loadInit(int i, float[] init) {
-            int h = i % H, o = carry + i * NP;
-            for (int n = 0; n < N; n++)
-                for (int p = 0; p < P; p++) buf[o + n * P + p] = init == null ? 0 : init[(h * P + p) * N + n];
+        private int state(int slot, int h) {
+            return (slot * H + h) * NP;
         }
 
         /** First and one-past-last head of block u (heads of one group, at most {@code block}). */
@@ -401,13 +453,13 @@ public final class VectorBackend extends ScalarBackend {
             return Math.min(h0 + block, (h0 / perGroup + 1) * perGroup);
         }
 
-        /** Packs chunk c's rows, C (q, N) and B^T (N, Qp) into scratch; returns q. */
-        private int packChunk(Scratch sc, int b, int g, int c, boolean withC) {
-            int L = s.len(), S = s.xbcStride(), c0 = c * Q, q = Math.min(Q, L - c0), bo = s.bCol() + g * N, co = s.cCol() + g * N;
+        /** Packs chunk c's rows of sequence b, C (q, N) and B^T (N, Qp) into scratch; returns q. */
+        private int packChunk(Scratch sc, int b, int g, int c) {
+            int S = s.xbcStride(), c0 = c * Q, q = Math.min(Q, s.seqs().length(b) - c0), bo = s.bCol() + g * N, co = s.cCol() + g * N;
             for (int i = 0; i < q; i++) {
                 int ri = s.row(b, c0 + i);
                 sc.rows[i] = ri;
-                if (withC) System.arraycopy(xbc, ri * S + co, sc.c, i * N, N);
+                System.arraycopy(xbc, ri * S + co, sc.c, i * N, N);
                 for (int n = 0; n < N; n++) sc.bt[n * Qp + i] = xbc[ri * S + bo + n];
             }
             return q;
@@ -427,17 +479,17 @@ public final class VectorBackend extends ScalarBackend {
         }
 
         /**
-         * Pass (a) for chunk c (window slot k) of sequence b0 + j, head block u: the chunk's C B^T once for
-         * the block, then per head Y = M X (lower triangle of M) and S_c = B^T diag(w) X with
-         * w_j = exp(dA_{j+1} + ... + dA_end) dt_j; every exponent is summed over its own segment.
+         * Pass (a) for chunk k of the list, head block u: the chunk's C B^T once for the block, then per head
+         * Y = M X (lower triangle of M) and S_c = B^T diag(w) X with w_j = exp(dA_{j+1} + ... + dA_end) dt_j;
+         * every exponent is summed over its own segment.
          */
-        void chunkLocal(int j, int u, int c, int k) {
+        void chunkLocal(int k, int u) {
             Scratch sc = SCRATCH.get();
             sc.ssd(Q, Qp, P, N);
-            int h0 = firstHead(u), q = packChunk(sc, b0 + j, s.group(h0), c, true), HP = H * P;
+            int b = seq[k], c = chunk[k], h0 = firstHead(u), q = packChunk(sc, b, s.group(h0), c), HP = H * P;
             // C B^T, only the column vectors that reach the diagonal
             smallGemm(q, N, false, true, sc.c, N, sc.bt, Qp, Qp, sc.scores, sc.mRow, false);
-            boolean last = (c + 1) * Q >= s.len();   // no chunk after it reads its state
+            boolean last = (c + 1) * Q >= s.seqs().length(b);   // no chunk after it reads its state
             for (int h = h0, h1 = lastHead(h0); h < h1; h++) {
                 packHead(sc, h, q);
                 for (int i = 0; i < q; i++) sc.yRow[i] = sc.rows[i] * HP + h * P;
@@ -451,44 +503,55 @@ public final class VectorBackend extends ScalarBackend {
                 }
                 decayInPlace(sc.e, q);
                 mulFlushed(sc.e, 0, sc.dts, 0, sc.e, 0, Qp);
-                int i = j * H + h;
-                buf[decays + i * window + k] = flushed((float) Math.exp(segment));
+                buf[decays + slot[k] * H + h] = flushed((float) Math.exp(segment));
                 for (int n = 0; n < N; n++) mulFlushed(sc.bt, n * Qp, sc.e, 0, sc.btw, n * Qp, Qp);
                 smallGemm(N, q, false, false, sc.btw, Qp, sc.x, P, P, sc.st, sc.stRow, false);
-                System.arraycopy(sc.st, 0, buf, state(i, k), NP);
+                System.arraycopy(sc.st, 0, buf, state(slot[k], h), NP);
             }
         }
 
-        /** Pass (b) for (sequence, head) i over the window's n chunks: each slot's S_c becomes the state entering its chunk. */
-        void passStates(int i, int c0, int n) {
-            int run = carry + i * NP, pv = F.loopBound(NP);
-            for (int k = 0; k < n; k++) {
-                int o = state(i, k);
-                if ((c0 + k + 1) * Q >= s.len()) {   // the sequence's last chunk: only the state entering it
-                    System.arraycopy(buf, run, buf, o, NP);
-                    break;
+        /**
+         * Pass (b) for head h of the sequence whose first chunk in the window is k: each of its slots' S_c
+         * becomes the state entering its chunk. The running state starts as the initial state (H, P, N)
+         * transposed to (N, P), or zero, or, for a sequence that began in the window before, the state that
+         * left that window; it leaves this window the same way when the sequence goes on.
+         */
+        void passStates(int k, int h) {
+            int b = seq[k], chunks = ceilDiv(s.seqs().length(b), Q), pv = F.loopBound(NP), end = from + count;
+            float[] run = SCRATCH.get().run(NP);
+            if (chunk[k] > 0) System.arraycopy(buf, carryIn + h * NP, run, 0, NP);
+            else
+                for (int n = 0; n < N; n++)
+                    for (int p = 0; p < P; p++) run[n * P + p] = init == null ? 0 : init[(h * P + p) * N + n];
+            for (; k < end && seq[k] == b; k++) {
+                int o = state(slot[k], h);
+                if (chunk[k] == chunks - 1) {   // the sequence's last chunk: only the state entering it
+                    System.arraycopy(run, 0, buf, o, NP);
+                    return;
                 }
-                float d = buf[decays + i * window + k];
+                float d = buf[decays + slot[k] * H + h];
                 for (int e = 0; e < pv; e += VL) {
-                    FloatVector entering = FloatVector.fromArray(F, buf, run + e);
-                    entering.fma(FloatVector.broadcast(F, d), FloatVector.fromArray(F, buf, o + e)).intoArray(buf, run + e);
+                    FloatVector entering = FloatVector.fromArray(F, run, e);
+                    entering.fma(FloatVector.broadcast(F, d), FloatVector.fromArray(F, buf, o + e)).intoArray(run, e);
                     entering.intoArray(buf, o + e);
                 }
                 for (int e = pv; e < NP; e++) {
-                    float entering = buf[run + e];
-                    buf[run + e] = Math.fma(entering, d, buf[o + e]);
+                    float entering = run[e];
+                    run[e] = Math.fma(entering, d, buf[o + e]);
                     buf[o + e] = entering;
                 }
             }
+            System.arraycopy(run, 0, buf, carryOut + h * NP, NP);
         }
 
-        /** Pass (c) for chunk c (window slot k) of sequence b0 + j, head block u: Y += diag(exp(dA_0 + ... + dA_i)) C S_in^T. */
-        void chunkEntering(int j, int u, int c, int k) {
+        /** Pass (c) for chunk k of the list, head block u: Y += diag(exp(dA_0 + ... + dA_i)) C S_in^T. */
+        void chunkEntering(int k, int u) {
             Scratch sc = SCRATCH.get();
             sc.ssd(Q, Qp, P, N);
-            int L = s.len(), S = s.xbcStride(), h0 = firstHead(u), co = s.cCol() + s.group(h0) * N, c0 = c * Q, q = Math.min(Q, L - c0), HP = H * P;
+            int b = seq[k], S = s.xbcStride(), h0 = firstHead(u), co = s.cCol() + s.group(h0) * N, c0 = chunk[k] * Q;
+            int q = Math.min(Q, s.seqs().length(b) - c0), HP = H * P;
             for (int i = 0; i < q; i++) {
-                sc.rows[i] = s.row(b0 + j, c0 + i);
+                sc.rows[i] = s.row(b, c0 + i);
                 System.arraycopy(xbc, sc.rows[i] * S + co, sc.c, i * N, N);
             }
             for (int h = h0, h1 = lastHead(h0); h < h1; h++) {
@@ -502,7 +565,7 @@ public final class VectorBackend extends ScalarBackend {
                 }
                 decayInPlace(sc.e, q);
                 for (int i = 0; i < q; i++) scaleFlushed(sc.c, i * N, sc.e[i], sc.ce, i * N, N);
-                System.arraycopy(buf, state(j * H + h, k), sc.st, 0, NP);
+                System.arraycopy(buf, state(slot[k], h), sc.st, 0, NP);
                 smallGemm(q, N, false, false, sc.ce, N, sc.st, P, P, y, sc.yRow, true);
             }
         }
@@ -906,7 +969,7 @@ public final class VectorBackend extends ScalarBackend {
     /** Per-thread working memory, grown on demand and reused by every later call. */
     private static final class Scratch {
         final float[] lanes = new float[VL];
-        private float[] pack = new float[0], convTaps = new float[0], edge = new float[0];
+        private float[] pack = new float[0], convTaps = new float[0], edge = new float[0], run = new float[0];
         private int lastQ = -1, lastP = -1, lastN = -1;
         float[] e = new float[0], x = new float[0], bt = new float[0], btw = new float[0], c = new float[0], ce = new float[0], scores = new float[0], m = new float[0], dts = new float[0], st = new float[0];
         /** The decay mask's factors (see {@link #decayMask}). */
@@ -927,6 +990,12 @@ public final class VectorBackend extends ScalarBackend {
         float[] edge(int n) {
             if (edge.length < n) edge = new float[n];
             return edge;
+        }
+
+        /** The scan's running state of one (sequence, head) in pass (b). */
+        float[] run(int n) {
+            if (run.length < n) run = new float[n];
+            return run;
         }
 
         /** Sizes the scan's tiles for chunk Q (padded to Qp), headdim P and state N. */

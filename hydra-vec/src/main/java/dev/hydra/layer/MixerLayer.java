@@ -185,12 +185,8 @@ public final class MixerLayer implements BufLayer {
             be.softplusDt(zeros, 2 * H, 0, rows, 2 * H, dtBias, 0f, Float.POSITIVE_INFINITY, dt);
         }
         Buf yF = ws.get(Y_F, (long) rows * dIn), yB = ws.get(Y_B, (long) rows * dIn);
-        for (Sequences.Run run : seqs.runs()) {
-            be.ssdScan(new ScanLayout(run.count(), run.len(), H, P, 1, ds, c.chunkSize(), width, 0, dIn, dIn + ds, 2 * H, 0, true, run.firstRow()),
-                    xbc, dt, a, null, yF);
-            be.ssdScan(new ScanLayout(run.count(), run.len(), H, P, 1, ds, c.chunkSize(), width, 0, dIn, dIn + ds, 2 * H, H, false, run.firstRow()),
-                    xbc, dt, a, null, yB);
-        }
+        be.ssdScan(new ScanLayout(seqs, H, P, 1, ds, c.chunkSize(), width, 0, dIn, dIn + ds, 2 * H, 0, true), xbc, dt, a, null, yF);
+        be.ssdScan(new ScanLayout(seqs, H, P, 1, ds, c.chunkSize(), width, 0, dIn, dIn + ds, 2 * H, H, false), xbc, dt, a, null, yB);
         Buf delta = ws.get(DELTA, (long) rows * H);
         be.linear(xbc, width, 0, rows, dIn, fcD, d, H, delta);
         Buf mix = ws.get(MIX, (long) rows * dIn);

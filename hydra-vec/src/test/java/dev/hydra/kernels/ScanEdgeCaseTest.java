@@ -4,12 +4,14 @@ import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
+import dev.hydra.backend.Sequences;
 import dev.hydra.math.ChunkedScan;
 import dev.hydra.math.Recurrence;
 import dev.hydra.math.ScanInputs;
 import dev.hydra.math.ScanInputs.Direction;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.Random;
 import java.util.function.IntPredicate;
 
@@ -28,7 +30,7 @@ class ScanEdgeCaseTest {
     /** x, B, C packed as one (rows, S) buffer the way the layer's conv output is: x, then B, then C. */
     private record Case(int len, float[] xbc, float[] dt, float[] a) {
         ScanLayout layout(int chunk, boolean forward) {
-            return new ScanLayout(1, len, HEADS, P, 1, N, chunk, S, 0, HP, HP + N, HEADS, 0, forward);
+            return new ScanLayout(Sequences.uniform(1, len), HEADS, P, 1, N, chunk, S, 0, HP, HP + N, HEADS, 0, forward);
         }
 
         ScanInputs inputs() {
@@ -150,7 +152,7 @@ class ScanEdgeCaseTest {
         for (int h = 0; h < heads; h++) a[h] = -(0.5f + rnd.nextFloat());
         for (int i = 0; i < init.length; i++) init[i] = (float) rnd.nextGaussian();
         for (boolean forward : new boolean[] {true, false}) {
-            ScanLayout s = new ScanLayout(1, len, heads, p, 2, n, 2, stride, 0, hp, hp + 2 * n, heads, 0, forward);
+            ScanLayout s = new ScanLayout(Sequences.uniform(1, len), heads, p, 2, n, 2, stride, 0, hp, hp + 2 * n, heads, 0, forward);
             java.util.function.Function<Backend, float[]> run = be -> {
                 Buf y = be.allocate((long) len * hp);
                 be.ssdScan(s, be.upload(xbc), be.upload(dt), be.upload(a), be.upload(init), y);
@@ -160,6 +162,58 @@ class ScanEdgeCaseTest {
             for (int threads : new int[] {2, 3, 7})
                 assertThat(run.apply(new VectorBackend(threads))).as("%d threads vs 1, forward=%s", threads, forward).isEqualTo(one);
             assertClose("vector vs scalar, forward=" + forward, widen(one), widen(run.apply(new ScalarBackend())), 2e-5);
+        }
+    }
+
+    @Test
+    void aPackedCallOfMixedLengthsGivesEverySequenceItsBitsAloneForAnyThreadCount() {
+        // 8 heads of 64 x 64 states, chunk 2: a window holds 256 chunk states, so windows end inside a sequence (the
+        // middle one both starts and ends inside one) and between two; lengths out of order, equal ones apart, sequences
+        // of one chunk (with a state only when there are initial states)
+        int[] lengths = {150, 2, 301, 1, 77, 5, 180, 3, 77, 150, 250};
+        Sequences seqs = Sequences.of(lengths);
+        Packed k = Packed.random(seqs.rows(), 8, 64, 64, new Random(5));
+        for (boolean forward : new boolean[] {true, false})
+            for (float[] init : new float[][] {k.init, null}) {
+                String what = "forward=" + forward + (init == null ? "" : ", initial states");
+                float[] packed = k.scan(new VectorBackend(1), seqs, 0, init, forward);
+                for (int threads : new int[] {2, 3, 7})
+                    assertThat(k.scan(new VectorBackend(threads), seqs, 0, init, forward)).as("%s: %d threads vs 1", what, threads).isEqualTo(packed);
+                float[] scalar = k.scan(new ScalarBackend(), seqs, 0, init, forward);
+                assertClose("vector vs scalar, " + what, widen(packed), widen(scalar), 2e-5);
+                for (int i = 0; i < lengths.length; i++) {
+                    int from = seqs.start(i) * k.hp(), to = from + lengths[i] * k.hp();
+                    assertThat(k.scan(new VectorBackend(2), Sequences.of(lengths[i]), seqs.start(i), init, forward))
+                            .as("%s: vector, sequence %d alone", what, i).isEqualTo(Arrays.copyOfRange(packed, from, to));
+                    assertThat(k.scan(new ScalarBackend(), Sequences.of(lengths[i]), seqs.start(i), init, forward))
+                            .as("%s: scalar, sequence %d alone", what, i).isEqualTo(Arrays.copyOfRange(scalar, from, to));
+                }
+            }
+    }
+
+    /** Scan operands over {@code rows} rows: x, B and C of two groups, chunk 2; B and C of the backward direction beside. */
+    private record Packed(int heads, int p, int n, float[] xbc, float[] dt, float[] a, float[] init) {
+        static Packed random(int rows, int heads, int p, int n, Random rnd) {
+            float[] xbc = new float[rows * (heads * p + 4 * n)], dt = new float[rows * heads], a = new float[heads], init = new float[heads * p * n];
+            for (int i = 0; i < xbc.length; i++) xbc[i] = (float) rnd.nextGaussian();
+            for (int i = 0; i < dt.length; i++) dt[i] = 0.001f + 0.01f * rnd.nextFloat();
+            for (int h = 0; h < heads; h++) a[h] = -(0.5f + rnd.nextFloat());
+            for (int i = 0; i < init.length; i++) init[i] = (float) rnd.nextGaussian();
+            return new Packed(heads, p, n, xbc, dt, a, init);
+        }
+
+        int hp() {
+            return heads * p;
+        }
+
+        /** y of the sequences {@code s} laid on rows [row0, row0 + s.rows()), as a call of their own. */
+        float[] scan(Backend be, Sequences s, int row0, float[] init, boolean forward) {
+            int stride = hp() + 4 * n, rows = s.rows();
+            ScanLayout l = new ScanLayout(s, heads, p, 2, n, 2, stride, 0, hp(), hp() + 2 * n, heads, 0, forward);
+            Buf y = be.allocate((long) rows * hp());
+            be.ssdScan(l, be.upload(Arrays.copyOfRange(xbc, row0 * stride, (row0 + rows) * stride)),
+                    be.upload(Arrays.copyOfRange(dt, row0 * heads, (row0 + rows) * heads)), be.upload(a), init == null ? null : be.upload(init), y);
+            return HeapBuf.of(y);
         }
     }
 

@@ -5,6 +5,7 @@ import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
 import dev.hydra.backend.Sequences;
+import dev.hydra.backend.Workspace;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.layer.HydraLayer;
 import dev.hydra.weights.HydraWeights;
@@ -93,19 +94,22 @@ class VectorBackendTest {
 
     @Test
     void ssdScanMatchesScalarInBothDirections() {
-        Random rnd = new Random(3);
-        for (int trial = 0; trial < 40; trial++) {
+        Random rnd = new Random(3), packing = new Random(33);
+        for (int trial = 0; trial < 60; trial++) {
             int batch = pick(rnd, 1, 2), len = pick(rnd, 1, 2, 5, 37, 100, 129), heads = pick(rnd, 1, 2, 4, 6, 10), groups = heads % 2 == 0 ? pick(rnd, 1, 2) : 1;
             int P = pick(rnd, 1, 5, 8, VL, VL + 1, 64), N = pick(rnd, 1, 3, 8, 16, VL + 1, 64), Q = pick(rnd, 1, 3, 4, 7, 16, 17, 64);
             boolean forward = rnd.nextBoolean();
             int HP = heads * P, GN = groups * N, S = HP + 2 * GN + 1 + rnd.nextInt(2), dtStride = heads + 2;
-            ScanLayout s = new ScanLayout(batch, len, heads, P, groups, N, Q, S, 0, HP, HP + GN, dtStride, 1, forward);
-            float[] xbc = random(rnd, batch * len * S), dt = new float[batch * len * dtStride], a = new float[heads];
+            // from trial 40 on, a packed batch of up to 12 mixed lengths instead of (batch, len)
+            Sequences seqs = trial < 40 ? Sequences.uniform(batch, len) : Sequences.of(packing.ints(1 + packing.nextInt(12), 1, 140).toArray());
+            int rows = seqs.rows();
+            ScanLayout s = new ScanLayout(seqs, heads, P, groups, N, Q, S, 0, HP, HP + GN, dtStride, 1, forward);
+            float[] xbc = random(rnd, rows * S), dt = new float[rows * dtStride], a = new float[heads];
             for (int i = 0; i < dt.length; i++) dt[i] = 0.01f + 0.2f * rnd.nextFloat();
             for (int h = 0; h < heads; h++) a[h] = -(0.5f + 4 * rnd.nextFloat());
             float[] init = rnd.nextBoolean() ? random(rnd, heads * P * N) : null;
-            compare("scan " + s, batch * len * HP, be -> {
-                Buf y = be.allocate(batch * len * HP);
+            compare("scan " + s, rows * HP, be -> {
+                Buf y = be.allocate(rows * HP);
                 be.ssdScan(s, be.upload(xbc), be.upload(dt), be.upload(a), init == null ? null : be.upload(init), y);
                 return y;
             }, 2e-5);
@@ -179,6 +183,33 @@ class VectorBackendTest {
         float[] one = forward(w, new VectorBackend(1), u);
         for (int threads : new int[] {2, 3, 7}) assertThat(forward(w, new VectorBackend(threads), u)).as("%d threads vs 1", threads).isEqualTo(one);
         assertThat(forward(w, SCALAR, u)).usingComparatorWithPrecision(1e-4f).containsExactly(one);
+    }
+
+    @Test
+    void packedLayerOfMixedLengthsIsBitIdenticalForAnyThreadCountAndGivesEachSequenceItsBitsAlone() {
+        // chunk 32: lengths below, at and above it, out of order, equal ones apart; initial states (every sequence has states)
+        HydraConfig c = new HydraConfig(64, 16, 7, 2, 16, 2, 0.0, Double.POSITIVE_INFINITY, true, false, true, 32);
+        HydraWeights<float[]> w = HydraWeights.load(c, HydraWeights.seeded(c, 7), "", Precision.FP32);
+        int[] lengths = {70, 1, 33, 5, 100, 5, 31, 32, 2, 70};
+        Sequences seqs = Sequences.of(lengths);
+        float[] u = random(new Random(9), seqs.rows() * c.dModel());
+        float[] one = packedForward(w, new VectorBackend(1), u, seqs);
+        for (int threads : new int[] {2, 3, 7})
+            assertThat(packedForward(w, new VectorBackend(threads), u, seqs)).as("%d threads vs 1", threads).isEqualTo(one);
+        for (int i = 0; i < lengths.length; i++) {
+            int from = seqs.start(i) * c.dModel(), to = from + lengths[i] * c.dModel();
+            assertThat(packedForward(w, VECTOR, java.util.Arrays.copyOfRange(u, from, to), Sequences.of(lengths[i])))
+                    .as("sequence %d alone", i).isEqualTo(java.util.Arrays.copyOfRange(one, from, to));
+        }
+    }
+
+    private static float[] packedForward(HydraWeights<float[]> w, Backend be, float[] u, Sequences seqs) {
+        try (HydraLayer layer = new HydraLayer(w, be); Workspace ws = new Workspace(be); Buf in = be.upload(u); Buf out = be.allocate(u.length)) {
+            layer.forward(in, out, seqs, ws);
+            float[] y = new float[u.length];
+            be.download(out, y);
+            return y;
+        }
     }
 
     @Test
