@@ -310,9 +310,9 @@ public final class VectorBackend extends ScalarBackend {
         Chunks list = takeChunks();
         try {
             list.fill(s, Q, init != null);
-            // the chunk states one window holds: all the call's, or as many as fit in WINDOW_FLOATS
+            // the chunk states one window holds: all the call's, or as many as fit in WINDOW_FLOATS (short texts: none)
             int slots = (int) Math.min(list.stateful, Math.max(1, WINDOW_FLOATS / perChunk));
-            list.window(Math.toIntExact((slots + 2) * perChunk + (long) slots * s.heads()));
+            list.window(slots == 0 ? 0 : Math.toIntExact((slots + 2) * perChunk + (long) slots * s.heads()));
             for (int from = 0, parity = 0; from < list.count; parity ^= 1) {
                 Window w = new Window(s, xbc, dt, a, init, y, Q, list, from, slots, parity, pool.threads());
                 pool.forEach(w.count * w.units, w.localWork, t -> w.chunkLocal(w.from + t / w.units, t % w.units));

@@ -181,10 +181,10 @@ public final class HydraLayer implements BufLayer {
         done.stageDone("conv");
         be.softplusDt(zxbcdt, proj, proj - 2 * H, r, 2 * H, dtBias, (float) c.dtMin(), (float) c.dtMax(), dt); // step 3
         done.stageDone("dt");
-        be.ssdScan(new ScanLayout(seqs, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),                 // step 4
+        be.ssdScan(new ScanLayout(seqs, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),         // step 4
                 c.convDim(), 0, dIn, dIn + GN, 2 * H, 0, true), xbc, dt, a, init, yF);
         done.stageDone("scan fwd");
-        be.ssdScan(new ScanLayout(seqs, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),                 // step 5
+        be.ssdScan(new ScanLayout(seqs, H, c.headdim(), c.ngroups(), c.dState(), c.chunkSize(),         // step 5
                 c.convDim(), 0, dIn + 2 * GN, dIn + 3 * GN, 2 * H, H, false), xbc, dt, a, init, yB);
         done.stageDone("scan bwd");
         be.linear(xbc, c.convDim(), 0, r, dIn, fcD, d, H, delta);                                      // step 6's delta
