@@ -67,7 +67,10 @@ public final class EmbeddingServer implements AutoCloseable {
     private EmbeddingServer(ServerConfig config) {
         this.config = config;
         try {
+            // Nagle's algorithm held back the tail of each response larger than one write (768 floats as JSON
+            // are ~9 KB, written in 4 KB pieces) until the client's delayed ACK, 40 ms later on Linux
             this.web = WebServer.builder().host(config.host()).port(config.port()).shutdownHook(false)
+                    .connectionOptions(o -> o.tcpNoDelay(true)).writeBufferSize(64 * 1024)
                     .routing(this::routes).build().start();
         } catch (RuntimeException e) {
             throw new HydraException("cannot listen on " + config.host() + ":" + config.port() + " (" + rootMessage(e) + ")");
