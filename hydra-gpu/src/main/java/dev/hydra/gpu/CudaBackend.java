@@ -548,6 +548,7 @@ public final class CudaBackend implements Backend {
         try {
             startHostRows();
             int step = productRows(rows, out);
+            boolean bf16 = weightsToBf16(in, 0, in, w, out);
             int[] next = {0};  // the first row whose launch is not queued yet
             toDevice(x, xd.ptr, hostRowSlice(rows, in) * in, rowStream, (off, n, arrived) -> {
                 check(JCudaDriver.cuStreamWaitEvent(checkStream, arrived, 0), "cuStreamWaitEvent");
@@ -555,8 +556,8 @@ public final class CudaBackend implements Backend {
                 check(JCudaDriver.cuStreamWaitEvent(null, arrived, 0), "cuStreamWaitEvent");
                 int landed = (int) ((off + n) / in);
                 for (; next[0] < rows && Math.min(rows, next[0] + step) <= landed; next[0] += step)
-                    product(xd.ptr.withByteOffset((long) next[0] * in * Float.BYTES), in, 0, Math.min(step, rows - next[0]), in, w, bias, out,
-                            yd.ptr.withByteOffset((long) next[0] * out * Float.BYTES));
+                    productLaunch(xd.ptr.withByteOffset((long) next[0] * in * Float.BYTES), in, 0, Math.min(step, rows - next[0]), in, w, bias, out,
+                            yd.ptr.withByteOffset((long) next[0] * out * Float.BYTES), bf16);
             });
             return firstNonFinite();
         } finally {
@@ -586,10 +587,11 @@ public final class CudaBackend implements Backend {
             check(JCudaDriver.cuEventCreate(e, CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
             productDone.add(e);
         }
+        boolean bf16 = weightsToBf16(xStride, xCol, in, w, out);
         for (int p = 0; p < products; p++) {
             long r0 = (long) p * step;
-            product(xd.ptr.withByteOffset(r0 * xStride * Float.BYTES), xStride, xCol, (int) Math.min(step, rows - r0), in, w, bias, out,
-                    yd.ptr.withByteOffset(r0 * out * Float.BYTES));
+            productLaunch(xd.ptr.withByteOffset(r0 * xStride * Float.BYTES), xStride, xCol, (int) Math.min(step, rows - r0), in, w, bias, out,
+                    yd.ptr.withByteOffset(r0 * out * Float.BYTES), bf16);
             check(JCudaDriver.cuEventRecord(productDone.get(p), null), "cuEventRecord");
         }
         fromDevice(yd.ptr, host, hostRowSlice(rows, out) * out, rowStream, (off, n) -> {
@@ -724,20 +726,36 @@ public final class CudaBackend implements Backend {
 
     /** {@link #linear} on the default stream, the rows read from x and written to y. */
     private void product(CUdeviceptr x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, CUdeviceptr y) {
+        productLaunch(x, xStride, xCol, rows, in, w, bias, out, y, weightsToBf16(xStride, xCol, in, w, out));
+    }
+
+    /**
+     * Where the bf16 kernel runs a product (the bf16 mode, more than 32 outputs, 16-byte aligned rows): W
+     * rounded to bf16 into rows of K rounded up to 32 (zeros beyond K), once for all launches of the product;
+     * whether it did.
+     */
+    private boolean weightsToBf16(int xStride, int xCol, int in, Buf w, int out) {
+        if (matmul != Matmul.BF16 || out <= 32 || ((xStride | xCol | in) & 3) != 0) return false;
+        int kp = (int) cdiv(in, 32) * 32;
+        wBf16 = scratch(wBf16, (long) out * kp / 2);
+        launch(toBf16, cdiv((long) out * kp / 4, THREADS), 1, 1, THREADS, 0, w, in, 0, out, in, kp, wBf16);
+        return true;
+    }
+
+    /** One launch of a product over rows of x; {@code bf16}: W is in {@link #wBf16} ({@link #weightsToBf16}). */
+    private void productLaunch(CUdeviceptr x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, CUdeviceptr y, boolean bf16) {
         Object b = bias == null ? new CUdeviceptr() : bias;
-        if (out <= 32) launch(linearSkinny, cdiv(rows, 128), 1, 1, 128, 0, x, xStride, xCol, rows, in, w, b, out, y, ((xStride | xCol | in) & 3) == 0 ? 1 : 0);
+        if (bf16) productBf16(x, xStride, xCol, rows, in, b, out, y);
+        else if (out <= 32) launch(linearSkinny, cdiv(rows, 128), 1, 1, 128, 0, x, xStride, xCol, rows, in, w, b, out, y, ((xStride | xCol | in) & 3) == 0 ? 1 : 0);
         else if (matmul == Matmul.FFMA || ((xStride | xCol | in) & 3) != 0) launch(linear, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, 0, x, xStride, xCol, rows, in, w, b, out, y);
-        else if (matmul == Matmul.BF16) productBf16(x, xStride, xCol, rows, in, w, b, out, y);
         else launch(linearTc, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, TC_SHARED_BYTES, x, xStride, xCol, rows, in, w, b, out, y, matmul == Matmul.TF32X3 ? 1 : 0);
     }
 
-    /** x's rows and W rounded to bf16 into rows of K rounded up to 32 (zeros beyond K), then their product. */
-    private void productBf16(CUdeviceptr x, int xStride, int xCol, int rows, int in, Buf w, Object b, int out, CUdeviceptr y) {
+    /** x's rows rounded to bf16 into rows of K rounded up to 32 (zeros beyond K), then their product with {@link #wBf16}. */
+    private void productBf16(CUdeviceptr x, int xStride, int xCol, int rows, int in, Object b, int out, CUdeviceptr y) {
         int kp = (int) cdiv(in, 32) * 32;
         xBf16 = scratch(xBf16, (long) rows * kp / 2);
-        wBf16 = scratch(wBf16, (long) out * kp / 2);
         launch(toBf16, cdiv((long) rows * kp / 4, THREADS), 1, 1, THREADS, 0, x, xStride, xCol, rows, in, kp, xBf16);
-        launch(toBf16, cdiv((long) out * kp / 4, THREADS), 1, 1, THREADS, 0, w, in, 0, out, in, kp, wBf16);
         launch(linearBf16, cdiv(out, 128), cdiv(rows, 128), 1, THREADS, BF16_SHARED_BYTES, xBf16, wBf16, rows, kp, b, out, y);
     }
 

@@ -18,5 +18,4 @@ public final class HostFloats {
     public static float[] array(MemorySegment s) {
         return wholeArray(s).orElseGet(() -> s.toArray(ValueLayout.JAVA_FLOAT));
     }
-
 }
