@@ -43,7 +43,12 @@ public interface Backend extends AutoCloseable {
      */
     default MemorySegment allocateHost(long floats, Arena arena) {
         if (floats < 0) throw new HydraException("host buffer: negative size " + floats);
-        return arena.allocate(floats * Float.BYTES, 64);
+        if (!arena.scope().isAlive()) throw new HydraException("host buffer: the arena is closed");
+        try {
+            return arena.allocate(Math.multiplyExact(floats, Float.BYTES), 64);
+        } catch (OutOfMemoryError | ArithmeticException e) {
+            throw new HydraException("host buffer: " + floats + " floats of native memory cannot be allocated");
+        }
     }
 
     /**

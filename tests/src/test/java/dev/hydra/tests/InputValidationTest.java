@@ -109,7 +109,13 @@ class InputValidationTest {
                     .hasMessage("input: element (1, 1, 1) is NaN; inputs must be finite");
             assertThatThrownBy(() -> new ScalarBackend().allocateHost(-1, arena)).isInstanceOf(HydraException.class)
                     .hasMessage("host buffer: negative size -1");
+            assertThatThrownBy(() -> new ScalarBackend().allocateHost(Long.MAX_VALUE / 2, arena)).isInstanceOf(HydraException.class)
+                    .hasMessage("host buffer: " + Long.MAX_VALUE / 2 + " floats of native memory cannot be allocated");
         }
+        Arena closed = Arena.ofConfined();
+        closed.close();
+        assertThatThrownBy(() -> new ScalarBackend().allocateHost(8, closed)).isInstanceOf(HydraException.class)
+                .hasMessage("host buffer: the arena is closed");
     }
 
     @Test
