@@ -33,8 +33,10 @@ public final class VectorBackend extends ScalarBackend {
     public static final String WIDTH_PROPERTY = "hydra.tests.vectorsize";
     private static final VectorSpecies<Float> F = species(System.getProperty(WIDTH_PROPERTY));
     private static final int VL = F.length();
-    /** GEMM register tile: MR rows by NR = two vectors of outputs; cache tiles: MC rows, NC outputs, KC depth. */
-    private static final int MR = 6, NR = 2 * VL, MC = 384, NC = 2 * NR, KC = 256;
+    /** GEMM register tile: MR rows by NR = two vectors of outputs; cache tiles: MC rows, KC depth (and up to MAX_STRIPS strips of outputs). */
+    private static final int MR = 6, NR = 2 * VL, MC = 384, KC = 256;
+    /** The widest column block of one GEMM task, in strips of NR outputs (see {@link #linear}). */
+    private static final int MAX_STRIPS = 8;
     /** Rows per task of the row-wise kernels (conv, shift, norm). */
     private static final int ROWS_PER_TASK = 64;
     /** Longest chunk the scan runs (its Q x Q tiles are 1 MB): a longer chunk_size gives the same result. */
@@ -122,9 +124,14 @@ public final class VectorBackend extends ScalarBackend {
     @Override
     public void linear(Buf xb, int xStride, int xCol, int rows, int in, Buf wb, Buf biasb, int out, Buf yb) {
         float[] x = HeapBuf.of(xb), p = packedWeights(HeapBuf.of(wb), in, out), bias = HeapBuf.of(biasb), y = HeapBuf.of(yb);
-        int colTasks = ceilDiv(out, NC);
-        pool.forEach(ceilDiv(rows, MC) * colTasks, (long) rows * in * out,
-                t -> gemmTask(x, xStride, xCol, in, p, bias, y, out, (t / colTasks) * MC, Math.min(rows, (t / colTasks + 1) * MC), (t % colTasks) * NC));
+        // the widest column blocks that still give every thread four tasks: a task reads its rows of x, its strips
+        // of W and its block of y from beyond its core's L2 once, so a wider block does more arithmetic per byte of
+        // the cache and memory bandwidth all cores share (which part of y a task computes never changes its sums)
+        int strips = ceilDiv(out, NR), rowTasks = ceilDiv(rows, MC), perTask = MAX_STRIPS;
+        while (perTask > 1 && (long) rowTasks * ceilDiv(strips, perTask) < 4L * pool.threads()) perTask /= 2;
+        int nc = perTask * NR, colTasks = ceilDiv(out, nc);
+        pool.forEach(rowTasks * colTasks, (long) rows * in * out,
+                t -> gemmTask(x, xStride, xCol, in, p, bias, y, out, (t / colTasks) * MC, Math.min(rows, (t / colTasks + 1) * MC), (t % colTasks) * nc, nc));
     }
 
     /**
@@ -157,11 +164,11 @@ public final class VectorBackend extends ScalarBackend {
     }
 
     /**
-     * Rows [r0, r1) and outputs [o0, o0 + NC) of y from the packed W: 6x2-vector register tiles
+     * Rows [r0, r1) and outputs [o0, o0 + nc) of y from the packed W: 6x2-vector register tiles
      * accumulate over each KC-deep block of a strip, starting from the bias (first block) or y (later blocks).
      */
-    private static void gemmTask(float[] x, int xs, int xc, int in, float[] p, float[] bias, float[] y, int out, int r0, int r1, int o0) {
-        int o1 = Math.min(o0 + NC, out);
+    private static void gemmTask(float[] x, int xs, int xc, int in, float[] p, float[] bias, float[] y, int out, int r0, int r1, int o0, int nc) {
+        int o1 = Math.min(o0 + nc, out);
         float[] edge = SCRATCH.get().edge(MC * NR);
         for (int k0 = 0; k0 < in; k0 += KC) {
             int kc = Math.min(KC, in - k0);
@@ -312,11 +319,14 @@ public final class VectorBackend extends ScalarBackend {
             list.fill(s, Q, init != null);
             // the chunk states one window holds: all the call's, or as many as fit in WINDOW_FLOATS (short texts: none)
             int slots = (int) Math.min(list.stateful, Math.max(1, WINDOW_FLOATS / perChunk));
+            // windows of equal size (a last small one would leave most threads idle)
+            if (slots > 0) slots = ceilDiv(list.stateful, ceilDiv(list.stateful, slots));
             list.window(slots == 0 ? 0 : Math.toIntExact((slots + 2) * perChunk + (long) slots * s.heads()));
             for (int from = 0, parity = 0; from < list.count; parity ^= 1) {
                 Window w = new Window(s, xbc, dt, a, init, y, Q, list, from, slots, parity, pool.threads());
                 pool.forEach(w.count * w.units, w.localWork, t -> w.chunkLocal(w.from + t / w.units, t % w.units));
-                if (w.stateSeqs > 0) pool.forEach(w.stateSeqs * w.H, w.passWork, i -> w.passStates(list.passes[i / w.H], i % w.H));
+                if (w.stateSeqs > 0) pool.forEach(w.stateSeqs * w.H * w.slices, w.passWork,
+                        i -> w.passStates(list.passes[i / (w.H * w.slices)], i / w.slices % w.H, i % w.slices));
                 if (w.enteringChunks > 0)
                     pool.forEach(w.enteringChunks * w.units, w.enteringWork, t -> w.chunkEntering(list.entering[t / w.units], t % w.units));
                 from += w.count;
@@ -384,7 +394,7 @@ public final class VectorBackend extends ScalarBackend {
         final ScanLayout s;
         final float[] xbc, dt, a, init, y, buf;
         final int[] seq, chunk, slot;
-        final int Q, Qp, P, N, NP, H, perGroup, block, units, carryIn, carryOut, decays, from, count, stateSeqs, enteringChunks;
+        final int Q, Qp, P, N, NP, H, perGroup, block, units, carryIn, carryOut, decays, from, count, stateSeqs, enteringChunks, slices, sliceLen;
         final long localWork, passWork, enteringWork;
 
         Window(ScanLayout s, float[] xbc, float[] dt, float[] a, float[] init, float[] y, int Q, Chunks list, int from, int slots, int parity, int threads) {
@@ -437,6 +447,12 @@ public final class VectorBackend extends ScalarBackend {
             while (b > 1 && (long) count * s.groups() * ceilDiv(perGroup, b) < 4L * threads) b = ceilDiv(b, 2);
             block = b;
             units = s.groups() * ceilDiv(perGroup, block);
+            // pass (b) is elementwise over a state's N*P floats: slices of them are tasks too, so that a few
+            // sequences' heads still give every thread work
+            int sl = 1;
+            while ((long) stateSeqs * H * sl < 4L * threads && NP / (2 * sl) >= 4 * VL) sl *= 2;
+            sliceLen = ceilDiv(ceilDiv(NP, sl), VL) * VL;
+            slices = ceilDiv(NP, sliceLen);
         }
 
         private int state(int slot, int h) {
@@ -511,37 +527,36 @@ public final class VectorBackend extends ScalarBackend {
         }
 
         /**
-         * Pass (b) for head h of the sequence whose first chunk in the window is k: each of its slots' S_c
-         * becomes the state entering its chunk. The running state starts as the initial state (H, P, N)
-         * transposed to (N, P), or zero, or, for a sequence that began in the window before, the state that
-         * left that window; it leaves this window the same way when the sequence goes on.
+         * Pass (b) for head h of the sequence whose first chunk in the window is k, state elements [j sliceLen,
+         * (j + 1) sliceLen): each of its slots' S_c becomes the state entering its chunk. The running state starts as the
+         * initial state (H, P, N) transposed to (N, P), or zero, or, for a sequence that began in the window
+         * before, the state that left that window; it leaves this window the same way when the sequence goes on.
          */
-        void passStates(int k, int h) {
-            int b = seq[k], chunks = ceilDiv(s.seqs().length(b), Q), pv = F.loopBound(NP), end = from + count;
+        void passStates(int k, int h, int j) {
+            int b = seq[k], chunks = ceilDiv(s.seqs().length(b), Q), end = from + count;
+            int e0 = j * sliceLen, e1 = Math.min(NP, e0 + sliceLen), n = e1 - e0, pv = e0 + F.loopBound(n);
             float[] run = SCRATCH.get().run(NP);
-            if (chunk[k] > 0) System.arraycopy(buf, carryIn + h * NP, run, 0, NP);
-            else
-                for (int n = 0; n < N; n++)
-                    for (int p = 0; p < P; p++) run[n * P + p] = init == null ? 0 : init[(h * P + p) * N + n];
+            if (chunk[k] > 0) System.arraycopy(buf, carryIn + h * NP + e0, run, e0, n);
+            else for (int e = e0; e < e1; e++) run[e] = init == null ? 0 : init[(h * P + e % P) * N + e / P];
             for (; k < end && seq[k] == b; k++) {
                 int o = state(slot[k], h);
                 if (chunk[k] == chunks - 1) {   // the sequence's last chunk: only the state entering it
-                    System.arraycopy(run, 0, buf, o, NP);
+                    System.arraycopy(run, e0, buf, o + e0, n);
                     return;
                 }
                 float d = buf[decays + slot[k] * H + h];
-                for (int e = 0; e < pv; e += VL) {
+                for (int e = e0; e < pv; e += VL) {
                     FloatVector entering = FloatVector.fromArray(F, run, e);
                     entering.fma(FloatVector.broadcast(F, d), FloatVector.fromArray(F, buf, o + e)).intoArray(run, e);
                     entering.intoArray(buf, o + e);
                 }
-                for (int e = pv; e < NP; e++) {
+                for (int e = pv; e < e1; e++) {
                     float entering = run[e];
                     run[e] = Math.fma(entering, d, buf[o + e]);
                     buf[o + e] = entering;
                 }
             }
-            System.arraycopy(run, 0, buf, carryOut + h * NP, NP);
+            System.arraycopy(run, e0, buf, carryOut + h * NP + e0, n);
         }
 
         /** Pass (c) for chunk k of the list, head block u: Y += diag(exp(dA_0 + ... + dA_i)) C S_in^T. */
@@ -682,13 +697,36 @@ public final class VectorBackend extends ScalarBackend {
     }
 
     /**
-     * out[outRow[r] + c] (+)= sum_k A[r*aRow + k] B[k*bRow + c] for r < rows, c < cols, in tiles of four
-     * rows by one vector. {@code triK}: row r only needs k <= r (A is zero beyond), {@code triCols}:
-     * row r only needs the column vectors up to its diagonal. Accumulating starts from out.
+     * out[outRow[r] + c] (+)= sum_k A[r*aRow + k] B[k*bRow + c] for r < rows, c < cols, in register tiles of
+     * eight rows by two vectors (512 bits) or four rows by up to four vectors. {@code triK}: row r only needs
+     * k <= r (A is zero beyond, up to the end of the diagonal's column vector: an eight-row tile at 512 bits
+     * stays inside it), {@code triCols}: row r only needs the column vectors up to its diagonal. Accumulating
+     * starts from out. The k axis runs in blocks of {@link #K_BLOCK}, every row tile per block, so that the
+     * block of B the tiles share stays in L1 (x of one head and chunk, 64 KB, does not); an accumulator stored
+     * and reloaded between blocks is the same float, so the sums are those of one pass over k.
      */
     private static void smallGemm(int rows, int kn, boolean triK, boolean triCols, float[] A, int aRow, float[] B, int bRow,
                                   int cols, float[] out, int[] outRow, boolean accumulate) {
-        for (int r0 = 0; r0 < rows; r0 += 4) {
+        for (int k0 = 0; k0 < kn; k0 += K_BLOCK)
+            smallGemmBlock(rows, k0, Math.min(kn, k0 + K_BLOCK), triK, triCols, A, aRow, B, bRow, cols, out, outRow, accumulate || k0 > 0);
+    }
+
+    /** Rows of B one pass of {@link #smallGemm} over its row tiles reads: 64 rows of 64 floats, 16 KB. */
+    private static final int K_BLOCK = 64;
+
+    /** {@link #smallGemm}'s terms k0 <= k < k1; with {@code triK}, rows below k0 have none. */
+    private static void smallGemmBlock(int rows, int k0, int kn, boolean triK, boolean triCols, float[] A, int aRow, float[] B, int bRow,
+                                       int cols, float[] out, int[] outRow, boolean accumulate) {
+        for (int r0 = triK ? k0 / 4 * 4 : 0; r0 < rows; r0 += 4) {
+            if (WIDE_TILES && r0 + 8 <= rows) {
+                int c8 = triCols ? Math.min(cols, ceilDiv(r0 + 8, VL) * VL) : cols;
+                if (c8 % (2 * VL) == 0) {
+                    int k8 = triK ? Math.min(kn, r0 + 8) : kn;
+                    for (int c = 0; c < c8; c += 2 * VL) tile8x2(k0, k8, A, r0 * aRow, aRow, B, bRow, c, out, outRow, r0, accumulate);
+                    r0 += 4;
+                    continue;
+                }
+            }
             int rn = Math.min(4, rows - r0);
             int k1 = triK ? Math.min(kn, r0 + rn) : kn;
             int c1 = triCols ? Math.min(cols, ceilDiv(r0 + rn, VL) * VL) : cols, cv = F.loopBound(c1);
@@ -696,8 +734,8 @@ public final class VectorBackend extends ScalarBackend {
                 int a0 = r0 * aRow, a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
                 int o0 = outRow[r0], o1 = outRow[r0 + 1], o2 = outRow[r0 + 2], o3 = outRow[r0 + 3];
                 int c = 0;
-                if (WIDE_TILES) for (; c + 4 * VL <= cv; c += 4 * VL) tile4x4(k1, A, a0, a1, a2, a3, B, bRow, c, out, o0, o1, o2, o3, accumulate);
-                for (; c + 2 * VL <= cv; c += 2 * VL) tile4x2(k1, A, a0, a1, a2, a3, B, bRow, c, out, o0, o1, o2, o3, accumulate);
+                if (WIDE_TILES) for (; c + 4 * VL <= cv; c += 4 * VL) tile4x4(k0, k1, A, a0, a1, a2, a3, B, bRow, c, out, o0, o1, o2, o3, accumulate);
+                for (; c + 2 * VL <= cv; c += 2 * VL) tile4x2(k0, k1, A, a0, a1, a2, a3, B, bRow, c, out, o0, o1, o2, o3, accumulate);
                 for (; c < cv; c += VL) {
                     FloatVector s0, s1, s2, s3;
                     if (accumulate) {
@@ -708,7 +746,7 @@ public final class VectorBackend extends ScalarBackend {
                     } else {
                         s0 = s1 = s2 = s3 = FloatVector.zero(F);
                     }
-                    for (int k = 0; k < k1; k++) {
+                    for (int k = k0; k < k1; k++) {
                         FloatVector bv = FloatVector.fromArray(F, B, k * bRow + c);
                         s0 = bv.fma(FloatVector.broadcast(F, A[a0 + k]), s0);
                         s1 = bv.fma(FloatVector.broadcast(F, A[a1 + k]), s1);
@@ -725,7 +763,7 @@ public final class VectorBackend extends ScalarBackend {
                     int a0 = r * aRow, o0 = outRow[r], kr = triK ? Math.min(kn, r + 1) : kn;
                     for (int c = 0; c < cv; c += VL) {
                         FloatVector s0 = accumulate ? FloatVector.fromArray(F, out, o0 + c) : FloatVector.zero(F);
-                        for (int k = 0; k < kr; k++) s0 = FloatVector.fromArray(F, B, k * bRow + c).fma(FloatVector.broadcast(F, A[a0 + k]), s0);
+                        for (int k = k0; k < kr; k++) s0 = FloatVector.fromArray(F, B, k * bRow + c).fma(FloatVector.broadcast(F, A[a0 + k]), s0);
                         s0.intoArray(out, o0 + c);
                     }
                 }
@@ -734,7 +772,7 @@ public final class VectorBackend extends ScalarBackend {
                 int kr = triK ? Math.min(kn, r + 1) : kn;
                 for (int c = cv; c < c1; c++) {
                     float s0 = accumulate ? out[outRow[r] + c] : 0;
-                    for (int k = 0; k < kr; k++) s0 = Math.fma(A[r * aRow + k], B[k * bRow + c], s0);
+                    for (int k = k0; k < kr; k++) s0 = Math.fma(A[r * aRow + k], B[k * bRow + c], s0);
                     out[outRow[r] + c] = s0;
                 }
             }
@@ -742,7 +780,7 @@ public final class VectorBackend extends ScalarBackend {
     }
 
     /** Four rows by four vectors of {@link #smallGemm}, columns [c, c + 4 VL): sixteen accumulators, eight loads per sixteen FMAs. */
-    private static void tile4x4(int k1, float[] A, int a0, int a1, int a2, int a3, float[] B, int bRow, int c,
+    private static void tile4x4(int k0, int k1, float[] A, int a0, int a1, int a2, int a3, float[] B, int bRow, int c,
                                 float[] out, int o0, int o1, int o2, int o3, boolean accumulate) {
         FloatVector s0, s1, s2, s3, t0, t1, t2, t3, u0, u1, u2, u3, v0, v1, v2, v3;
         if (accumulate) {
@@ -757,7 +795,7 @@ public final class VectorBackend extends ScalarBackend {
         } else {
             s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = u0 = u1 = u2 = u3 = v0 = v1 = v2 = v3 = FloatVector.zero(F);
         }
-        for (int k = 0, b = c; k < k1; k++, b += bRow) {
+        for (int k = k0, b = c + k0 * bRow; k < k1; k++, b += bRow) {
             FloatVector w = FloatVector.fromArray(F, B, b), x = FloatVector.fromArray(F, B, b + VL);
             FloatVector y = FloatVector.fromArray(F, B, b + 2 * VL), z = FloatVector.fromArray(F, B, b + 3 * VL);
             FloatVector r = FloatVector.broadcast(F, A[a0 + k]);
@@ -775,8 +813,57 @@ public final class VectorBackend extends ScalarBackend {
         s3.intoArray(out, o3 + c); t3.intoArray(out, o3 + c + VL); u3.intoArray(out, o3 + c + 2 * VL); v3.intoArray(out, o3 + c + 3 * VL);
     }
 
+    /**
+     * Eight rows by two vectors of {@link #smallGemm}, columns [c, c + 2 VL), for 512-bit vectors (32 registers):
+     * sixteen accumulators like {@link #tile4x4}, with half its loads of B per FMA.
+     */
+    private static void tile8x2(int k0, int k1, float[] A, int a0, int aRow, float[] B, int bRow, int c,
+                                float[] out, int[] outRow, int r0, boolean accumulate) {
+        int a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow, a4 = a3 + aRow, a5 = a4 + aRow, a6 = a5 + aRow, a7 = a6 + aRow;
+        FloatVector s0, s1, s2, s3, s4, s5, s6, s7, t0, t1, t2, t3, t4, t5, t6, t7;
+        if (accumulate) {
+            s0 = FloatVector.fromArray(F, out, outRow[r0] + c); t0 = FloatVector.fromArray(F, out, outRow[r0] + c + VL);
+            s1 = FloatVector.fromArray(F, out, outRow[r0 + 1] + c); t1 = FloatVector.fromArray(F, out, outRow[r0 + 1] + c + VL);
+            s2 = FloatVector.fromArray(F, out, outRow[r0 + 2] + c); t2 = FloatVector.fromArray(F, out, outRow[r0 + 2] + c + VL);
+            s3 = FloatVector.fromArray(F, out, outRow[r0 + 3] + c); t3 = FloatVector.fromArray(F, out, outRow[r0 + 3] + c + VL);
+            s4 = FloatVector.fromArray(F, out, outRow[r0 + 4] + c); t4 = FloatVector.fromArray(F, out, outRow[r0 + 4] + c + VL);
+            s5 = FloatVector.fromArray(F, out, outRow[r0 + 5] + c); t5 = FloatVector.fromArray(F, out, outRow[r0 + 5] + c + VL);
+            s6 = FloatVector.fromArray(F, out, outRow[r0 + 6] + c); t6 = FloatVector.fromArray(F, out, outRow[r0 + 6] + c + VL);
+            s7 = FloatVector.fromArray(F, out, outRow[r0 + 7] + c); t7 = FloatVector.fromArray(F, out, outRow[r0 + 7] + c + VL);
+        } else {
+            s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = FloatVector.zero(F);
+        }
+        for (int k = k0, b = c + k0 * bRow; k < k1; k++, b += bRow) {
+            FloatVector u = FloatVector.fromArray(F, B, b), v = FloatVector.fromArray(F, B, b + VL);
+            FloatVector x = FloatVector.broadcast(F, A[a0 + k]);
+            s0 = u.fma(x, s0); t0 = v.fma(x, t0);
+            x = FloatVector.broadcast(F, A[a1 + k]);
+            s1 = u.fma(x, s1); t1 = v.fma(x, t1);
+            x = FloatVector.broadcast(F, A[a2 + k]);
+            s2 = u.fma(x, s2); t2 = v.fma(x, t2);
+            x = FloatVector.broadcast(F, A[a3 + k]);
+            s3 = u.fma(x, s3); t3 = v.fma(x, t3);
+            x = FloatVector.broadcast(F, A[a4 + k]);
+            s4 = u.fma(x, s4); t4 = v.fma(x, t4);
+            x = FloatVector.broadcast(F, A[a5 + k]);
+            s5 = u.fma(x, s5); t5 = v.fma(x, t5);
+            x = FloatVector.broadcast(F, A[a6 + k]);
+            s6 = u.fma(x, s6); t6 = v.fma(x, t6);
+            x = FloatVector.broadcast(F, A[a7 + k]);
+            s7 = u.fma(x, s7); t7 = v.fma(x, t7);
+        }
+        s0.intoArray(out, outRow[r0] + c); t0.intoArray(out, outRow[r0] + c + VL);
+        s1.intoArray(out, outRow[r0 + 1] + c); t1.intoArray(out, outRow[r0 + 1] + c + VL);
+        s2.intoArray(out, outRow[r0 + 2] + c); t2.intoArray(out, outRow[r0 + 2] + c + VL);
+        s3.intoArray(out, outRow[r0 + 3] + c); t3.intoArray(out, outRow[r0 + 3] + c + VL);
+        s4.intoArray(out, outRow[r0 + 4] + c); t4.intoArray(out, outRow[r0 + 4] + c + VL);
+        s5.intoArray(out, outRow[r0 + 5] + c); t5.intoArray(out, outRow[r0 + 5] + c + VL);
+        s6.intoArray(out, outRow[r0 + 6] + c); t6.intoArray(out, outRow[r0 + 6] + c + VL);
+        s7.intoArray(out, outRow[r0 + 7] + c); t7.intoArray(out, outRow[r0 + 7] + c + VL);
+    }
+
     /** Four rows by two vectors of {@link #smallGemm}, columns [c, c + 2 VL): six loads per eight FMAs instead of five per four. */
-    private static void tile4x2(int k1, float[] A, int a0, int a1, int a2, int a3, float[] B, int bRow, int c,
+    private static void tile4x2(int k0, int k1, float[] A, int a0, int a1, int a2, int a3, float[] B, int bRow, int c,
                                 float[] out, int o0, int o1, int o2, int o3, boolean accumulate) {
         FloatVector s0, s1, s2, s3, t0, t1, t2, t3;
         if (accumulate) {
@@ -791,7 +878,7 @@ public final class VectorBackend extends ScalarBackend {
         } else {
             s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = FloatVector.zero(F);
         }
-        for (int k = 0, b = c; k < k1; k++, b += bRow) {
+        for (int k = k0, b = c + k0 * bRow; k < k1; k++, b += bRow) {
             FloatVector u = FloatVector.fromArray(F, B, b), v = FloatVector.fromArray(F, B, b + VL);
             FloatVector x = FloatVector.broadcast(F, A[a0 + k]);
             s0 = u.fma(x, s0); t0 = v.fma(x, t0);

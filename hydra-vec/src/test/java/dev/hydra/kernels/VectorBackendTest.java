@@ -96,8 +96,8 @@ class VectorBackendTest {
     void ssdScanMatchesScalarInBothDirections() {
         Random rnd = new Random(3), packing = new Random(33);
         for (int trial = 0; trial < 60; trial++) {
-            int batch = pick(rnd, 1, 2), len = pick(rnd, 1, 2, 5, 37, 100, 129), heads = pick(rnd, 1, 2, 4, 6, 10), groups = heads % 2 == 0 ? pick(rnd, 1, 2) : 1;
-            int P = pick(rnd, 1, 5, 8, VL, VL + 1, 64), N = pick(rnd, 1, 3, 8, 16, VL + 1, 64), Q = pick(rnd, 1, 3, 4, 7, 16, 17, 64);
+            int batch = pick(rnd, 1, 2), len = pick(rnd, 1, 2, 5, 37, 100, 129, 300), heads = pick(rnd, 1, 2, 4, 6, 10), groups = heads % 2 == 0 ? pick(rnd, 1, 2) : 1;
+            int P = pick(rnd, 1, 5, 8, VL, VL + 1, 64), N = pick(rnd, 1, 3, 8, 16, VL + 1, 64), Q = pick(rnd, 1, 3, 4, 7, 16, 17, 64, 150);
             boolean forward = rnd.nextBoolean();
             int HP = heads * P, GN = groups * N, S = HP + 2 * GN + 1 + rnd.nextInt(2), dtStride = heads + 2;
             // from trial 40 on, a packed batch of up to 12 mixed lengths instead of (batch, len)
@@ -108,6 +108,27 @@ class VectorBackendTest {
             for (int i = 0; i < dt.length; i++) dt[i] = 0.01f + 0.2f * rnd.nextFloat();
             for (int h = 0; h < heads; h++) a[h] = -(0.5f + 4 * rnd.nextFloat());
             float[] init = rnd.nextBoolean() ? random(rnd, heads * P * N) : null;
+            compare("scan " + s, rows * HP, be -> {
+                Buf y = be.allocate(rows * HP);
+                be.ssdScan(s, be.upload(xbc), be.upload(dt), be.upload(a), init == null ? null : be.upload(init), y);
+                return y;
+            }, 2e-5);
+        }
+    }
+
+    @Test
+    void ssdScanWithChunksLongerThanOneBlockOfTermsMatchesScalar() {
+        // chunk 200 at headdim and state 64: the tiles' k axis runs in several blocks and the rows in tiles of 8
+        // (512 bits) or 4, with partial tiles at the chunk's end; lengths end inside a chunk
+        Random rnd = new Random(8);
+        int heads = 3, P = 64, N = 64, HP = heads * P, S = HP + 2 * N, dtStride = heads;
+        for (boolean forward : new boolean[] {true, false}) {
+            Sequences seqs = Sequences.of(450, 77, 201);
+            int rows = seqs.rows();
+            ScanLayout s = new ScanLayout(seqs, heads, P, 1, N, 200, S, 0, HP, HP + N, dtStride, 0, forward);
+            float[] xbc = random(rnd, rows * S), dt = new float[rows * dtStride], a = new float[heads], init = forward ? random(rnd, heads * P * N) : null;
+            for (int i = 0; i < dt.length; i++) dt[i] = 0.001f + 0.05f * rnd.nextFloat();
+            for (int h = 0; h < heads; h++) a[h] = -(0.5f + 4 * rnd.nextFloat());
             compare("scan " + s, rows * HP, be -> {
                 Buf y = be.allocate(rows * HP);
                 be.ssdScan(s, be.upload(xbc), be.upload(dt), be.upload(a), init == null ? null : be.upload(init), y);
