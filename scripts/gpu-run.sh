@@ -56,7 +56,7 @@ tmp=$(mktemp -d)
 rm -rf "$tmp"
 # the runtime travels as an xz archive of an uncompressed image (xz packs it to a third; jlink's own zip
 # compression would leave xz little to do); made again when its modules change
-modules=java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.management,jdk.zipfs,java.net.http
+modules=java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.management,jdk.zipfs,java.net.http,jdk.jfr
 if [ "$(cat "$bundle/jre.modules" 2>/dev/null)" != "$modules zip-0" ]; then
     tmp=$(mktemp -d)
     "$JAVA_HOME/bin/jlink" --add-modules "$modules" \
