@@ -717,17 +717,17 @@ public final class VectorBackend extends ScalarBackend {
     /** {@link #smallGemm}'s terms k0 <= k < k1; with {@code triK}, rows below k0 have none. */
     private static void smallGemmBlock(int rows, int k0, int kn, boolean triK, boolean triCols, float[] A, int aRow, float[] B, int bRow,
                                        int cols, float[] out, int[] outRow, boolean accumulate) {
-        for (int r0 = triK ? k0 / 4 * 4 : 0; r0 < rows; r0 += 4) {
+        for (int r0 = triK ? k0 / 4 * 4 : 0, rn; r0 < rows; r0 += rn) {
             if (WIDE_TILES && r0 + 8 <= rows) {
                 int c8 = triCols ? Math.min(cols, ceilDiv(r0 + 8, VL) * VL) : cols;
                 if (c8 % (2 * VL) == 0) {
                     int k8 = triK ? Math.min(kn, r0 + 8) : kn;
                     for (int c = 0; c < c8; c += 2 * VL) tile8x2(k0, k8, A, r0 * aRow, aRow, B, bRow, c, out, outRow, r0, accumulate);
-                    r0 += 4;
+                    rn = 8;
                     continue;
                 }
             }
-            int rn = Math.min(4, rows - r0);
+            rn = Math.min(4, rows - r0);
             int k1 = triK ? Math.min(kn, r0 + rn) : kn;
             int c1 = triCols ? Math.min(cols, ceilDiv(r0 + rn, VL) * VL) : cols, cv = F.loopBound(c1);
             if (rn == 4) {
@@ -820,16 +820,18 @@ public final class VectorBackend extends ScalarBackend {
     private static void tile8x2(int k0, int k1, float[] A, int a0, int aRow, float[] B, int bRow, int c,
                                 float[] out, int[] outRow, int r0, boolean accumulate) {
         int a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow, a4 = a3 + aRow, a5 = a4 + aRow, a6 = a5 + aRow, a7 = a6 + aRow;
+        int o0 = outRow[r0] + c, o1 = outRow[r0 + 1] + c, o2 = outRow[r0 + 2] + c, o3 = outRow[r0 + 3] + c;
+        int o4 = outRow[r0 + 4] + c, o5 = outRow[r0 + 5] + c, o6 = outRow[r0 + 6] + c, o7 = outRow[r0 + 7] + c;
         FloatVector s0, s1, s2, s3, s4, s5, s6, s7, t0, t1, t2, t3, t4, t5, t6, t7;
         if (accumulate) {
-            s0 = FloatVector.fromArray(F, out, outRow[r0] + c); t0 = FloatVector.fromArray(F, out, outRow[r0] + c + VL);
-            s1 = FloatVector.fromArray(F, out, outRow[r0 + 1] + c); t1 = FloatVector.fromArray(F, out, outRow[r0 + 1] + c + VL);
-            s2 = FloatVector.fromArray(F, out, outRow[r0 + 2] + c); t2 = FloatVector.fromArray(F, out, outRow[r0 + 2] + c + VL);
-            s3 = FloatVector.fromArray(F, out, outRow[r0 + 3] + c); t3 = FloatVector.fromArray(F, out, outRow[r0 + 3] + c + VL);
-            s4 = FloatVector.fromArray(F, out, outRow[r0 + 4] + c); t4 = FloatVector.fromArray(F, out, outRow[r0 + 4] + c + VL);
-            s5 = FloatVector.fromArray(F, out, outRow[r0 + 5] + c); t5 = FloatVector.fromArray(F, out, outRow[r0 + 5] + c + VL);
-            s6 = FloatVector.fromArray(F, out, outRow[r0 + 6] + c); t6 = FloatVector.fromArray(F, out, outRow[r0 + 6] + c + VL);
-            s7 = FloatVector.fromArray(F, out, outRow[r0 + 7] + c); t7 = FloatVector.fromArray(F, out, outRow[r0 + 7] + c + VL);
+            s0 = FloatVector.fromArray(F, out, o0); t0 = FloatVector.fromArray(F, out, o0 + VL);
+            s1 = FloatVector.fromArray(F, out, o1); t1 = FloatVector.fromArray(F, out, o1 + VL);
+            s2 = FloatVector.fromArray(F, out, o2); t2 = FloatVector.fromArray(F, out, o2 + VL);
+            s3 = FloatVector.fromArray(F, out, o3); t3 = FloatVector.fromArray(F, out, o3 + VL);
+            s4 = FloatVector.fromArray(F, out, o4); t4 = FloatVector.fromArray(F, out, o4 + VL);
+            s5 = FloatVector.fromArray(F, out, o5); t5 = FloatVector.fromArray(F, out, o5 + VL);
+            s6 = FloatVector.fromArray(F, out, o6); t6 = FloatVector.fromArray(F, out, o6 + VL);
+            s7 = FloatVector.fromArray(F, out, o7); t7 = FloatVector.fromArray(F, out, o7 + VL);
         } else {
             s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = FloatVector.zero(F);
         }
@@ -852,14 +854,14 @@ public final class VectorBackend extends ScalarBackend {
             x = FloatVector.broadcast(F, A[a7 + k]);
             s7 = u.fma(x, s7); t7 = v.fma(x, t7);
         }
-        s0.intoArray(out, outRow[r0] + c); t0.intoArray(out, outRow[r0] + c + VL);
-        s1.intoArray(out, outRow[r0 + 1] + c); t1.intoArray(out, outRow[r0 + 1] + c + VL);
-        s2.intoArray(out, outRow[r0 + 2] + c); t2.intoArray(out, outRow[r0 + 2] + c + VL);
-        s3.intoArray(out, outRow[r0 + 3] + c); t3.intoArray(out, outRow[r0 + 3] + c + VL);
-        s4.intoArray(out, outRow[r0 + 4] + c); t4.intoArray(out, outRow[r0 + 4] + c + VL);
-        s5.intoArray(out, outRow[r0 + 5] + c); t5.intoArray(out, outRow[r0 + 5] + c + VL);
-        s6.intoArray(out, outRow[r0 + 6] + c); t6.intoArray(out, outRow[r0 + 6] + c + VL);
-        s7.intoArray(out, outRow[r0 + 7] + c); t7.intoArray(out, outRow[r0 + 7] + c + VL);
+        s0.intoArray(out, o0); t0.intoArray(out, o0 + VL);
+        s1.intoArray(out, o1); t1.intoArray(out, o1 + VL);
+        s2.intoArray(out, o2); t2.intoArray(out, o2 + VL);
+        s3.intoArray(out, o3); t3.intoArray(out, o3 + VL);
+        s4.intoArray(out, o4); t4.intoArray(out, o4 + VL);
+        s5.intoArray(out, o5); t5.intoArray(out, o5 + VL);
+        s6.intoArray(out, o6); t6.intoArray(out, o6 + VL);
+        s7.intoArray(out, o7); t7.intoArray(out, o7 + VL);
     }
 
     /** Four rows by two vectors of {@link #smallGemm}, columns [c, c + 2 VL): six loads per eight FMAs instead of five per four. */
