@@ -43,6 +43,8 @@ public final class VectorBackend extends ScalarBackend {
     private static final int MAX_CHUNK = 512;
     /** Floats of chunk states one scan call holds at once (32 MB), which bounds its window of chunks. */
     private static final long WINDOW_FLOATS = 1 << 23;
+    /** Floats of the block pass (c) of the scan stages a few heads' outputs in (512 KB: within L2). */
+    private static final int STAGE_FLOATS = 1 << 17;
     /** Four-vector-wide register tiles in the scan's products: sixteen accumulators, which need the 32 registers of AVX-512. */
     private static final boolean WIDE_TILES = F.vectorBitSize() >= 512;
     private static final FloatVector IOTA = FloatVector.fromArray(F, iota(), 0);
@@ -298,11 +300,11 @@ public final class VectorBackend extends ScalarBackend {
 
     /**
      * The chunked algorithm of docs/spec.md §1.5 in three passes over windows of chunks, so that chunks are a parallel
-     * axis: (a) per chunk, its intra-chunk outputs Y = M X with M = (C B^T) o exp(segsum) o dt, and its
-     * own final state S_c from a zero start; (b) the state passing S_in[c+1] = exp(sum of chunk c's
-     * dt A) S_in[c] + S_c, sequential over chunks, one task per (sequence, head); (c) per chunk, the
-     * entering state's output Y += diag(exp(cum)) C S_in^T. Passes (a) and (c) run one task per
-     * (chunk, block of heads of one group); a block shares the chunk's C B^T, and its size
+     * axis: (a) per chunk whose state a later chunk reads, that state S_c from a zero start; (b) the state
+     * passing S_in[c+1] = exp(sum of chunk c's dt A) S_in[c] + S_c, sequential over chunks, one task per
+     * (sequence, head, slice of the state); (c) per chunk, its outputs Y = M X with M = (C B^T) o exp(segsum) o dt
+     * plus the entering state's Y += diag(exp(cum)) C S_in^T, so that y is written once and never read back.
+     * Passes (a) and (c) run one task per (chunk, block of heads of one group); a block shares the chunk's C B^T, and its size
      * only trades that sharing against the task count: every head's arithmetic is the same in any
      * block, and the windows only bound memory, so results never depend on the thread count. The chunks
      * of all the call's sequences, whatever their lengths, are one list ({@link Chunks}), so a packed batch
@@ -324,11 +326,11 @@ public final class VectorBackend extends ScalarBackend {
             list.window(slots == 0 ? 0 : Math.toIntExact((slots + 2) * perChunk + (long) slots * s.heads()));
             for (int from = 0, parity = 0; from < list.count; parity ^= 1) {
                 Window w = new Window(s, xbc, dt, a, init, y, Q, list, from, slots, parity, pool.threads());
-                pool.forEach(w.count * w.units, w.localWork, t -> w.chunkLocal(w.from + t / w.units, t % w.units));
+                if (w.stateChunks > 0)
+                    pool.forEach(w.stateChunks * w.units, w.stateWork, t -> w.chunkState(list.states[t / w.units], t % w.units));
                 if (w.stateSeqs > 0) pool.forEach(w.stateSeqs * w.H * w.slices, w.passWork,
                         i -> w.passStates(list.passes[i / (w.H * w.slices)], i / w.slices % w.H, i % w.slices));
-                if (w.enteringChunks > 0)
-                    pool.forEach(w.enteringChunks * w.units, w.enteringWork, t -> w.chunkEntering(list.entering[t / w.units], t % w.units));
+                pool.forEach(w.count * w.units, w.outputWork, t -> w.chunkOutput(w.from + t / w.units, t % w.units));
                 from += w.count;
             }
         } finally {
@@ -347,12 +349,12 @@ public final class VectorBackend extends ScalarBackend {
      * first (the costliest tasks start first, so the threads finish together), each one's chunks in order;
      * a chunk's slot among its window's states, -1 where its sequence holds no states (one chunk without
      * initial states: a short text). Also each window's first chunk of every sequence with states
-     * ({@code passes}), its chunks with an entering state ({@code entering}) and the window buffer:
+     * ({@code passes}), its chunks whose state a later chunk reads ({@code states}) and the window buffer:
      * the chunk states (slots, H, N*P), each (N, P); two running states (H, N*P), the one entering the
      * window and the one leaving it, alternating; each chunk's total decay (slots, H). Reused by later calls.
      */
     private static final class Chunks {
-        int[] seq = new int[0], chunk = new int[0], slot = new int[0], passes = new int[0], entering = new int[0];
+        int[] seq = new int[0], chunk = new int[0], slot = new int[0], passes = new int[0], states = new int[0];
         float[] buf = new float[0];
         int count, stateful;
 
@@ -365,7 +367,7 @@ public final class VectorBackend extends ScalarBackend {
                 chunk = new int[count];
                 slot = new int[count];
                 passes = new int[count];
-                entering = new int[count];
+                states = new int[count];
             }
             int k = 0;
             for (Sequences.Run run : s.seqs().runsLongestFirst()) {
@@ -394,8 +396,8 @@ public final class VectorBackend extends ScalarBackend {
         final ScanLayout s;
         final float[] xbc, dt, a, init, y, buf;
         final int[] seq, chunk, slot;
-        final int Q, Qp, P, N, NP, H, perGroup, block, units, carryIn, carryOut, decays, from, count, stateSeqs, enteringChunks, slices, sliceLen;
-        final long localWork, passWork, enteringWork;
+        final int Q, Qp, P, N, NP, H, perGroup, block, stage, units, carryIn, carryOut, decays, from, count, stateSeqs, stateChunks, slices, sliceLen;
+        final long stateWork, passWork, outputWork;
 
         Window(ScanLayout s, float[] xbc, float[] dt, float[] a, float[] init, float[] y, int Q, Chunks list, int from, int slots, int parity, int threads) {
             this.s = s;
@@ -419,34 +421,35 @@ public final class VectorBackend extends ScalarBackend {
             carryIn = (slots + parity) * H * NP;
             carryOut = (slots + 1 - parity) * H * NP;
             decays = (slots + 2) * H * NP;
-            // the window's chunks, its slots numbered in order, and its tasks of passes (b) and (c)
-            int k = from, used = 0, p = 0, e = 0;
-            long local = 0, entered = 0;
+            // the window's chunks, its slots numbered in order, and its tasks of passes (a) and (b)
+            int k = from, used = 0, p = 0, st = 0;
+            long states = 0, outputs = 0;
             for (; k < list.count; k++) {
                 boolean stateful = slot[k] >= 0;
                 if (stateful && used == slots) break;
                 int q = Math.min(Q, s.seqs().length(seq[k]) - chunk[k] * Q);
-                // C B^T per group and M X per head (lower triangles); S_c per head
-                local += (long) q * q * (s.groups() * N + H * P) / 2 + (stateful ? (long) q * H * NP : 0);
+                // C B^T per group and M X per head (lower triangles), C S_in per head
+                outputs += (long) q * q * (s.groups() * N + H * P) / 2 + (entering(k) ? (long) q * H * NP : 0);
                 if (!stateful) continue;
                 slot[k] = used++;
                 if (k == from || seq[k] != seq[k - 1]) list.passes[p++] = k;
-                if (chunk[k] > 0 || init != null) {
-                    list.entering[e++] = k;
-                    entered += (long) q * H * NP;
+                if ((chunk[k] + 1) * Q < s.seqs().length(seq[k])) {
+                    list.states[st++] = k;
+                    states += (long) q * H * NP;
                 }
             }
             count = k - from;
             stateSeqs = p;
-            enteringChunks = e;
-            localWork = local;
+            stateChunks = st;
+            stateWork = states;
             passWork = (long) used * H * NP;
-            enteringWork = entered;
+            outputWork = outputs;
             // the largest blocks of heads that still give every thread several tasks
             int b = perGroup;
             while (b > 1 && (long) count * s.groups() * ceilDiv(perGroup, b) < 4L * threads) b = ceilDiv(b, 2);
             block = b;
             units = s.groups() * ceilDiv(perGroup, block);
+            stage = Math.max(1, Math.min(block, STAGE_FLOATS / (Q * P)));
             // pass (b) is elementwise over a state's N*P floats: slices of them are tasks too, so that a few
             // sequences' heads still give every thread work
             int sl = 1;
@@ -459,6 +462,11 @@ public final class VectorBackend extends ScalarBackend {
             return (slot * H + h) * NP;
         }
 
+        /** Whether a state enters chunk k of the list: a chunk before it, or the initial state. */
+        private boolean entering(int k) {
+            return chunk[k] > 0 || init != null;
+        }
+
         /** First and one-past-last head of block u (heads of one group, at most {@code block}). */
         private int firstHead(int u) {
             int blocks = ceilDiv(perGroup, block);
@@ -469,60 +477,63 @@ public final class VectorBackend extends ScalarBackend {
             return Math.min(h0 + block, (h0 / perGroup + 1) * perGroup);
         }
 
-        /** Packs chunk c's rows of sequence b, C (q, N) and B^T (N, Qp) into scratch; returns q. */
-        private int packChunk(Scratch sc, int b, int g, int c) {
+        /** Packs chunk c's rows of sequence b, B^T (N, Qp) and, {@code withC}, C (q, N) into scratch; returns q. */
+        private int packChunk(Scratch sc, int b, int g, int c, boolean withC) {
             int S = s.xbcStride(), c0 = c * Q, q = Math.min(Q, s.seqs().length(b) - c0), bo = s.bCol() + g * N, co = s.cCol() + g * N;
             for (int i = 0; i < q; i++) {
                 int ri = s.row(b, c0 + i);
                 sc.rows[i] = ri;
-                System.arraycopy(xbc, ri * S + co, sc.c, i * N, N);
+                if (withC) System.arraycopy(xbc, ri * S + co, sc.c, i * N, N);
                 for (int n = 0; n < N; n++) sc.bt[n * Qp + i] = xbc[ri * S + bo + n];
             }
             return q;
         }
 
-        /** x of head h for the chunk's rows, (q, P), and dt A of each step. */
-        private void packHead(Scratch sc, int h, int q) {
-            int S = s.xbcStride(), xo = s.xCol() + h * P;
+        /**
+         * x of heads [hs, hs + width / P) for the chunk's rows, (q, width), each row one run of memory (a head's
+         * own rows lie a row of all heads apart, too far for the prefetchers).
+         */
+        private void packX(Scratch sc, int hs, int width, int q) {
+            int S = s.xbcStride(), xo = s.xCol() + hs * P;
+            for (int i = 0; i < q; i++) System.arraycopy(xbc, sc.rows[i] * S + xo, sc.x, i * width, width);
+        }
+
+        /** dt and dt A of head h at each of the chunk's steps. */
+        private void headSteps(Scratch sc, int h, int q) {
             float ah = a[h];
             for (int i = 0; i < q; i++) {
-                int ri = sc.rows[i];
-                float dti = dt[ri * s.dtStride() + s.dtCol() + h];
+                float dti = dt[sc.rows[i] * s.dtStride() + s.dtCol() + h];
                 sc.dts[i] = dti;
                 sc.dA[i] = (double) dti * ah;
-                System.arraycopy(xbc, ri * S + xo, sc.x, i * P, P);
             }
         }
 
         /**
-         * Pass (a) for chunk k of the list, head block u: the chunk's C B^T once for the block, then per head
-         * Y = M X (lower triangle of M) and S_c = B^T diag(w) X with w_j = exp(dA_{j+1} + ... + dA_end) dt_j;
-         * every exponent is summed over its own segment.
+         * Pass (a) for chunk k of the list, head block u: per head S_c = B^T diag(w) X with w_j = exp(dA_{j+1} + ... + dA_end) dt_j,
+         * every exponent summed over its own segment, written to the chunk's slot, and the chunk's total decay.
          */
-        void chunkLocal(int k, int u) {
+        void chunkState(int k, int u) {
             Scratch sc = SCRATCH.get();
-            sc.ssd(Q, Qp, P, N);
-            int b = seq[k], c = chunk[k], h0 = firstHead(u), q = packChunk(sc, b, s.group(h0), c), HP = H * P;
-            // C B^T, only the column vectors that reach the diagonal
-            smallGemm(q, N, false, true, sc.c, N, sc.bt, Qp, Qp, sc.scores, sc.mRow, false);
-            boolean last = (c + 1) * Q >= s.seqs().length(b);   // no chunk after it reads its state
-            for (int h = h0, h1 = lastHead(h0); h < h1; h++) {
-                packHead(sc, h, q);
-                for (int i = 0; i < q; i++) sc.yRow[i] = sc.rows[i] * HP + h * P;
-                decayMask(sc, q, Qp);
-                smallGemm(q, q, true, false, sc.m, Qp, sc.x, P, P, y, sc.yRow, false);
-                if (last) continue;
-                double segment = 0;
-                for (int i = q - 1; i >= 0; i--) {
-                    sc.e[i] = (float) segment;
-                    segment += sc.dA[i];
+            sc.ssd(Q, Qp, P, N, stage);
+            int h0 = firstHead(u), h1 = lastHead(h0), q = packChunk(sc, seq[k], s.group(h0), chunk[k], false);
+            for (int hs = h0; hs < h1; hs += stage) {
+                int he = Math.min(h1, hs + stage), width = (he - hs) * P;
+                packX(sc, hs, width, q);
+                for (int h = hs; h < he; h++) {
+                    headSteps(sc, h, q);
+                    double segment = 0;
+                    for (int i = q - 1; i >= 0; i--) {
+                        sc.e[i] = (float) segment;
+                        segment += sc.dA[i];
+                    }
+                    decayInPlace(sc.e, q);
+                    mulFlushed(sc.e, 0, sc.dts, 0, sc.e, 0, Qp);
+                    buf[decays + slot[k] * H + h] = flushed((float) Math.exp(segment));
+                    for (int n = 0; n < N; n++) mulFlushed(sc.bt, n * Qp, sc.e, 0, sc.btw, n * Qp, Qp);
+                    int c0 = (h - hs) * P;
+                    for (int n = 0, o = state(slot[k], h) - c0; n < N; n++) sc.stateRow[n] = o + n * P;
+                    smallGemm(N, q, false, false, sc.btw, Qp, sc.x, width, c0, P, buf, sc.stateRow, false);
                 }
-                decayInPlace(sc.e, q);
-                mulFlushed(sc.e, 0, sc.dts, 0, sc.e, 0, Qp);
-                buf[decays + slot[k] * H + h] = flushed((float) Math.exp(segment));
-                for (int n = 0; n < N; n++) mulFlushed(sc.bt, n * Qp, sc.e, 0, sc.btw, n * Qp, Qp);
-                smallGemm(N, q, false, false, sc.btw, Qp, sc.x, P, P, sc.st, sc.stRow, false);
-                System.arraycopy(sc.st, 0, buf, state(slot[k], h), NP);
             }
         }
 
@@ -559,29 +570,40 @@ public final class VectorBackend extends ScalarBackend {
             System.arraycopy(run, e0, buf, carryOut + h * NP + e0, n);
         }
 
-        /** Pass (c) for chunk k of the list, head block u: Y += diag(exp(dA_0 + ... + dA_i)) C S_in^T. */
-        void chunkEntering(int k, int u) {
+        /**
+         * Pass (c) for chunk k of the list, head block u: the chunk's C B^T once for the block, then per head
+         * Y = M X (lower triangle of M) and, where a state enters the chunk, Y += diag(exp(dA_0 + ... + dA_i)) C S_in^T,
+         * into the staging rows of a stage of heads that go to y when the stage is done: a head's rows of y lie a
+         * row of all heads apart, so that the tiles' own stores would each wait for a line of memory; the stage's
+         * rows go out as runs the prefetchers follow.
+         */
+        void chunkOutput(int k, int u) {
             Scratch sc = SCRATCH.get();
-            sc.ssd(Q, Qp, P, N);
-            int b = seq[k], S = s.xbcStride(), h0 = firstHead(u), co = s.cCol() + s.group(h0) * N, c0 = chunk[k] * Q;
-            int q = Math.min(Q, s.seqs().length(b) - c0), HP = H * P;
-            for (int i = 0; i < q; i++) {
-                sc.rows[i] = s.row(b, c0 + i);
-                System.arraycopy(xbc, sc.rows[i] * S + co, sc.c, i * N, N);
-            }
-            for (int h = h0, h1 = lastHead(h0); h < h1; h++) {
-                float ah = a[h];
-                double fromStart = 0;
-                for (int i = 0; i < q; i++) {
-                    int ri = sc.rows[i];
-                    fromStart += (double) dt[ri * s.dtStride() + s.dtCol() + h] * ah;
-                    sc.e[i] = (float) fromStart;
-                    sc.yRow[i] = ri * HP + h * P;
+            sc.ssd(Q, Qp, P, N, stage);
+            int h0 = firstHead(u), h1 = lastHead(h0), q = packChunk(sc, seq[k], s.group(h0), chunk[k], true), HP = H * P;
+            smallGemm(q, N, false, true, sc.c, N, sc.bt, Qp, 0, Qp, sc.scores, sc.mRow, false);
+            for (int hs = h0; hs < h1; hs += stage) {
+                int he = Math.min(h1, hs + stage), width = (he - hs) * P;
+                packX(sc, hs, width, q);
+                for (int i = 0; i < q; i++) sc.yRow[i] = i * width;
+                for (int h = hs; h < he; h++) {
+                    int c0 = (h - hs) * P;
+                    headSteps(sc, h, q);
+                    decayMask(sc, q, Qp);
+                    smallGemm(q, q, true, false, sc.m, Qp, sc.x, width, c0, P, sc.staging, sc.yRow, false);
+                    if (!entering(k)) continue;
+                    double fromStart = 0;
+                    for (int i = 0; i < q; i++) {
+                        fromStart += sc.dA[i];
+                        sc.e[i] = (float) fromStart;
+                    }
+                    decayInPlace(sc.e, q);
+                    for (int i = 0; i < q; i++) scaleFlushed(sc.c, i * N, sc.e[i], sc.ce, i * N, N);
+                    System.arraycopy(buf, state(slot[k], h), sc.st, 0, NP);
+                    for (int i = 0; i < q; i++) sc.headRow[i] = sc.yRow[i] + c0;
+                    smallGemm(q, N, false, false, sc.ce, N, sc.st, P, 0, P, sc.staging, sc.headRow, true);
                 }
-                decayInPlace(sc.e, q);
-                for (int i = 0; i < q; i++) scaleFlushed(sc.c, i * N, sc.e[i], sc.ce, i * N, N);
-                System.arraycopy(buf, state(slot[k], h), sc.st, 0, NP);
-                smallGemm(q, N, false, false, sc.ce, N, sc.st, P, P, y, sc.yRow, true);
+                for (int i = 0; i < q; i++) System.arraycopy(sc.staging, i * width, y, sc.rows[i] * HP + hs * P, width);
             }
         }
     }
@@ -697,7 +719,7 @@ public final class VectorBackend extends ScalarBackend {
     }
 
     /**
-     * out[outRow[r] + c] (+)= sum_k A[r*aRow + k] B[k*bRow + c] for r < rows, c < cols, in register tiles of
+     * out[outRow[r] + c] (+)= sum_k A[r*aRow + k] B[k*bRow + c] for r < rows, c0 <= c < c0 + cols, in register tiles of
      * eight rows by two vectors (512 bits) or four rows by up to four vectors. {@code triK}: row r only needs
      * k <= r (A is zero beyond, up to the end of the diagonal's column vector: an eight-row tile at 512 bits
      * stays inside it), {@code triCols}: row r only needs the column vectors up to its diagonal. Accumulating
@@ -706,9 +728,9 @@ public final class VectorBackend extends ScalarBackend {
      * and reloaded between blocks is the same float, so the sums are those of one pass over k.
      */
     private static void smallGemm(int rows, int kn, boolean triK, boolean triCols, float[] A, int aRow, float[] B, int bRow,
-                                  int cols, float[] out, int[] outRow, boolean accumulate) {
+                                  int c0, int cols, float[] out, int[] outRow, boolean accumulate) {
         for (int k0 = 0; k0 < kn; k0 += K_BLOCK)
-            smallGemmBlock(rows, k0, Math.min(kn, k0 + K_BLOCK), triK, triCols, A, aRow, B, bRow, cols, out, outRow, accumulate || k0 > 0);
+            smallGemmBlock(rows, k0, Math.min(kn, k0 + K_BLOCK), triK, triCols, A, aRow, B, bRow, c0, cols, out, outRow, accumulate || k0 > 0);
     }
 
     /** Rows of B one pass of {@link #smallGemm} over its row tiles reads: 64 rows of 64 floats, 16 KB. */
@@ -716,24 +738,24 @@ public final class VectorBackend extends ScalarBackend {
 
     /** {@link #smallGemm}'s terms k0 <= k < k1; with {@code triK}, rows below k0 have none. */
     private static void smallGemmBlock(int rows, int k0, int kn, boolean triK, boolean triCols, float[] A, int aRow, float[] B, int bRow,
-                                       int cols, float[] out, int[] outRow, boolean accumulate) {
+                                       int c0, int cols, float[] out, int[] outRow, boolean accumulate) {
         for (int r0 = triK ? k0 / 4 * 4 : 0, rn; r0 < rows; r0 += rn) {
             if (WIDE_TILES && r0 + 8 <= rows) {
                 int c8 = triCols ? Math.min(cols, ceilDiv(r0 + 8, VL) * VL) : cols;
                 if (c8 % (2 * VL) == 0) {
                     int k8 = triK ? Math.min(kn, r0 + 8) : kn;
-                    for (int c = 0; c < c8; c += 2 * VL) tile8x2(k0, k8, A, r0 * aRow, aRow, B, bRow, c, out, outRow, r0, accumulate);
+                    for (int c = c0; c < c0 + c8; c += 2 * VL) tile8x2(k0, k8, A, r0 * aRow, aRow, B, bRow, c, out, outRow, r0, accumulate);
                     rn = 8;
                     continue;
                 }
             }
             rn = Math.min(4, rows - r0);
             int k1 = triK ? Math.min(kn, r0 + rn) : kn;
-            int c1 = triCols ? Math.min(cols, ceilDiv(r0 + rn, VL) * VL) : cols, cv = F.loopBound(c1);
+            int c1 = c0 + (triCols ? Math.min(cols, ceilDiv(r0 + rn, VL) * VL) : cols), cv = c1 - (c1 - c0) % VL;
             if (rn == 4) {
                 int a0 = r0 * aRow, a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
                 int o0 = outRow[r0], o1 = outRow[r0 + 1], o2 = outRow[r0 + 2], o3 = outRow[r0 + 3];
-                int c = 0;
+                int c = c0;
                 if (WIDE_TILES) for (; c + 4 * VL <= cv; c += 4 * VL) tile4x4(k0, k1, A, a0, a1, a2, a3, B, bRow, c, out, o0, o1, o2, o3, accumulate);
                 for (; c + 2 * VL <= cv; c += 2 * VL) tile4x2(k0, k1, A, a0, a1, a2, a3, B, bRow, c, out, o0, o1, o2, o3, accumulate);
                 for (; c < cv; c += VL) {
@@ -761,7 +783,7 @@ public final class VectorBackend extends ScalarBackend {
             } else {
                 for (int r = r0; r < r0 + rn; r++) {
                     int a0 = r * aRow, o0 = outRow[r], kr = triK ? Math.min(kn, r + 1) : kn;
-                    for (int c = 0; c < cv; c += VL) {
+                    for (int c = c0; c < cv; c += VL) {
                         FloatVector s0 = accumulate ? FloatVector.fromArray(F, out, o0 + c) : FloatVector.zero(F);
                         for (int k = k0; k < kr; k++) s0 = FloatVector.fromArray(F, B, k * bRow + c).fma(FloatVector.broadcast(F, A[a0 + k]), s0);
                         s0.intoArray(out, o0 + c);
@@ -1059,12 +1081,13 @@ public final class VectorBackend extends ScalarBackend {
     private static final class Scratch {
         final float[] lanes = new float[VL];
         private float[] pack = new float[0], convTaps = new float[0], edge = new float[0], run = new float[0];
-        private int lastQ = -1, lastP = -1, lastN = -1;
-        float[] e = new float[0], x = new float[0], bt = new float[0], btw = new float[0], c = new float[0], ce = new float[0], scores = new float[0], m = new float[0], dts = new float[0], st = new float[0];
+        private int lastQ = -1, lastP = -1, lastN = -1, lastStage = -1;
+        /** The scan's tiles: x and the outputs (staging) of a stage of heads, (Q, stage P); a chunk's C, B^T, M and so on. */
+        float[] x = new float[0], staging = new float[0], e = new float[0], bt = new float[0], btw = new float[0], c = new float[0], ce = new float[0], scores = new float[0], m = new float[0], dts = new float[0], st = new float[0];
         /** The decay mask's factors (see {@link #decayMask}). */
         float[] colW = new float[0], rowHead = new float[0], between = new float[0], rowE = new float[0], tri = new float[VL * VL + VL];
         double[] dA = new double[0], vectorSum = new double[0], diag = new double[VL];
-        int[] rows = new int[0], yRow = new int[0], mRow = new int[0], stRow = new int[0];
+        int[] rows = new int[0], yRow = new int[0], headRow = new int[0], mRow = new int[0], stateRow = new int[0];
 
         float[] pack(int n) {
             if (pack.length < n) pack = new float[n];
@@ -1087,10 +1110,11 @@ public final class VectorBackend extends ScalarBackend {
             return run;
         }
 
-        /** Sizes the scan's tiles for chunk Q (padded to Qp), headdim P and state N. */
-        void ssd(int Q, int Qp, int P, int N) {
-            if (Q == lastQ && P == lastP && N == lastN) return;
-            x = new float[Q * P];
+        /** Sizes the scan's tiles for chunk Q (padded to Qp), headdim P, state N and stages of {@code stage} heads. */
+        void ssd(int Q, int Qp, int P, int N, int stage) {
+            if (Q == lastQ && P == lastP && N == lastN && stage == lastStage) return;
+            x = new float[Q * stage * P];
+            staging = new float[Q * stage * P];
             c = new float[Q * N];
             ce = new float[Q * N];
             bt = new float[N * Qp];
@@ -1108,13 +1132,14 @@ public final class VectorBackend extends ScalarBackend {
             between = new float[Qp / VL * rowE.length];
             rows = new int[Qp];
             yRow = new int[Qp];
+            headRow = new int[Qp];
             mRow = new int[Q];
             for (int i = 0; i < Q; i++) mRow[i] = i * Qp;
-            stRow = new int[N];
-            for (int n = 0; n < N; n++) stRow[n] = n * P;
+            stateRow = new int[N];
             lastQ = Q;
             lastP = P;
             lastN = N;
+            lastStage = stage;
         }
     }
 }
