@@ -396,7 +396,7 @@ public final class VectorBackend extends ScalarBackend {
         final ScanLayout s;
         final float[] xbc, dt, a, init, y, buf;
         final int[] seq, chunk, slot;
-        final int Q, Qp, P, N, NP, H, perGroup, block, stage, units, carryIn, carryOut, decays, from, count, stateSeqs, stateChunks, slices, sliceLen;
+        final int Q, Qp, P, N, Np, NP, H, perGroup, block, stage, units, carryIn, carryOut, decays, from, count, stateSeqs, stateChunks, slices, sliceLen;
         final long stateWork, passWork, outputWork;
 
         Window(ScanLayout s, float[] xbc, float[] dt, float[] a, float[] init, float[] y, int Q, Chunks list, int from, int slots, int parity, int threads) {
@@ -415,6 +415,7 @@ public final class VectorBackend extends ScalarBackend {
             Qp = ceilDiv(Q, VL) * VL;
             P = s.headdim();
             N = s.state();
+            Np = ceilDiv(N, VL) * VL;
             NP = N * P;
             H = s.heads();
             perGroup = H / s.groups();
@@ -477,16 +478,29 @@ public final class VectorBackend extends ScalarBackend {
             return Math.min(h0 + block, (h0 / perGroup + 1) * perGroup);
         }
 
-        /** Packs chunk c's rows of sequence b, B^T (N, Qp) and, {@code withC}, C (q, N) into scratch; returns q. */
-        private int packChunk(Scratch sc, int b, int g, int c, boolean withC) {
-            int S = s.xbcStride(), c0 = c * Q, q = Math.min(Q, s.seqs().length(b) - c0), bo = s.bCol() + g * N, co = s.cCol() + g * N;
-            for (int i = 0; i < q; i++) {
-                int ri = s.row(b, c0 + i);
-                sc.rows[i] = ri;
-                if (withC) System.arraycopy(xbc, ri * S + co, sc.c, i * N, N);
-                for (int n = 0; n < N; n++) sc.bt[n * Qp + i] = xbc[ri * S + bo + n];
-            }
+        /** The rows of chunk c of sequence b into scratch; returns their count q. */
+        private int chunkRows(Scratch sc, int b, int c) {
+            int c0 = c * Q, q = Math.min(Q, s.seqs().length(b) - c0);
+            for (int i = 0; i < q; i++) sc.rows[i] = s.row(b, c0 + i);
             return q;
+        }
+
+        /** B of group g, (q, N) in rows Np apart, for pass (a). */
+        private void packB(Scratch sc, int g, int q) {
+            int S = s.xbcStride(), bo = s.bCol() + g * N;
+            for (int i = 0; i < q; i++) System.arraycopy(xbc, sc.rows[i] * S + bo, sc.b, i * Np, N);
+        }
+
+        /** For pass (c): B of group g in panels (the A operand of B C^T, see {@link #smallGemm}) and C^T, (N, Qp). */
+        private void packBC(Scratch sc, int g, int q) {
+            int S = s.xbcStride(), bo = s.bCol() + g * N, co = s.cCol() + g * N;
+            for (int i = 0; i < q; i++) {
+                int r = sc.rows[i] * S, panel = i / VL * VL * N + i % VL;
+                for (int n = 0; n < N; n++) {
+                    sc.bp[panel + n * VL] = xbc[r + bo + n];
+                    sc.ct[n * Qp + i] = xbc[r + co + n];
+                }
+            }
         }
 
         /**
@@ -515,7 +529,8 @@ public final class VectorBackend extends ScalarBackend {
         void chunkState(int k, int u) {
             Scratch sc = SCRATCH.get();
             sc.ssd(Q, Qp, P, N, stage);
-            int h0 = firstHead(u), h1 = lastHead(h0), q = packChunk(sc, seq[k], s.group(h0), chunk[k], false);
+            int h0 = firstHead(u), h1 = lastHead(h0), q = chunkRows(sc, seq[k], chunk[k]);
+            packB(sc, s.group(h0), q);
             for (int hs = h0; hs < h1; hs += stage) {
                 int he = Math.min(h1, hs + stage), width = (he - hs) * P;
                 packX(sc, hs, width, q);
@@ -529,7 +544,12 @@ public final class VectorBackend extends ScalarBackend {
                     decayInPlace(sc.e, q);
                     mulFlushed(sc.e, 0, sc.dts, 0, sc.e, 0, Qp);
                     buf[decays + slot[k] * H + h] = flushed((float) Math.exp(segment));
-                    for (int n = 0; n < N; n++) mulFlushed(sc.bt, n * Qp, sc.e, 0, sc.btw, n * Qp, Qp);
+                    // B^T diag(w) in panels of VL states: (n, j) at (n / VL Qp + j) VL + n % VL
+                    for (int j = 0; j < q; j++)
+                        for (int n = 0; n < N; n += VL) {
+                            FloatVector v = FloatVector.fromArray(F, sc.b, j * Np + n).mul(sc.e[j]);
+                            v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(sc.btw, (n / VL * Qp + j) * VL);
+                        }
                     int c0 = (h - hs) * P;
                     for (int n = 0, o = state(slot[k], h) - c0; n < N; n++) sc.stateRow[n] = o + n * P;
                     smallGemm(N, q, false, false, sc.btw, Qp, sc.x, width, c0, P, buf, sc.stateRow, false);
@@ -580,8 +600,10 @@ public final class VectorBackend extends ScalarBackend {
         void chunkOutput(int k, int u) {
             Scratch sc = SCRATCH.get();
             sc.ssd(Q, Qp, P, N, stage);
-            int h0 = firstHead(u), h1 = lastHead(h0), q = packChunk(sc, seq[k], s.group(h0), chunk[k], true), HP = H * P;
-            smallGemm(q, N, false, true, sc.c, N, sc.bt, Qp, 0, Qp, sc.scores, sc.mRow, false);
+            int h0 = firstHead(u), h1 = lastHead(h0), q = chunkRows(sc, seq[k], chunk[k]), HP = H * P;
+            packBC(sc, s.group(h0), q);
+            // the scores transposed, (C B^T)^T = B C^T: row j holds C_i . B_j for the steps i >= j
+            smallGemm(q, N, false, true, sc.bp, N, sc.ct, Qp, 0, Qp, sc.scores, sc.mRow, false);
             for (int hs = h0; hs < h1; hs += stage) {
                 int he = Math.min(h1, hs + stage), width = (he - hs) * P;
                 packX(sc, hs, width, q);
@@ -598,7 +620,12 @@ public final class VectorBackend extends ScalarBackend {
                         sc.e[i] = (float) fromStart;
                     }
                     decayInPlace(sc.e, q);
-                    for (int i = 0; i < q; i++) scaleFlushed(sc.c, i * N, sc.e[i], sc.ce, i * N, N);
+                    // diag(e) C in panels of VL steps: (i, n) at (i / VL N + n) VL + i % VL
+                    for (int i = 0; i < q; i += VL)
+                        for (int n = 0; n < N; n++) {
+                            FloatVector v = FloatVector.fromArray(F, sc.ct, n * Qp + i).mul(FloatVector.fromArray(F, sc.e, i));
+                            v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(sc.ce, (i / VL * N + n) * VL);
+                        }
                     System.arraycopy(buf, state(slot[k], h), sc.st, 0, NP);
                     for (int i = 0; i < q; i++) sc.headRow[i] = sc.yRow[i] + c0;
                     smallGemm(q, N, false, false, sc.ce, N, sc.st, P, 0, P, sc.staging, sc.headRow, true);
@@ -609,18 +636,19 @@ public final class VectorBackend extends ScalarBackend {
     }
 
     /**
-     * M (q x q, rows Qp apart) from the scores: M[i][j] = (C_i . B_j) exp(dA_{j+1} + ... + dA_i) dt_j for
-     * j <= i, 0 beyond. In the column vector that holds the diagonal, each element's exponent is summed
-     * over its own segment. Left of it, for j in column vector J (steps s_J to e_J) and i in vector I, the
-     * decay is the product of the decays over three adjacent segments, exp(dA_{j+1} + ... + dA_{e_J})
-     * exp(dA_{e_J+1} + ... + dA_{s_I - 1}) exp(dA_{s_I} + ... + dA_i), each exponent again summed over
-     * its own segment (a difference of two running sums would lose the small terms next to a huge one):
-     * one exp per column, per pair of vectors and per row instead of one per element. Magnitudes below
-     * the smallest normal float are flushed to zero (a flushed factor only drops products below it).
+     * M (q x q) in panels of VL rows (see {@link #smallGemm}: M[i][j] at (I Qp + j) VL + i - I VL for I = i / VL) from
+     * the transposed scores (C_i . B_j at j Qp + i): M[i][j] = (C_i . B_j) exp(dA_{j+1} + ... + dA_i) dt_j for
+     * j <= i, 0 beyond. In the vectors of the diagonal's panel, each element's exponent is summed over its own
+     * segment. Below it, for j in vector J (steps s_J to e_J) and i in vector I, the decay is the product of the
+     * decays over three adjacent segments, exp(dA_{j+1} + ... + dA_{e_J}) exp(dA_{e_J+1} + ... + dA_{s_I - 1})
+     * exp(dA_{s_I} + ... + dA_i), each exponent again summed over its own segment (a difference of two running
+     * sums would lose the small terms next to a huge one): one exp per column, per pair of vectors and per row
+     * instead of one per element. Magnitudes below the smallest normal float are flushed to zero (a flushed
+     * factor only drops products below it).
      */
     private static void decayMask(Scratch sc, int q, int Qp) {
         int vectors = ceilDiv(q, VL), vp = ceilDiv(vectors, VL) * VL;
-        // per column j: dt_j exp(dA_{j+1} + ... + dA_{e_J}); per column vector: the sum of its dA
+        // per column j: dt_j exp(dA_{j+1} + ... + dA_{e_J}); per vector: the sum of its dA
         for (int J = 0; J < vectors; J++) {
             double tail = 0;
             for (int j = Math.min(q, (J + 1) * VL) - 1; j >= J * VL; j--) {
@@ -648,41 +676,40 @@ public final class VectorBackend extends ScalarBackend {
             }
         }
         decayInPlace(sc.between, vectors * vp);
-        for (int d0 = 0; d0 < q; d0 += VL) {
-            int rows = Math.min(VL, q - d0);
-            decayInPlace(sc.tri, diagonalExponents(sc, d0, rows));
-            for (int r = 0; r < rows; r++) maskRow(sc, d0, r, vp, Qp);
+        for (int J = 0, j0 = 0; J < vectors; J++, j0 += VL) {
+            int cols = Math.min(VL, q - j0);
+            diagonalExponents(sc, j0, cols);
+            decayInPlace(sc.tri, VL * VL);
+            for (int t = 0; t < cols; t++) {
+                int j = j0 + t;
+                FloatVector v = FloatVector.fromArray(F, sc.scores, j * Qp + j0).mul(FloatVector.fromArray(F, sc.tri, t * VL)).mul(sc.dts[j]);
+                VectorMask<Float> drop = IOTA.compare(VectorOperators.LT, (float) t).or(v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL));
+                v.blend(0f, drop).intoArray(sc.m, (J * Qp + j) * VL);
+            }
+            for (int I = J + 1, i0 = j0 + VL; I < vectors; I++, i0 += VL) {
+                FloatVector rowE = FloatVector.fromArray(F, sc.rowHead, i0).mul(sc.between[I * vp + J]);
+                rowE = rowE.blend(0f, rowE.abs().compare(VectorOperators.LT, Float.MIN_NORMAL));
+                for (int j = j0; j < j0 + cols; j++) {
+                    FloatVector v = FloatVector.fromArray(F, sc.scores, j * Qp + i0).mul(sc.colW[j]).mul(rowE);
+                    v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(sc.m, (I * Qp + j) * VL);
+                }
+            }
         }
     }
 
     /**
-     * The decay exponents of the diagonal's column vector for all its rows at once (so that their exps
-     * overlap): for row r (step d0 + r), dA_{j+1} + ... + dA_{d0+r} for j in [d0, d0 + r], at
-     * tri[r (r + 1) / 2 + j - d0]; returns the lanes used.
+     * The decay exponents of the diagonal's panel, all at once (so that their exps overlap): for column t (step
+     * j0 + t) and row r >= t (step j0 + r < j0 + cols), dA_{j0+t+1} + ... + dA_{j0+r} at tri[t VL + r], summed in
+     * row order; 0 elsewhere.
      */
-    private static int diagonalExponents(Scratch sc, int d0, int rows) {
-        int lanes = 0;
-        for (int r = 0; r < rows; r++) {
-            for (int t = 0; t < r; t++) sc.diag[t] += sc.dA[d0 + r];
-            sc.diag[r] = 0;
-            for (int t = 0; t <= r; t++) sc.tri[lanes + t] = (float) sc.diag[t];
-            lanes += r + 1;
+    private static void diagonalExponents(Scratch sc, int j0, int cols) {
+        for (int r = 0; r < VL; r++) {
+            if (r < cols) {
+                for (int t = 0; t < r; t++) sc.diag[t] += sc.dA[j0 + r];
+                sc.diag[r] = 0;
+            }
+            for (int t = 0; t < VL; t++) sc.tri[t * VL + r] = r < cols && t <= r ? (float) sc.diag[t] : 0;
         }
-        return lanes;
-    }
-
-    /** Row d0 + r of M from the factors of {@link #decayMask} and the diagonal's decays (see {@link #diagonalExponents}). */
-    private static void maskRow(Scratch sc, int d0, int r, int vp, int Qp) {
-        int i = d0 + r, off = i * Qp, I = d0 / VL;
-        scaleFlushed(sc.between, I * vp, sc.rowHead[i], sc.rowE, 0, ceilDiv(I, VL) * VL);
-        for (int J = 0, j0 = 0; j0 < d0; J++, j0 += VL) {
-            FloatVector v = FloatVector.fromArray(F, sc.scores, off + j0).mul(FloatVector.fromArray(F, sc.colW, j0)).mul(sc.rowE[J]);
-            v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(sc.m, off + j0);
-        }
-        FloatVector v = FloatVector.fromArray(F, sc.scores, off + d0).mul(FloatVector.fromArray(F, sc.tri, r * (r + 1) / 2))
-                .mul(FloatVector.fromArray(F, sc.dts, d0));
-        VectorMask<Float> drop = IOTA.compare(VectorOperators.GT, (float) r).or(v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL));
-        v.blend(0f, drop).intoArray(sc.m, off + d0);
     }
 
     /** out[o + i] = a[ao + i] b[bo + i] for i < n (a multiple of VL), flushed below the smallest normal float. */
@@ -691,16 +718,6 @@ public final class VectorBackend extends ScalarBackend {
             FloatVector v = FloatVector.fromArray(F, a, ao + i).mul(FloatVector.fromArray(F, b, bo + i));
             v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(out, o + i);
         }
-    }
-
-    /** out[o + i] = a[ao + i] s for i < n, flushed below the smallest normal float. */
-    private static void scaleFlushed(float[] a, int ao, float s, float[] out, int o, int n) {
-        int i = 0;
-        for (int iv = F.loopBound(n); i < iv; i += VL) {
-            FloatVector v = FloatVector.fromArray(F, a, ao + i).mul(s);
-            v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(out, o + i);
-        }
-        for (; i < n; i++) out[o + i] = flushed(a[ao + i] * s);
     }
 
     /** Just above ln(2^-126) = -87.3365, so that {@link #exp} of it is still normal: a decay exponent below it gives a zero decay. */
@@ -719,45 +736,46 @@ public final class VectorBackend extends ScalarBackend {
     }
 
     /**
-     * out[outRow[r] + c] (+)= sum_k A[r*aRow + k] B[k*bRow + c] for r < rows, c0 <= c < c0 + cols, in register tiles of
-     * eight rows by two vectors (512 bits) or four rows by up to four vectors. {@code triK}: row r only needs
-     * k <= r (A is zero beyond, up to the end of the diagonal's column vector: an eight-row tile at 512 bits
-     * stays inside it), {@code triCols}: row r only needs the column vectors up to its diagonal. Accumulating
-     * starts from out. The k axis runs in blocks of {@link #K_BLOCK}, every row tile per block, so that the
-     * block of B the tiles share stays in L1 (x of one head and chunk, 64 KB, does not); an accumulator stored
-     * and reloaded between blocks is the same float, so the sums are those of one pass over k.
+     * out[outRow[r] + c] (+)= sum_k A(r, k) B[k*bRow + c] for r < rows, c0 <= c < c0 + cols, with A in panels of VL
+     * rows, each k-major: A(r, k) at (r / VL) VL aK + k VL + r % VL, so that a register tile's rows at one k are
+     * adjacent and one index register serves all its broadcasts (an Intel core runs out of registers on eight row
+     * offsets and spills them through the ports its FMAs use). Register tiles of eight rows by two vectors (512 bits)
+     * or four rows by up to four vectors. {@code triK}: row r only needs k <= r (A is zero beyond, up to the end of
+     * its panel's diagonal block); {@code upper}: row r only needs the columns from its own on (computed from the
+     * pair of vectors that holds it). Accumulating starts from out. The k axis runs in blocks of {@link #K_BLOCK},
+     * every row tile per block, so that the block of B the tiles share stays in L1 (x of one head and chunk, 64 KB,
+     * does not); an accumulator stored and reloaded between blocks is the same float, so the sums are those of one
+     * pass over k.
      */
-    private static void smallGemm(int rows, int kn, boolean triK, boolean triCols, float[] A, int aRow, float[] B, int bRow,
+    private static void smallGemm(int rows, int kn, boolean triK, boolean upper, float[] A, int aK, float[] B, int bRow,
                                   int c0, int cols, float[] out, int[] outRow, boolean accumulate) {
         for (int k0 = 0; k0 < kn; k0 += K_BLOCK)
-            smallGemmBlock(rows, k0, Math.min(kn, k0 + K_BLOCK), triK, triCols, A, aRow, B, bRow, c0, cols, out, outRow, accumulate || k0 > 0);
+            smallGemmBlock(rows, k0, Math.min(kn, k0 + K_BLOCK), triK, upper, A, aK, B, bRow, c0, cols, out, outRow, accumulate || k0 > 0);
     }
 
     /** Rows of B one pass of {@link #smallGemm} over its row tiles reads: 64 rows of 64 floats, 16 KB. */
     private static final int K_BLOCK = 64;
 
     /** {@link #smallGemm}'s terms k0 <= k < k1; with {@code triK}, rows below k0 have none. */
-    private static void smallGemmBlock(int rows, int k0, int kn, boolean triK, boolean triCols, float[] A, int aRow, float[] B, int bRow,
+    private static void smallGemmBlock(int rows, int k0, int kn, boolean triK, boolean upper, float[] A, int aK, float[] B, int bRow,
                                        int c0, int cols, float[] out, int[] outRow, boolean accumulate) {
+        int ce = c0 + cols;
         for (int r0 = triK ? k0 / 4 * 4 : 0, rn; r0 < rows; r0 += rn) {
-            if (WIDE_TILES && r0 + 8 <= rows) {
-                int c8 = triCols ? Math.min(cols, ceilDiv(r0 + 8, VL) * VL) : cols;
-                if (c8 % (2 * VL) == 0) {
-                    int k8 = triK ? Math.min(kn, r0 + 8) : kn;
-                    for (int c = c0; c < c0 + c8; c += 2 * VL) tile8x2(k0, k8, A, r0 * aRow, aRow, B, bRow, c, out, outRow, r0, accumulate);
-                    rn = 8;
-                    continue;
-                }
+            int ap = r0 / VL * VL * aK + r0 % VL, cs = upper ? c0 + r0 / (2 * VL) * (2 * VL) : c0;
+            if (WIDE_TILES && r0 + 8 <= rows && (ce - cs) % (2 * VL) == 0) {
+                int k8 = triK ? Math.min(kn, r0 + 8) : kn;
+                for (int c = cs; c < ce; c += 2 * VL) tile8x2(k0, k8, A, ap, B, bRow, c, out, outRow, r0, accumulate);
+                rn = 8;
+                continue;
             }
+            // four rows (or the last one to three) stay in one panel: r0 is a multiple of four and VL of eight or four
             rn = Math.min(4, rows - r0);
-            int k1 = triK ? Math.min(kn, r0 + rn) : kn;
-            int c1 = c0 + (triCols ? Math.min(cols, ceilDiv(r0 + rn, VL) * VL) : cols), cv = c1 - (c1 - c0) % VL;
+            int k1 = triK ? Math.min(kn, r0 + rn) : kn, cv = ce - (ce - cs) % VL;
             if (rn == 4) {
-                int a0 = r0 * aRow, a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
                 int o0 = outRow[r0], o1 = outRow[r0 + 1], o2 = outRow[r0 + 2], o3 = outRow[r0 + 3];
-                int c = c0;
-                if (WIDE_TILES) for (; c + 4 * VL <= cv; c += 4 * VL) tile4x4(k0, k1, A, a0, a1, a2, a3, B, bRow, c, out, o0, o1, o2, o3, accumulate);
-                for (; c + 2 * VL <= cv; c += 2 * VL) tile4x2(k0, k1, A, a0, a1, a2, a3, B, bRow, c, out, o0, o1, o2, o3, accumulate);
+                int c = cs;
+                if (WIDE_TILES) for (; c + 4 * VL <= cv; c += 4 * VL) tile4x4(k0, k1, A, ap, B, bRow, c, out, o0, o1, o2, o3, accumulate);
+                for (; c + 2 * VL <= cv; c += 2 * VL) tile4x2(k0, k1, A, ap, B, bRow, c, out, o0, o1, o2, o3, accumulate);
                 for (; c < cv; c += VL) {
                     FloatVector s0, s1, s2, s3;
                     if (accumulate) {
@@ -768,12 +786,12 @@ public final class VectorBackend extends ScalarBackend {
                     } else {
                         s0 = s1 = s2 = s3 = FloatVector.zero(F);
                     }
-                    for (int k = k0; k < k1; k++) {
+                    for (int k = k0, a = ap + k0 * VL; k < k1; k++, a += VL) {
                         FloatVector bv = FloatVector.fromArray(F, B, k * bRow + c);
-                        s0 = bv.fma(FloatVector.broadcast(F, A[a0 + k]), s0);
-                        s1 = bv.fma(FloatVector.broadcast(F, A[a1 + k]), s1);
-                        s2 = bv.fma(FloatVector.broadcast(F, A[a2 + k]), s2);
-                        s3 = bv.fma(FloatVector.broadcast(F, A[a3 + k]), s3);
+                        s0 = bv.fma(FloatVector.broadcast(F, A[a]), s0);
+                        s1 = bv.fma(FloatVector.broadcast(F, A[a + 1]), s1);
+                        s2 = bv.fma(FloatVector.broadcast(F, A[a + 2]), s2);
+                        s3 = bv.fma(FloatVector.broadcast(F, A[a + 3]), s3);
                     }
                     s0.intoArray(out, o0 + c);
                     s1.intoArray(out, o1 + c);
@@ -782,19 +800,19 @@ public final class VectorBackend extends ScalarBackend {
                 }
             } else {
                 for (int r = r0; r < r0 + rn; r++) {
-                    int a0 = r * aRow, o0 = outRow[r], kr = triK ? Math.min(kn, r + 1) : kn;
-                    for (int c = c0; c < cv; c += VL) {
+                    int a0 = ap + r - r0, o0 = outRow[r], kr = triK ? Math.min(kn, r + 1) : kn;
+                    for (int c = cs; c < cv; c += VL) {
                         FloatVector s0 = accumulate ? FloatVector.fromArray(F, out, o0 + c) : FloatVector.zero(F);
-                        for (int k = k0; k < kr; k++) s0 = FloatVector.fromArray(F, B, k * bRow + c).fma(FloatVector.broadcast(F, A[a0 + k]), s0);
+                        for (int k = k0; k < kr; k++) s0 = FloatVector.fromArray(F, B, k * bRow + c).fma(FloatVector.broadcast(F, A[a0 + k * VL]), s0);
                         s0.intoArray(out, o0 + c);
                     }
                 }
             }
             for (int r = r0; r < r0 + rn; r++) {
-                int kr = triK ? Math.min(kn, r + 1) : kn;
-                for (int c = cv; c < c1; c++) {
+                int a0 = ap + r - r0, kr = triK ? Math.min(kn, r + 1) : kn;
+                for (int c = cv; c < ce; c++) {
                     float s0 = accumulate ? out[outRow[r] + c] : 0;
-                    for (int k = k0; k < kr; k++) s0 = Math.fma(A[r * aRow + k], B[k * bRow + c], s0);
+                    for (int k = k0; k < kr; k++) s0 = Math.fma(A[a0 + k * VL], B[k * bRow + c], s0);
                     out[outRow[r] + c] = s0;
                 }
             }
@@ -802,7 +820,7 @@ public final class VectorBackend extends ScalarBackend {
     }
 
     /** Four rows by four vectors of {@link #smallGemm}, columns [c, c + 4 VL): sixteen accumulators, eight loads per sixteen FMAs. */
-    private static void tile4x4(int k0, int k1, float[] A, int a0, int a1, int a2, int a3, float[] B, int bRow, int c,
+    private static void tile4x4(int k0, int k1, float[] A, int ap, float[] B, int bRow, int c,
                                 float[] out, int o0, int o1, int o2, int o3, boolean accumulate) {
         FloatVector s0, s1, s2, s3, t0, t1, t2, t3, u0, u1, u2, u3, v0, v1, v2, v3;
         if (accumulate) {
@@ -817,16 +835,16 @@ public final class VectorBackend extends ScalarBackend {
         } else {
             s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = u0 = u1 = u2 = u3 = v0 = v1 = v2 = v3 = FloatVector.zero(F);
         }
-        for (int k = k0, b = c + k0 * bRow; k < k1; k++, b += bRow) {
+        for (int k = k0, a = ap + k0 * VL, b = c + k0 * bRow; k < k1; k++, a += VL, b += bRow) {
             FloatVector w = FloatVector.fromArray(F, B, b), x = FloatVector.fromArray(F, B, b + VL);
             FloatVector y = FloatVector.fromArray(F, B, b + 2 * VL), z = FloatVector.fromArray(F, B, b + 3 * VL);
-            FloatVector r = FloatVector.broadcast(F, A[a0 + k]);
+            FloatVector r = FloatVector.broadcast(F, A[a]);
             s0 = w.fma(r, s0); t0 = x.fma(r, t0); u0 = y.fma(r, u0); v0 = z.fma(r, v0);
-            r = FloatVector.broadcast(F, A[a1 + k]);
+            r = FloatVector.broadcast(F, A[a + 1]);
             s1 = w.fma(r, s1); t1 = x.fma(r, t1); u1 = y.fma(r, u1); v1 = z.fma(r, v1);
-            r = FloatVector.broadcast(F, A[a2 + k]);
+            r = FloatVector.broadcast(F, A[a + 2]);
             s2 = w.fma(r, s2); t2 = x.fma(r, t2); u2 = y.fma(r, u2); v2 = z.fma(r, v2);
-            r = FloatVector.broadcast(F, A[a3 + k]);
+            r = FloatVector.broadcast(F, A[a + 3]);
             s3 = w.fma(r, s3); t3 = x.fma(r, t3); u3 = y.fma(r, u3); v3 = z.fma(r, v3);
         }
         s0.intoArray(out, o0 + c); t0.intoArray(out, o0 + c + VL); u0.intoArray(out, o0 + c + 2 * VL); v0.intoArray(out, o0 + c + 3 * VL);
@@ -839,9 +857,8 @@ public final class VectorBackend extends ScalarBackend {
      * Eight rows by two vectors of {@link #smallGemm}, columns [c, c + 2 VL), for 512-bit vectors (32 registers):
      * sixteen accumulators like {@link #tile4x4}, with half its loads of B per FMA.
      */
-    private static void tile8x2(int k0, int k1, float[] A, int a0, int aRow, float[] B, int bRow, int c,
+    private static void tile8x2(int k0, int k1, float[] A, int ap, float[] B, int bRow, int c,
                                 float[] out, int[] outRow, int r0, boolean accumulate) {
-        int a1 = a0 + aRow, a2 = a1 + aRow, a3 = a2 + aRow, a4 = a3 + aRow, a5 = a4 + aRow, a6 = a5 + aRow, a7 = a6 + aRow;
         int o0 = outRow[r0] + c, o1 = outRow[r0 + 1] + c, o2 = outRow[r0 + 2] + c, o3 = outRow[r0 + 3] + c;
         int o4 = outRow[r0 + 4] + c, o5 = outRow[r0 + 5] + c, o6 = outRow[r0 + 6] + c, o7 = outRow[r0 + 7] + c;
         FloatVector s0, s1, s2, s3, s4, s5, s6, s7, t0, t1, t2, t3, t4, t5, t6, t7;
@@ -857,23 +874,23 @@ public final class VectorBackend extends ScalarBackend {
         } else {
             s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = FloatVector.zero(F);
         }
-        for (int k = k0, b = c + k0 * bRow; k < k1; k++, b += bRow) {
+        for (int k = k0, a = ap + k0 * VL, b = c + k0 * bRow; k < k1; k++, a += VL, b += bRow) {
             FloatVector u = FloatVector.fromArray(F, B, b), v = FloatVector.fromArray(F, B, b + VL);
-            FloatVector x = FloatVector.broadcast(F, A[a0 + k]);
+            FloatVector x = FloatVector.broadcast(F, A[a]);
             s0 = u.fma(x, s0); t0 = v.fma(x, t0);
-            x = FloatVector.broadcast(F, A[a1 + k]);
+            x = FloatVector.broadcast(F, A[a + 1]);
             s1 = u.fma(x, s1); t1 = v.fma(x, t1);
-            x = FloatVector.broadcast(F, A[a2 + k]);
+            x = FloatVector.broadcast(F, A[a + 2]);
             s2 = u.fma(x, s2); t2 = v.fma(x, t2);
-            x = FloatVector.broadcast(F, A[a3 + k]);
+            x = FloatVector.broadcast(F, A[a + 3]);
             s3 = u.fma(x, s3); t3 = v.fma(x, t3);
-            x = FloatVector.broadcast(F, A[a4 + k]);
+            x = FloatVector.broadcast(F, A[a + 4]);
             s4 = u.fma(x, s4); t4 = v.fma(x, t4);
-            x = FloatVector.broadcast(F, A[a5 + k]);
+            x = FloatVector.broadcast(F, A[a + 5]);
             s5 = u.fma(x, s5); t5 = v.fma(x, t5);
-            x = FloatVector.broadcast(F, A[a6 + k]);
+            x = FloatVector.broadcast(F, A[a + 6]);
             s6 = u.fma(x, s6); t6 = v.fma(x, t6);
-            x = FloatVector.broadcast(F, A[a7 + k]);
+            x = FloatVector.broadcast(F, A[a + 7]);
             s7 = u.fma(x, s7); t7 = v.fma(x, t7);
         }
         s0.intoArray(out, o0); t0.intoArray(out, o0 + VL);
@@ -887,7 +904,7 @@ public final class VectorBackend extends ScalarBackend {
     }
 
     /** Four rows by two vectors of {@link #smallGemm}, columns [c, c + 2 VL): six loads per eight FMAs instead of five per four. */
-    private static void tile4x2(int k0, int k1, float[] A, int a0, int a1, int a2, int a3, float[] B, int bRow, int c,
+    private static void tile4x2(int k0, int k1, float[] A, int ap, float[] B, int bRow, int c,
                                 float[] out, int o0, int o1, int o2, int o3, boolean accumulate) {
         FloatVector s0, s1, s2, s3, t0, t1, t2, t3;
         if (accumulate) {
@@ -902,15 +919,15 @@ public final class VectorBackend extends ScalarBackend {
         } else {
             s0 = s1 = s2 = s3 = t0 = t1 = t2 = t3 = FloatVector.zero(F);
         }
-        for (int k = k0, b = c + k0 * bRow; k < k1; k++, b += bRow) {
+        for (int k = k0, a = ap + k0 * VL, b = c + k0 * bRow; k < k1; k++, a += VL, b += bRow) {
             FloatVector u = FloatVector.fromArray(F, B, b), v = FloatVector.fromArray(F, B, b + VL);
-            FloatVector x = FloatVector.broadcast(F, A[a0 + k]);
+            FloatVector x = FloatVector.broadcast(F, A[a]);
             s0 = u.fma(x, s0); t0 = v.fma(x, t0);
-            x = FloatVector.broadcast(F, A[a1 + k]);
+            x = FloatVector.broadcast(F, A[a + 1]);
             s1 = u.fma(x, s1); t1 = v.fma(x, t1);
-            x = FloatVector.broadcast(F, A[a2 + k]);
+            x = FloatVector.broadcast(F, A[a + 2]);
             s2 = u.fma(x, s2); t2 = v.fma(x, t2);
-            x = FloatVector.broadcast(F, A[a3 + k]);
+            x = FloatVector.broadcast(F, A[a + 3]);
             s3 = u.fma(x, s3); t3 = v.fma(x, t3);
         }
         s0.intoArray(out, o0 + c); t0.intoArray(out, o0 + c + VL);
@@ -1083,9 +1100,9 @@ public final class VectorBackend extends ScalarBackend {
         private float[] pack = new float[0], convTaps = new float[0], edge = new float[0], run = new float[0];
         private int lastQ = -1, lastP = -1, lastN = -1, lastStage = -1;
         /** The scan's tiles: x and the outputs (staging) of a stage of heads, (Q, stage P); a chunk's C, B^T, M and so on. */
-        float[] x = new float[0], staging = new float[0], e = new float[0], bt = new float[0], btw = new float[0], c = new float[0], ce = new float[0], scores = new float[0], m = new float[0], dts = new float[0], st = new float[0];
+        float[] x = new float[0], staging = new float[0], e = new float[0], b = new float[0], bp = new float[0], ct = new float[0], btw = new float[0], ce = new float[0], scores = new float[0], m = new float[0], dts = new float[0], st = new float[0];
         /** The decay mask's factors (see {@link #decayMask}). */
-        float[] colW = new float[0], rowHead = new float[0], between = new float[0], rowE = new float[0], tri = new float[VL * VL + VL];
+        float[] colW = new float[0], rowHead = new float[0], between = new float[0], tri = new float[VL * VL + VL];
         double[] dA = new double[0], vectorSum = new double[0], diag = new double[VL];
         int[] rows = new int[0], yRow = new int[0], headRow = new int[0], mRow = new int[0], stateRow = new int[0];
 
@@ -1115,12 +1132,14 @@ public final class VectorBackend extends ScalarBackend {
             if (Q == lastQ && P == lastP && N == lastN && stage == lastStage) return;
             x = new float[Q * stage * P];
             staging = new float[Q * stage * P];
-            c = new float[Q * N];
-            ce = new float[Q * N];
-            bt = new float[N * Qp];
-            btw = new float[N * Qp];
+            int Np = ceilDiv(N, VL) * VL;
+            b = new float[Q * Np];
+            bp = new float[Qp * N];
+            ct = new float[N * Qp];
+            btw = new float[Np * Qp];
+            ce = new float[Qp * N];
             scores = new float[Q * Qp];
-            m = new float[Q * Qp];
+            m = new float[Qp * Qp];
             st = new float[N * P];
             dts = new float[Qp];
             e = new float[Qp];
@@ -1128,8 +1147,7 @@ public final class VectorBackend extends ScalarBackend {
             colW = new float[Qp];
             vectorSum = new double[Qp / VL];
             rowHead = new float[Qp];
-            rowE = new float[ceilDiv(Qp / VL, VL) * VL];
-            between = new float[Qp / VL * rowE.length];
+            between = new float[Qp / VL * (ceilDiv(Qp / VL, VL) * VL)];
             rows = new int[Qp];
             yRow = new int[Qp];
             headRow = new int[Qp];
