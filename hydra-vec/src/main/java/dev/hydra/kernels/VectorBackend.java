@@ -396,7 +396,7 @@ public final class VectorBackend extends ScalarBackend {
         final ScanLayout s;
         final float[] xbc, dt, a, init, y, buf;
         final int[] seq, chunk, slot;
-        final int Q, Qp, P, N, Np, NP, H, perGroup, block, stage, units, carryIn, carryOut, decays, from, count, stateSeqs, stateChunks, slices, sliceLen;
+        final int Q, Qp, P, N, Np, NP, H, perGroup, block, stage, stageRow, units, carryIn, carryOut, decays, from, count, stateSeqs, stateChunks, slices, sliceLen;
         final long stateWork, passWork, outputWork;
 
         Window(ScanLayout s, float[] xbc, float[] dt, float[] a, float[] init, float[] y, int Q, Chunks list, int from, int slots, int parity, int threads) {
@@ -451,6 +451,9 @@ public final class VectorBackend extends ScalarBackend {
             block = b;
             units = s.groups() * ceilDiv(perGroup, block);
             stage = Math.max(1, Math.min(block, STAGE_FLOATS / (Q * P)));
+            // a stage's rows one cache line (or half) longer than its heads: rows a power of two apart would share
+            // a few sets of L1, and a register tile reads 64 of them
+            stageRow = stage * P + VL;
             // pass (b) is elementwise over a state's N*P floats: slices of them are tasks too, so that a few
             // sequences' heads still give every thread work
             int sl = 1;
@@ -504,12 +507,12 @@ public final class VectorBackend extends ScalarBackend {
         }
 
         /**
-         * x of heads [hs, hs + width / P) for the chunk's rows, (q, width), each row one run of memory (a head's
+         * x of heads [hs, hs + width / P) for the chunk's rows, (q, width) in rows {@link #stageRow} apart, each row one run of memory (a head's
          * own rows lie a row of all heads apart, too far for the prefetchers).
          */
         private void packX(Scratch sc, int hs, int width, int q) {
             int S = s.xbcStride(), xo = s.xCol() + hs * P;
-            for (int i = 0; i < q; i++) System.arraycopy(xbc, sc.rows[i] * S + xo, sc.x, i * width, width);
+            for (int i = 0; i < q; i++) System.arraycopy(xbc, sc.rows[i] * S + xo, sc.x, i * stageRow, width);
         }
 
         /** dt and dt A of head h at each of the chunk's steps. */
@@ -528,7 +531,7 @@ public final class VectorBackend extends ScalarBackend {
          */
         void chunkState(int k, int u) {
             Scratch sc = SCRATCH.get();
-            sc.ssd(Q, Qp, P, N, stage);
+            sc.ssd(Q, Qp, P, N, stageRow);
             int h0 = firstHead(u), h1 = lastHead(h0), q = chunkRows(sc, seq[k], chunk[k]);
             packB(sc, s.group(h0), q);
             for (int hs = h0; hs < h1; hs += stage) {
@@ -550,9 +553,11 @@ public final class VectorBackend extends ScalarBackend {
                             FloatVector v = FloatVector.fromArray(F, sc.b, j * Np + n).mul(sc.e[j]);
                             v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(sc.btw, (n / VL * Qp + j) * VL);
                         }
+                    // into scratch, then to the window in one run (the tiles' own stores there would wait on memory)
                     int c0 = (h - hs) * P;
-                    for (int n = 0, o = state(slot[k], h) - c0; n < N; n++) sc.stateRow[n] = o + n * P;
-                    smallGemm(N, q, false, false, sc.btw, Qp, sc.x, width, c0, P, buf, sc.stateRow, false);
+                    for (int n = 0; n < N; n++) sc.stateRow[n] = n * P - c0;
+                    smallGemm(N, q, false, false, sc.btw, Qp, sc.x, stageRow, c0, P, sc.st, sc.stateRow, false);
+                    System.arraycopy(sc.st, 0, buf, state(slot[k], h), NP);
                 }
             }
         }
@@ -599,7 +604,7 @@ public final class VectorBackend extends ScalarBackend {
          */
         void chunkOutput(int k, int u) {
             Scratch sc = SCRATCH.get();
-            sc.ssd(Q, Qp, P, N, stage);
+            sc.ssd(Q, Qp, P, N, stageRow);
             int h0 = firstHead(u), h1 = lastHead(h0), q = chunkRows(sc, seq[k], chunk[k]), HP = H * P;
             packBC(sc, s.group(h0), q);
             // the scores transposed, (C B^T)^T = B C^T: row j holds C_i . B_j for the steps i >= j
@@ -607,12 +612,12 @@ public final class VectorBackend extends ScalarBackend {
             for (int hs = h0; hs < h1; hs += stage) {
                 int he = Math.min(h1, hs + stage), width = (he - hs) * P;
                 packX(sc, hs, width, q);
-                for (int i = 0; i < q; i++) sc.yRow[i] = i * width;
+                for (int i = 0; i < q; i++) sc.yRow[i] = i * stageRow;
                 for (int h = hs; h < he; h++) {
                     int c0 = (h - hs) * P;
                     headSteps(sc, h, q);
                     decayMask(sc, q, Qp);
-                    smallGemm(q, q, true, false, sc.m, Qp, sc.x, width, c0, P, sc.staging, sc.yRow, false);
+                    smallGemm(q, q, true, false, sc.m, Qp, sc.x, stageRow, c0, P, sc.staging, sc.yRow, false);
                     if (!entering(k)) continue;
                     double fromStart = 0;
                     for (int i = 0; i < q; i++) {
@@ -630,7 +635,7 @@ public final class VectorBackend extends ScalarBackend {
                     for (int i = 0; i < q; i++) sc.headRow[i] = sc.yRow[i] + c0;
                     smallGemm(q, N, false, false, sc.ce, N, sc.st, P, 0, P, sc.staging, sc.headRow, true);
                 }
-                for (int i = 0; i < q; i++) System.arraycopy(sc.staging, i * width, y, sc.rows[i] * HP + hs * P, width);
+                for (int i = 0; i < q; i++) System.arraycopy(sc.staging, i * stageRow, y, sc.rows[i] * HP + hs * P, width);
             }
         }
     }
@@ -678,11 +683,12 @@ public final class VectorBackend extends ScalarBackend {
         decayInPlace(sc.between, vectors * vp);
         for (int J = 0, j0 = 0; J < vectors; J++, j0 += VL) {
             int cols = Math.min(VL, q - j0);
-            diagonalExponents(sc, j0, cols);
-            decayInPlace(sc.tri, VL * VL);
+            decayInPlace(sc.tri, diagonalExponents(sc, j0, cols));
             for (int t = 0; t < cols; t++) {
                 int j = j0 + t;
-                FloatVector v = FloatVector.fromArray(F, sc.scores, j * Qp + j0).mul(FloatVector.fromArray(F, sc.tri, t * VL)).mul(sc.dts[j]);
+                // column t's decays start at lane t of this load (the lanes before it are masked)
+                FloatVector v = FloatVector.fromArray(F, sc.scores, j * Qp + j0).mul(FloatVector.fromArray(F, sc.tri, t * VL - t * (t + 1) / 2))
+                        .mul(sc.dts[j]);
                 VectorMask<Float> drop = IOTA.compare(VectorOperators.LT, (float) t).or(v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL));
                 v.blend(0f, drop).intoArray(sc.m, (J * Qp + j) * VL);
             }
@@ -699,17 +705,20 @@ public final class VectorBackend extends ScalarBackend {
 
     /**
      * The decay exponents of the diagonal's panel, all at once (so that their exps overlap): for column t (step
-     * j0 + t) and row r >= t (step j0 + r < j0 + cols), dA_{j0+t+1} + ... + dA_{j0+r} at tri[t VL + r], summed in
-     * row order; 0 elsewhere.
+     * j0 + t) and each row r in [t, VL), dA_{j0+t+1} + ... + dA_{j0+r} summed in row order (0 for rows past the
+     * chunk), the columns one after another: row r of column t at tri[t VL - t (t - 1) / 2 + r - t]; returns the
+     * lanes used.
      */
-    private static void diagonalExponents(Scratch sc, int j0, int cols) {
-        for (int r = 0; r < VL; r++) {
-            if (r < cols) {
-                for (int t = 0; t < r; t++) sc.diag[t] += sc.dA[j0 + r];
-                sc.diag[r] = 0;
+    private static int diagonalExponents(Scratch sc, int j0, int cols) {
+        int lanes = 0;
+        for (int t = 0; t < VL; t++) {
+            double sum = 0;
+            for (int r = t; r < VL; r++) {
+                if (r > t && r < cols) sum += sc.dA[j0 + r];
+                sc.tri[lanes++] = r < cols ? (float) sum : 0;
             }
-            for (int t = 0; t < VL; t++) sc.tri[t * VL + r] = r < cols && t <= r ? (float) sc.diag[t] : 0;
         }
+        return lanes;
     }
 
     /** out[o + i] = a[ao + i] b[bo + i] for i < n (a multiple of VL), flushed below the smallest normal float. */
@@ -1098,12 +1107,12 @@ public final class VectorBackend extends ScalarBackend {
     private static final class Scratch {
         final float[] lanes = new float[VL];
         private float[] pack = new float[0], convTaps = new float[0], edge = new float[0], run = new float[0];
-        private int lastQ = -1, lastP = -1, lastN = -1, lastStage = -1;
-        /** The scan's tiles: x and the outputs (staging) of a stage of heads, (Q, stage P); a chunk's C, B^T, M and so on. */
+        private int lastQ = -1, lastP = -1, lastN = -1, lastStageRow = -1;
+        /** The scan's tiles: x and the outputs (staging) of a stage of heads, Q rows; a chunk's B, C^T, M and so on. */
         float[] x = new float[0], staging = new float[0], e = new float[0], b = new float[0], bp = new float[0], ct = new float[0], btw = new float[0], ce = new float[0], scores = new float[0], m = new float[0], dts = new float[0], st = new float[0];
         /** The decay mask's factors (see {@link #decayMask}). */
         float[] colW = new float[0], rowHead = new float[0], between = new float[0], tri = new float[VL * VL + VL];
-        double[] dA = new double[0], vectorSum = new double[0], diag = new double[VL];
+        double[] dA = new double[0], vectorSum = new double[0];
         int[] rows = new int[0], yRow = new int[0], headRow = new int[0], mRow = new int[0], stateRow = new int[0];
 
         float[] pack(int n) {
@@ -1127,11 +1136,11 @@ public final class VectorBackend extends ScalarBackend {
             return run;
         }
 
-        /** Sizes the scan's tiles for chunk Q (padded to Qp), headdim P, state N and stages of {@code stage} heads. */
-        void ssd(int Q, int Qp, int P, int N, int stage) {
-            if (Q == lastQ && P == lastP && N == lastN && stage == lastStage) return;
-            x = new float[Q * stage * P];
-            staging = new float[Q * stage * P];
+        /** Sizes the scan's tiles for chunk Q (padded to Qp), headdim P, state N and a stage's rows {@code stageRow} floats apart. */
+        void ssd(int Q, int Qp, int P, int N, int stageRow) {
+            if (Q == lastQ && P == lastP && N == lastN && stageRow == lastStageRow) return;
+            x = new float[Q * stageRow];
+            staging = new float[Q * stageRow];
             int Np = ceilDiv(N, VL) * VL;
             b = new float[Q * Np];
             bp = new float[Qp * N];
@@ -1157,7 +1166,7 @@ public final class VectorBackend extends ScalarBackend {
             lastQ = Q;
             lastP = P;
             lastN = N;
-            lastStage = stage;
+            lastStageRow = stageRow;
         }
     }
 }
