@@ -120,12 +120,21 @@ class VectorBackendTest {
     void ssdScanWithChunksLongerThanOneBlockOfTermsMatchesScalar() {
         // chunk 200 at headdim and state 64: the tiles' k axis runs in several blocks and the rows in tiles of 8
         // (512 bits) or 4, with partial tiles at the chunk's end; lengths end inside a chunk
-        Random rnd = new Random(8);
-        int heads = 3, P = 64, N = 64, HP = heads * P, S = HP + 2 * N, dtStride = heads;
+        scanOfSequencesMatchesScalar(new Random(8), Sequences.of(450, 77, 201), 3, 64, 64, 200);
+    }
+
+    @Test
+    void ssdScanOverSeveralStagesOfHeadsMatchesScalar() {
+        // chunk 512 at headdim 96: the scan's staging block holds two heads, so five heads run as stages of
+        // 2, 2 and 1 (each written to y at its own columns); sequences of several chunks and of one
+        scanOfSequencesMatchesScalar(new Random(12), Sequences.of(1100, 300), 5, 96, 16, 512);
+    }
+
+    /** One group, both directions, initial states on the forward one. */
+    private static void scanOfSequencesMatchesScalar(Random rnd, Sequences seqs, int heads, int P, int N, int chunk) {
+        int HP = heads * P, S = HP + 2 * N, dtStride = heads, rows = seqs.rows();
         for (boolean forward : new boolean[] {true, false}) {
-            Sequences seqs = Sequences.of(450, 77, 201);
-            int rows = seqs.rows();
-            ScanLayout s = new ScanLayout(seqs, heads, P, 1, N, 200, S, 0, HP, HP + N, dtStride, 0, forward);
+            ScanLayout s = new ScanLayout(seqs, heads, P, 1, N, chunk, S, 0, HP, HP + N, dtStride, 0, forward);
             float[] xbc = random(rnd, rows * S), dt = new float[rows * dtStride], a = new float[heads], init = forward ? random(rnd, heads * P * N) : null;
             for (int i = 0; i < dt.length; i++) dt[i] = 0.001f + 0.05f * rnd.nextFloat();
             for (int h = 0; h < heads; h++) a[h] = -(0.5f + 4 * rnd.nextFloat());
