@@ -553,7 +553,8 @@ public final class VectorBackend extends ScalarBackend {
                             FloatVector v = FloatVector.fromArray(F, sc.b, j * Np + n).mul(sc.e[j]);
                             v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(sc.btw, (n / VL * Qp + j) * VL);
                         }
-                    // into scratch, then to the window in one run (the tiles' own stores there would wait on memory)
+                    // into scratch, then to the window in one run (the tiles' own stores there would wait on memory); the
+                    // output's columns count from c0 as x's do, hence rows c0 before their place
                     int c0 = (h - hs) * P;
                     for (int n = 0; n < N; n++) sc.stateRow[n] = n * P - c0;
                     smallGemm(N, q, false, false, sc.btw, Qp, sc.x, stageRow, c0, P, sc.st, sc.stateRow, false);
