@@ -128,6 +128,8 @@ class VectorBackendTest {
         // chunk 512 at headdim 96: the scan's staging block holds two heads, so five heads run as stages of
         // 2, 2 and 1 (each written to y at its own columns); sequences of several chunks and of one
         scanOfSequencesMatchesScalar(new Random(12), Sequences.of(1100, 300), 5, 96, 16, 512);
+        // headdim 37, state 5: six heads a stage, so a head's columns start off any vector boundary
+        scanOfSequencesMatchesScalar(new Random(13), Sequences.of(700, 3), 7, 37, 5, 512);
     }
 
     /** One group, both directions, initial states on the forward one. */
