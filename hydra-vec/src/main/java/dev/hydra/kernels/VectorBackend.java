@@ -613,7 +613,6 @@ public final class VectorBackend extends ScalarBackend {
             for (int hs = h0; hs < h1; hs += stage) {
                 int he = Math.min(h1, hs + stage), width = (he - hs) * P;
                 packX(sc, hs, width, q);
-                for (int i = 0; i < q; i++) sc.yRow[i] = i * stageRow;
                 for (int h = hs; h < he; h++) {
                     int c0 = (h - hs) * P;
                     headSteps(sc, h, q);
@@ -1114,6 +1113,7 @@ public final class VectorBackend extends ScalarBackend {
         /** The decay mask's factors (see {@link #decayMask}). */
         float[] colW = new float[0], rowHead = new float[0], between = new float[0], tri = new float[VL * VL + VL];
         double[] dA = new double[0], vectorSum = new double[0];
+        /** yRow: the staging block's rows (i stageRow); headRow: one head's columns of them. */
         int[] rows = new int[0], yRow = new int[0], headRow = new int[0], mRow = new int[0], stateRow = new int[0];
 
         float[] pack(int n) {
@@ -1160,6 +1160,7 @@ public final class VectorBackend extends ScalarBackend {
             between = new float[Qp / VL * (ceilDiv(Qp / VL, VL) * VL)];
             rows = new int[Qp];
             yRow = new int[Qp];
+            for (int i = 0; i < Qp; i++) yRow[i] = i * stageRow;
             headRow = new int[Qp];
             mRow = new int[Q];
             for (int i = 0; i < Q; i++) mRow[i] = i * Qp;
