@@ -3,12 +3,15 @@ package dev.hydra.kernels;
 import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
+import dev.hydra.backend.HostFloats;
 import dev.hydra.backend.ScanLayout;
 import dev.hydra.backend.Sequences;
 import dev.hydra.forward.Inputs;
 import dev.hydra.math.Erf;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.Optional;
 
 /**
  * The plain-Java fp32 kernels: each one a readable loop nest over heap arrays, and the fallback when
@@ -53,6 +56,17 @@ public class ScalarBackend implements Backend {
                 y[r * out + o] = bias == null ? s : s + bias[o];
             }
         }
+    }
+
+    /** Into a whole Java array, the product goes straight into it: no work buffer, no copy (both serial, at a model's last step). */
+    @Override
+    public int linearToHost(Buf x, int xStride, int xCol, int rows, int in, Buf w, Buf bias, int out, Buf y, MemorySegment host) {
+        Optional<float[]> whole = HostFloats.wholeArray(host);
+        if (whole.isEmpty()) return Backend.super.linearToHost(x, xStride, xCol, rows, in, w, bias, out, y, host);
+        try (Buf result = wrap(whole.get())) {
+            linear(x, xStride, xCol, rows, in, w, bias, out, result);
+        }
+        return Inputs.firstNonFinite(whole.get());
     }
 
     @Override

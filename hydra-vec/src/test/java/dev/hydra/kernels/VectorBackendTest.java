@@ -13,8 +13,12 @@ import dev.hydra.weights.Precision;
 import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Random;
 import java.util.function.Function;
+import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -62,20 +66,49 @@ class VectorBackendTest {
             for (int[] shape : new int[][]{{a, b}, {a, b}, {b, a}, {a, b}}) {
                 int out = shape[0], in = shape[1];
                 Buf x = VECTOR.upload(random(rnd, rows * in));
-                float[] packedOnce = linear(x, rows, in, uploaded, biasBuf, out), packedPerCall = linear(x, rows, in, wrapped, biasBuf, out);
+                float[] packedOnce = linear(VECTOR, x, rows, in, uploaded, biasBuf, out), packedPerCall = linear(VECTOR, x, rows, in, wrapped, biasBuf, out);
                 assertThat(packedOnce).as("rows=%d in=%d out=%d", rows, in, out).isEqualTo(packedPerCall);
             }
         }
     }
 
-    private static float[] linear(Buf x, int rows, int in, Buf w, Buf bias, int out) {
+    @Test
+    void linearToHostGivesLinearsBitsInEveryKindOfHostMemoryAndFindsTheFirstNonFiniteOutput() {
+        Random rnd = new Random(12);
+        int rows = 100, in = 2 * VL + 3, out = 3 * VL + 1;
+        float[] w = random(rnd, out * in), bias = random(rnd, out), x = random(rnd, rows * in);
+        x[37 * in + 2] = Float.POSITIVE_INFINITY;  // row 37's outputs are not finite
+        for (Backend be : new Backend[] {SCALAR, VECTOR}) {
+            Buf xb = be.upload(x), wb = be.upload(w), biasb = be.upload(bias);
+            float[] expected = linear(be, xb, rows, in, wb, biasb, out);
+            int firstBad = IntStream.range(0, expected.length).filter(i -> !Float.isFinite(expected[i])).findFirst().orElseThrow();
+            assertThat(firstBad / out).isEqualTo(37);
+            float[] whole = new float[rows * out], slice = new float[rows * out + 5];
+            try (Buf y = be.allocate(rows * out); Arena arena = Arena.ofConfined()) {
+                MemorySegment nativeRows = arena.allocate((long) rows * out * Float.BYTES, Float.BYTES);
+                MemorySegment[] hosts = {MemorySegment.ofArray(whole),
+                        MemorySegment.ofArray(slice).asSlice(5L * Float.BYTES), nativeRows};
+                for (MemorySegment host : hosts) {
+                    assertThat(be.linearToHost(xb, in, 0, rows, in, wb, biasb, out, y, host)).as("%s, %s", be.name(), host).isEqualTo(firstBad);
+                    assertThat(host.toArray(ValueLayout.JAVA_FLOAT)).as("%s, %s", be.name(), host).isEqualTo(expected);
+                }
+            }
+            x[37 * in + 2] = 0.5f;
+            assertThat(be.linearToHost(be.upload(x), in, 0, rows, in, wb, biasb, out, be.allocate(rows * out), MemorySegment.ofArray(whole)))
+                    .as(be.name()).isEqualTo(-1);
+            x[37 * in + 2] = Float.POSITIVE_INFINITY;
+        }
+    }
+
+    private static float[] linear(Backend be, Buf x, int rows, int in, Buf w, Buf bias, int out) {
         float[] y = new float[rows * out];
-        try (Buf yb = VECTOR.allocate(y.length)) {
-            VECTOR.linear(x, in, 0, rows, in, w, bias, out, yb);
-            VECTOR.download(yb, y);
+        try (Buf yb = be.allocate(y.length)) {
+            be.linear(x, in, 0, rows, in, w, bias, out, yb);
+            be.download(yb, y);
         }
         return y;
     }
+
 
     @Test
     void convSiluMatchesScalar() {
