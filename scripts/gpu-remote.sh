@@ -34,10 +34,12 @@ fi
 # CPU_THREADS="1 2 4 8 16" [CPU_SHAPES="1x65536 8x512"] (bundle made with CPU_BENCH=1): the d_model 768 layer on this machine's CPU, per thread count
 if [ -n "${CPU_THREADS:-}" ] && [ -f "$here/hydra-768.json" ]; then
     lscpu | grep -E 'Model name|^CPU\(s\)|Flags' | cut -c1-200 | tee "$out/cpu.txt"
+    # the heap committed and touched at start: pages the collector gives back fault in again one by one under
+    # each forward's new output array, which cost out_proj up to 2x on this machine (docs/vector.md)
     for shape in ${CPU_SHAPES:-1x65536 8x512}; do
         for t in $CPU_THREADS; do
             echo "== cpu bench ${shape} threads $t"
-            "$java" --add-modules jdk.incubator.vector -XX:+UseParallelGC -Xmx40g -cp "$cp" dev.hydra.cli.HydraCli bench \
+            "$java" --add-modules jdk.incubator.vector -XX:+UseParallelGC -Xms40g -Xmx40g -XX:+AlwaysPreTouch -cp "$cp" dev.hydra.cli.HydraCli bench \
                 --config "$here/hydra-768.json" --batch "${shape%x*}" --seqlen "${shape#*x}" --threads "$t" --stages --min-runs "${CPU_MIN_RUNS:-2}" 2>&1 \
                 | grep -v '^WARNING: Using incubator'
         done

@@ -9,7 +9,9 @@ import java.util.concurrent.TimeUnit;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx10g", "-XX:+UseParallelGC"})
+// the heap committed and touched at start (-Xms = -Xmx, AlwaysPreTouch): each forward returns a new output array, and
+// pages the collector gave back and takes again fault in one by one, which cost a VM up to 3x on out_proj (docs/vector.md)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xms10g", "-Xmx10g", "-XX:+AlwaysPreTouch", "-XX:+UseParallelGC"})
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class LayerBench {
