@@ -84,15 +84,15 @@ public final class HydraLayer implements BufLayer {
     public static final java.util.List<String> STAGES =
             java.util.List.of("in_proj", "conv", "dt", "scan fwd", "scan bwd", "fc_D", "mix+norm", "out_proj");
 
-    /** {@link #forward(float[], int, int)}, telling {@code clock} as each stage ends (on a CPU backend, when its work is done). */
-    public float[] forward(float[] u, int batch, int len, StageClock clock) {
-        return run(MemorySegment.ofArray(u), batch, len, false, clock, null).output();
-    }
-
     /** {@link #forward(float[], int, int)} into the caller's {@code out} (B*L*d_model floats), which it returns. */
     public float[] forward(float[] u, int batch, int len, float[] out) {
+        return forward(u, batch, len, out, null);
+    }
+
+    /** {@link #forward(float[], int, int, float[])}, telling {@code clock} (nullable) as each stage ends (on a CPU backend, when its work is done). */
+    public float[] forward(float[] u, int batch, int len, float[] out, StageClock clock) {
         Inputs.checkShape(out.length, batch, len, c.dModel(), "output array");
-        run(MemorySegment.ofArray(u), batch, len, false, null, MemorySegment.ofArray(out));
+        run(MemorySegment.ofArray(u), batch, len, false, clock, MemorySegment.ofArray(out));
         return out;
     }
 
