@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs on the measured machine from a bundle made by scripts/cpu-run.sh (docs/vector.md, eighth session):
+# 1. two of its cores (taskset -c 0,1, as the 2-core build machines): JMH's FMA peak, our layer and ONNX Runtime
+#    at (8, 512) and (1, 8192), as scripts/bench.sh measures them;
+# 2. all its cores: `hydra bench --stages` at (1, 65536) on CPU_THREADS (default "16 1 16") threads.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${OUT:-$here/out}
+mkdir -p "$out"
+jre=${TMPDIR:-/tmp}/hydra-cpu-jre-$(stat -c %s "$here/jre.tar.xz")
+[ -x "$jre/jre/bin/java" ] || { mkdir -p "$jre" && tar -C "$jre" -xJf "$here/jre.tar.xz"; } || exit 1
+java="$jre/jre/bin/java"
+cp="$(ls "$here"/lib/*.jar | tr '\n' ':')"
+lscpu | tee "$out/lscpu.txt" | grep -E 'Model name|^CPU\(s\)|^Model:'
+jmh() {
+    taskset -c 0,1 "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$here/lib/benchmarks.jar" \
+        org.openjdk.jmh.Main "$@" 2>&1 | grep -E 'avgt|thrpt|^Benchmark|VM options|ERROR|Exception'
+}
+{
+    echo "== two cores: FMA peak on 2 threads"; jmh FmaBench -t 2 -f 1
+    echo "== two cores: our layer on 2 threads"; jmh LayerBench -p shape=8x512,1x8192 -p threads=0 -f 1 -i 8
+    echo "== two cores: ONNX Runtime, 2 intra-op threads"; jmh OrtBench -p shape=8x512,1x8192 -p model="$here/peer_hydra768.onnx" -f 1 -i 5
+    echo "== two cores: FMA peak on 2 threads, again"; jmh FmaBench -t 2 -f 1
+} | tee "$out/two-cores.log"
+for t in ${CPU_THREADS:-16 1 16}; do
+    echo "== hydra bench (1, 65536), $t threads"
+    "$java" --add-modules jdk.incubator.vector -XX:+UseParallelGC -Xmx40g -cp "$cp" dev.hydra.cli.HydraCli bench \
+        --config "$here/hydra-768.json" --batch 1 --seqlen 65536 --threads "$t" --stages --min-runs 2 2>&1 \
+        | grep -v '^WARNING: Using incubator'
+done | tee "$out/all-cores.log"
