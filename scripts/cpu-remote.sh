@@ -7,9 +7,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$here/out}
 mkdir -p "$out"
-jre=${TMPDIR:-/tmp}/hydra-cpu-jre-$(stat -c %s "$here/jre.tar.xz")
-[ -x "$jre/jre/bin/java" ] || { mkdir -p "$jre" && tar -C "$jre" -xJf "$here/jre.tar.xz"; } || exit 1
-java="$jre/jre/bin/java"
+. "$here/bundle-java.sh"
 cp="$(ls "$here"/lib/*.jar | tr '\n' ':')"
 lscpu | tee "$out/lscpu.txt" | grep -E 'Model name|^CPU\(s\)|^Model:'
 jmh() {

@@ -12,6 +12,7 @@ bundle=$(realpath -m "$1")
 peer=${2:-${HYDRA_PEER_DIR:-$root/peer}/peer_hydra768.onnx}
 [ -f "$peer" ] || { echo "cpu-run: $peer: no such file (give the peer's .onnx as the second argument)" >&2; exit 2; }
 . "$root/scripts/find-jdk.sh"
+. "$root/scripts/bundle-jre.sh"
 cd "$root"
 mvn -B -ntp -q -DskipTests -pl hydra-cli,bench -am package
 rm -rf "$bundle/lib" && mkdir -p "$bundle/lib"
@@ -32,13 +33,5 @@ cp hydra-cli/target/hydra-cli-*.jar hydra-gpu/target/hydra-gpu-*.jar "$bundle/li
 cp "$HOME/.m2/repository/org/jcuda/jcuda/$jcuda/jcuda-$jcuda.jar" "$HOME/.m2/repository/info/picocli/picocli/$picocli/picocli-$picocli.jar" "$bundle/lib/"
 cp bench/configs/hydra-768.json scripts/cpu-remote.sh "$bundle/"
 cp "$peer" "$bundle/peer_hydra768.onnx"
-modules=java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.management,jdk.zipfs,jdk.jfr
-if [ "$(cat "$bundle/jre.modules" 2>/dev/null)" != "$modules" ]; then
-    tmp=$(mktemp -d)
-    "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files --compress=zip-0 --output "$tmp/jre"
-    strip --strip-unneeded "$tmp/jre/lib/server/libjvm.so" || true
-    tar -C "$tmp" -cJf "$bundle/jre.tar.xz" jre
-    echo "$modules" > "$bundle/jre.modules"
-    rm -rf "$tmp"
-fi
+bundle_jre "$bundle" java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.management,jdk.zipfs,jdk.jfr
 echo "cpu-run: bundle $bundle ($(du -sh "$bundle" | cut -f1))"

@@ -7,9 +7,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$here/out}
 mkdir -p "$out"
-jre=${TMPDIR:-/tmp}/hydra-gpu-jre-$(stat -c %s "$here/jre.tar.xz")
-[ -x "$jre/jre/bin/java" ] || { mkdir -p "$jre" && tar -C "$jre" -xJf "$here/jre.tar.xz"; } || exit 1
-java="$jre/jre/bin/java"
+. "$here/bundle-java.sh"
 flags="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx32g"
 cp="$(ls "$here"/lib/*.jar | tr '\n' ':')$here/test-classes"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv,noheader | tee "$out/device.txt"

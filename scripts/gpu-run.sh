@@ -15,6 +15,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bundle=$(realpath -m "${1:-$root/target/gpu-bundle}")
 . "$root/scripts/find-jdk.sh"
+. "$root/scripts/bundle-jre.sh"
 command -v nvcc >/dev/null || echo "gpu-run: nvcc not found: the bundle will have no CUDA kernels" >&2
 
 cd "$root"
@@ -54,18 +55,7 @@ natives=$(ls "$bundle"/lib/jcuda-natives-*.jar)
 tmp=$(mktemp -d)
 (cd "$tmp" && "$JAVA_HOME/bin/jar" xf "$natives" && rm "$natives" && "$JAVA_HOME/bin/jar" cfM "$natives" lib/libJCudaDriver-*)
 rm -rf "$tmp"
-# the runtime travels as an xz archive of an uncompressed image (xz packs it to a third; jlink's own zip
-# compression would leave xz little to do); made again when its modules change
-modules=java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.management,jdk.zipfs,java.net.http,jdk.jfr
-if [ "$(cat "$bundle/jre.modules" 2>/dev/null)" != "$modules zip-0" ]; then
-    tmp=$(mktemp -d)
-    "$JAVA_HOME/bin/jlink" --add-modules "$modules" \
-        --strip-debug --no-man-pages --no-header-files --compress=zip-0 --output "$tmp/jre"
-    strip --strip-unneeded "$tmp/jre/lib/server/libjvm.so" || true
-    tar -C "$tmp" -cJf "$bundle/jre.tar.xz" jre
-    echo "$modules zip-0" > "$bundle/jre.modules"
-    rm -rf "$tmp"
-fi
+bundle_jre "$bundle" java.base,jdk.incubator.vector,java.logging,jdk.unsupported,java.management,jdk.zipfs,java.net.http,jdk.jfr
 cp scripts/gpu-remote.sh "$bundle/gpu-remote.sh"
 cp scripts/gpu-compare.py "$bundle/gpu-compare.py"
 rm -rf "$bundle/release"

@@ -109,7 +109,6 @@ class VectorBackendTest {
         return y;
     }
 
-
     @Test
     void convSiluMatchesScalar() {
         Random rnd = new Random(2);
