@@ -55,7 +55,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--min-runs", defaultValue = "3", description = "At least this many warm-up and measured runs (default ${DEFAULT-VALUE}).")
     int minRuns;
 
-    @Option(names = "--stages", description = "Also time each stage (median per stage over the runs): ms, GFLOP/s, % of the FMA peak.")
+    @Option(names = "--stages", description = "Also time each stage (median per stage over the runs): ms, GFLOP/s, %% of the FMA peak.")
     boolean stages;
 
     @Option(names = "--backend", defaultValue = "cpu", description = "cpu, scalar, gpu or auto (default ${DEFAULT-VALUE}).")

@@ -1,5 +1,6 @@
 package dev.hydra.tests.cli;
 
+import dev.hydra.cli.HydraCli;
 import dev.hydra.config.HydraConfig;
 import dev.hydra.io.InMemoryTensors;
 import dev.hydra.io.SafeTensors;
@@ -8,8 +9,12 @@ import dev.hydra.weights.HydraWeights;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -166,6 +171,24 @@ class CliErrorTest {
             assertThat(r.code()).isZero();
             assertThat(r.out()).contains("Exit codes:", "0", "1", "2");
         }
+    }
+
+    /** picocli formats each description with String.format and, where that fails, prints a warning to System.err. */
+    @Test
+    void everyCommandsHelpFormatsEveryDescription() {
+        PrintStream stderr = System.err;
+        ByteArrayOutputStream warnings = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(warnings, true, StandardCharsets.UTF_8));
+        try {
+            for (String cmd : new CommandLine(new HydraCli()).getSubcommands().keySet()) {
+                CliRun r = CliRun.of(cmd, "--help");
+                assertThat(r.code()).as(cmd).isZero();
+                assertThat(r.out()).as(cmd).contains("Usage: hydra " + cmd);
+            }
+        } finally {
+            System.setErr(stderr);
+        }
+        assertThat(warnings.toString(StandardCharsets.UTF_8)).isEmpty();
     }
 
     private CliRun layer(String... more) {
