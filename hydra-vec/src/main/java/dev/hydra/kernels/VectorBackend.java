@@ -39,8 +39,13 @@ public final class VectorBackend extends ScalarBackend {
     private static final int MAX_STRIPS = 8;
     /** Rows per task of the row-wise kernels (conv, shift, norm). */
     private static final int ROWS_PER_TASK = 64;
-    /** Longest chunk the scan runs (its Q x Q tiles are 1 MB): a longer chunk_size gives the same result. */
-    private static final int MAX_CHUNK = 512;
+    /**
+     * Longest chunk the scan runs: a longer chunk_size runs as chunks of this length, the same math (docs/spec.md
+     * §1.5) with fewer FLOPs: per step, the quadratic part (C B^T per group and M X per head, N Q / 2 and P Q / 2
+     * multiply-adds) shrinks with the chunk and the state part (2 N P per head) does not, and pass (c)'s working set
+     * halves. Of 32, 64, 128 and 256, 64 ran fastest on the Intel and AMD CPUs (docs/vector.md, ninth session).
+     */
+    private static final int MAX_CHUNK = 64;
     /** Floats of chunk states one scan call holds at once (32 MB), which bounds its window of chunks. */
     private static final long WINDOW_FLOATS = 1 << 23;
     /** Floats of the block pass (c) of the scan stages a few heads' outputs in (512 KB: within L2). */
@@ -309,7 +314,7 @@ public final class VectorBackend extends ScalarBackend {
      * block, and the windows only bound memory, so results never depend on the thread count. The chunks
      * of all the call's sequences, whatever their lengths, are one list ({@link Chunks}), so a packed batch
      * of mixed lengths is one call of a few pool hand-offs. A chunk longer than {@link #MAX_CHUNK} runs as
-     * chunks of that length (the same math), so tiles stay small.
+     * chunks of that length (the same math with fewer FLOPs), so tiles stay small.
      */
     @Override
     public void ssdScan(ScanLayout s, Buf xbcb, Buf dtb, Buf ab, Buf initb, Buf yb) {
@@ -752,8 +757,8 @@ public final class VectorBackend extends ScalarBackend {
      * or four rows by up to four vectors. {@code triK}: row r only needs k <= r (A is zero beyond, up to the end of
      * its panel's diagonal block); {@code upper}: row r only needs the columns from its own on (computed from the
      * pair of vectors that holds it). Accumulating starts from out. The k axis runs in blocks of {@link #K_BLOCK},
-     * every row tile per block, so that the block of B the tiles share stays in L1 (x of one head and chunk, 64 KB,
-     * does not); an accumulator stored and reloaded between blocks is the same float, so the sums are those of one
+     * every row tile per block, so that the block of B the tiles share stays in L1 (a whole S_in of 128 states,
+     * 32 KB, would not); an accumulator stored and reloaded between blocks is the same float, so the sums are those of one
      * pass over k.
      */
     private static void smallGemm(int rows, int kn, boolean triK, boolean upper, float[] A, int aK, float[] B, int bRow,

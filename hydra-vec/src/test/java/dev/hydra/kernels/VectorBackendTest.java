@@ -150,18 +150,18 @@ class VectorBackendTest {
 
     @Test
     void ssdScanWithChunksLongerThanOneBlockOfTermsMatchesScalar() {
-        // chunk 200 at headdim and state 64: the tiles' k axis runs in several blocks and the rows in tiles of 8
-        // (512 bits) or 4, with partial tiles at the chunk's end; lengths end inside a chunk
-        scanOfSequencesMatchesScalar(new Random(8), Sequences.of(450, 77, 201), 3, 64, 64, 200);
+        // chunk 200 (run as chunks of 64) at headdim 64 and state 128: C S_in's k axis (the states) runs in two
+        // blocks, and the rows in tiles of 8 (512 bits) or 4, with partial tiles at a chunk's end; lengths end inside a chunk
+        scanOfSequencesMatchesScalar(new Random(8), Sequences.of(450, 77, 201), 3, 64, 128, 200);
     }
 
     @Test
     void ssdScanOverSeveralStagesOfHeadsMatchesScalar() {
-        // chunk 512 at headdim 96: the scan's staging block holds two heads, so five heads run as stages of
-        // 2, 2 and 1 (each written to y at its own columns); sequences of several chunks and of one
-        scanOfSequencesMatchesScalar(new Random(12), Sequences.of(1100, 300), 5, 96, 16, 512);
-        // headdim 37, state 5: six heads a stage, so a head's columns start off any vector boundary
-        scanOfSequencesMatchesScalar(new Random(13), Sequences.of(700, 3), 7, 37, 5, 512);
+        // chunk 512 (run as chunks of 64) at headdim 768: the scan's staging block holds two heads, so five heads run
+        // as stages of 2, 2 and 1 (each written to y at its own columns); sequences of several chunks and of one
+        scanOfSequencesMatchesScalar(new Random(12), Sequences.of(1100, 30), 5, 768, 16, 512);
+        // headdim 333, state 5: six heads a stage, so a head's columns start off any vector boundary
+        scanOfSequencesMatchesScalar(new Random(13), Sequences.of(700, 3), 7, 333, 5, 512);
     }
 
     /** One group, both directions, initial states on the forward one. */
