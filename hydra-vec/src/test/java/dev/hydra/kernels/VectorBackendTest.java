@@ -149,7 +149,7 @@ class VectorBackendTest {
     }
 
     @Test
-    void ssdScanWithChunksLongerThanOneBlockOfTermsMatchesScalar() {
+    void ssdScanWithAStateLongerThanOneBlockOfTermsMatchesScalar() {
         // chunk 200 (run as chunks of 64) at headdim 64 and state 128: C S_in's k axis (the states) runs in two
         // blocks, and the rows in tiles of 8 (512 bits) or 4, with partial tiles at a chunk's end; lengths end inside a chunk
         scanOfSequencesMatchesScalar(new Random(8), Sequences.of(450, 77, 201), 3, 64, 128, 200);
