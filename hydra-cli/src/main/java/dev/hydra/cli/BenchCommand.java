@@ -202,12 +202,15 @@ final class BenchCommand implements Callable<Integer> {
         } else if (cpu) {
             System.out.println("FMA peak: not measured (needs --add-modules jdk.incubator.vector)");
         }
-        if (stages) printStages(c, stageMs, runs, tokens, peak);
+        if (stages) printStages(c, be, stageMs, runs, tokens, peak);
         return 0;
     }
 
-    /** One row per stage: median ms, GFLOP/s and % of the FMA peak (stages without counted FLOPs show "-"). */
-    private static void printStages(HydraConfig c, double[][] stageMs, int runs, double tokens, double peak) {
+    /**
+     * One row per stage: median ms, GFLOP/s and % of the FMA peak (stages without counted FLOPs show "-"); then,
+     * where the backend's scan runs shorter chunks than chunk_size, the share of the counted FLOPs it computes.
+     */
+    private static void printStages(HydraConfig c, Backend be, double[][] stageMs, int runs, double tokens, double peak) {
         var flops = LayerFlops.stages(c);
         System.out.printf("%-11s %10s %6s %9s %8s%n", "stage", "ms", "%time", "GFLOP/s", "%peak");
         double total = 0;
@@ -224,5 +227,9 @@ final class BenchCommand implements Callable<Integer> {
             System.out.printf("%-11s %10.3f %5.1f%% %9s %8s%n", name, median[i], 100 * median[i] / total,
                     f > 0 ? String.format("%.1f", g) : "-", f > 0 && peak > 0 ? String.format("%.1f%%", 100 * g / peak) : "-");
         }
+        int chunk = be.scanChunk(c.chunkSize());
+        if (chunk < c.chunkSize())
+            System.out.printf("scan: GFLOP/s count chunk_size %d's FLOPs; the %s backend computes in chunks of %d steps, %.0f%% of them%n",
+                    c.chunkSize(), be.name(), chunk, 100 * LayerFlops.scanShare(c, chunk));
     }
 }

@@ -102,6 +102,14 @@ public interface Backend extends AutoCloseable {
     void ssdScan(ScanLayout s, Buf xbc, Buf dt, Buf a, Buf init, Buf y);
 
     /**
+     * The length of the chunks {@link #ssdScan} computes in for a layout's {@code chunkSize}: the result is the same
+     * math for any, and shorter chunks do fewer FLOPs (see {@code LayerFlops.scanShare}).
+     */
+    default int scanChunk(int chunkSize) {
+        return chunkSize;
+    }
+
+    /**
      * docs/spec.md §1.3 step 6: out[t] = yF[t-1] + yB[t+1] + x_t * delta[t, h] within each sequence of {@code seqs}
      * (the shifted terms are zero at its ends); x read from columns [0, H*P) of rows of xStride.
      */

@@ -319,7 +319,7 @@ public final class VectorBackend extends ScalarBackend {
     @Override
     public void ssdScan(ScanLayout s, Buf xbcb, Buf dtb, Buf ab, Buf initb, Buf yb) {
         float[] xbc = HeapBuf.of(xbcb), dt = HeapBuf.of(dtb), a = HeapBuf.of(ab), init = HeapBuf.of(initb), y = HeapBuf.of(yb);
-        int Q = Math.min(s.chunk(), MAX_CHUNK);
+        int Q = scanChunk(s.chunk());
         long perChunk = (long) s.heads() * s.state() * s.headdim();
         Chunks list = takeChunks();
         try {
@@ -341,6 +341,11 @@ public final class VectorBackend extends ScalarBackend {
         } finally {
             chunkLists.offer(list);
         }
+    }
+
+    @Override
+    public int scanChunk(int chunkSize) {
+        return Math.min(chunkSize, MAX_CHUNK);
     }
 
     /** A reused chunk list (the pool holds one per concurrent scan call). */
