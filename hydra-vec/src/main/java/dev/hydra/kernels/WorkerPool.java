@@ -3,6 +3,7 @@ package dev.hydra.kernels;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
 import java.util.function.IntConsumer;
 
 /**
@@ -10,18 +11,22 @@ import java.util.function.IntConsumer;
  * working beside them. Which thread runs a task never changes what it computes (each task owns
  * fixed output elements), so results are identical for any thread count. One pool per thread
  * count, shared by every backend of that count; a call that finds the pool busy (another thread's
- * call) runs its tasks itself rather than wait.
+ * call) runs its tasks itself rather than wait. Threads out of work poll briefly before they sleep
+ * ({@link #SPIN_MICROS}).
  */
 final class WorkerPool {
     private static final ConcurrentHashMap<Integer, WorkerPool> SHARED = new ConcurrentHashMap<>();
 
     private final int threads;
+    /** How long an idle worker, or a caller whose tasks are done, polls before it sleeps (0 when the pool has more threads than the machine has processors). */
+    private final long spinNanos;
     private final ReentrantLock busy = new ReentrantLock();
     private Job job;
-    private long generation;
+    private volatile long generation;
 
     private WorkerPool(int threads) {
         this.threads = threads;
+        this.spinNanos = threads <= Runtime.getRuntime().availableProcessors() ? SPIN_MICROS * 1000 : 0;
         for (int i = 1; i < threads; i++) {
             Thread t = new Thread(this::workLoop, "hydra-vector-" + threads + "-" + i);
             t.setDaemon(true);
@@ -46,6 +51,16 @@ final class WorkerPool {
     static final long INLINE_WORK = Long.getLong("hydra.vector.inlineWork", 1 << 18);
 
     /**
+     * Microseconds a worker that has run out of tasks polls for the next call before it sleeps, and a caller
+     * for the last task before it waits. A sleeping thread needs a wake-up from the kernel, which in a virtual
+     * machine takes up to a few hundred microseconds: on the 16-core Intel CPU of the GPU machine at (1, 65536)
+     * each worker lost 28-33 ms of a 600 ms forward pass waiting to start its part of a call, most of them in
+     * the scan's 39 calls per direction; 4.5 ms when polling 500 microseconds, 15 ms when polling 100 (the
+     * idle time at the end of a call counts against it). {@code -Dhydra.vector.spinMicros=0} always sleeps.
+     */
+    static final long SPIN_MICROS = Long.getLong("hydra.vector.spinMicros", 500);
+
+    /**
      * Runs {@code body} for every index in [0, n), a call of about {@code work} multiply-adds in all, and
      * returns when all are done; rethrows a task's failure.
      */
@@ -62,7 +77,7 @@ final class WorkerPool {
                 notifyAll();
             }
             j.work();
-            j.awaitDone();
+            j.awaitDone(spinNanos);
             synchronized (this) {
                 job = null;
             }
@@ -79,6 +94,8 @@ final class WorkerPool {
     private void workLoop() {
         long seen = 0;
         while (true) {
+            long last = seen;
+            poll(() -> generation == last, spinNanos);
             Job j;
             synchronized (this) {
                 while (generation == seen) {
@@ -95,11 +112,19 @@ final class WorkerPool {
         }
     }
 
+    /** Polls {@code waiting} for up to {@code nanos} while it holds, giving the processor to any other thread that is ready to run. */
+    private static void poll(BooleanSupplier waiting, long nanos) {
+        for (long until = System.nanoTime() + nanos; waiting.getAsBoolean() && System.nanoTime() < until; ) {
+            Thread.onSpinWait();
+            Thread.yield();
+        }
+    }
+
     private static final class Job {
         final IntConsumer body;
         final int n;
         final AtomicInteger next = new AtomicInteger();
-        int pending;
+        volatile int pending;
         volatile Throwable failure;
 
         Job(IntConsumer body, int n) {
@@ -125,7 +150,12 @@ final class WorkerPool {
             }
         }
 
-        synchronized void awaitDone() {
+        void awaitDone(long spinNanos) {
+            poll(() -> pending > 0, spinNanos);
+            if (pending > 0) sleepUntilDone();
+        }
+
+        private synchronized void sleepUntilDone() {
             boolean interrupted = false;
             while (pending > 0) {
                 try {
