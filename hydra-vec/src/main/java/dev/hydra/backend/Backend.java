@@ -51,6 +51,11 @@ public interface Backend extends AutoCloseable {
         }
     }
 
+    /** The index of the first NaN or infinity in {@code host}, or -1: the check of a layer's input and output rows on the host. */
+    default int firstNonFinite(float[] host) {
+        return Inputs.firstNonFinite(host);
+    }
+
     /**
      * {@link #linear} of host rows, a layer's first product: y (rows, out) = x W^T + b for x (rows, in) on
      * the host (a Java array's segment or native memory). Returns the index of x's first non-finite value
@@ -59,7 +64,7 @@ public interface Backend extends AutoCloseable {
      */
     default int linearFromHost(MemorySegment x, int rows, int in, Buf w, Buf bias, int out, Buf y) {
         float[] rowsOnHeap = HostFloats.array(x);
-        int bad = Inputs.firstNonFinite(rowsOnHeap);
+        int bad = firstNonFinite(rowsOnHeap);
         if (bad >= 0) return bad;
         try (Buf xb = wrap(rowsOnHeap)) {
             linear(xb, in, 0, rows, in, w, bias, out, y);
@@ -78,7 +83,7 @@ public interface Backend extends AutoCloseable {
         float[] result = whole.orElseGet(() -> new float[Math.toIntExact(host.byteSize() / Float.BYTES)]);
         download(y, result);
         if (whole.isEmpty()) MemorySegment.copy(result, 0, host, ValueLayout.JAVA_FLOAT, 0, result.length);
-        return Inputs.firstNonFinite(result);
+        return firstNonFinite(result);
     }
 
     /**

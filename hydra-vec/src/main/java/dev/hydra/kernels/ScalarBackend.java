@@ -66,7 +66,7 @@ public class ScalarBackend implements Backend {
         try (Buf result = wrap(whole.get())) {
             linear(x, xStride, xCol, rows, in, w, bias, out, result);
         }
-        return Inputs.firstNonFinite(whole.get());
+        return firstNonFinite(whole.get());
     }
 
     @Override

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Queue;
 import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -1058,6 +1059,28 @@ public final class VectorBackend extends ScalarBackend {
         double s = 0;
         for (float l : lanes) s += l;
         return s;
+    }
+
+    /** Floats of one task of {@link #firstNonFinite}. */
+    private static final int CHECK_SLICE = 1 << 16;
+
+    /** In slices on this backend's threads, a vector of lanes at a time (on the common pool, one float at a time, a 65536-token input took 4-5 ms on 16 threads). */
+    @Override
+    public int firstNonFinite(float[] host) {
+        AtomicInteger first = new AtomicInteger(Integer.MAX_VALUE);
+        pool.forEach(ceilDiv(host.length, CHECK_SLICE), host.length, k -> {
+            int i = firstNonFinite(host, k * CHECK_SLICE, Math.min(host.length, (k + 1) * CHECK_SLICE));
+            if (i >= 0) first.accumulateAndGet(i, Math::min);
+        });
+        return first.get() == Integer.MAX_VALUE ? -1 : first.get();
+    }
+
+    private static int firstNonFinite(float[] v, int from, int to) {
+        int i = from;
+        for (int end = from + F.loopBound(to - from); i < end; i += VL)
+            if (!FloatVector.fromArray(F, v, i).abs().compare(VectorOperators.LE, Float.MAX_VALUE).allTrue()) break;
+        for (; i < to; i++) if (!Float.isFinite(v[i])) return i;
+        return -1;
     }
 
     @Override

@@ -100,6 +100,29 @@ class VectorBackendTest {
         }
     }
 
+    /** Slices of 65536 floats, vectors of VL lanes and a scalar tail: every position of a non-finite value is found first. */
+    @Test
+    void firstNonFiniteFindsTheFirstNaNOrInfinityWhereverItIs() {
+        int n = 3 * 65536 + 2 * VL + 5;
+        float[] v = random(new Random(13), n);
+        assertThat(VECTOR.firstNonFinite(v)).isEqualTo(-1);
+        assertThat(VECTOR.firstNonFinite(new float[0])).isEqualTo(-1);
+        float[] bad = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
+        int[] at = {0, VL - 1, VL, 65535, 65536, 2 * 65536 + 7, n - VL - 5, n - 1};
+        for (float b : bad)
+            for (int i : at) {
+                float keep = v[i];
+                v[i] = b;
+                v[Math.min(n - 1, i + 70000)] = Float.NaN;  // a later one, in the next slice
+                assertThat(VECTOR.firstNonFinite(v)).as("%s at %d", b, i).isEqualTo(i).isEqualTo(SCALAR.firstNonFinite(v));
+                v[Math.min(n - 1, i + 70000)] = 0.25f;
+                v[i] = keep;
+            }
+        v[3] = Float.MAX_VALUE;
+        v[4] = -Float.MAX_VALUE;
+        assertThat(VECTOR.firstNonFinite(v)).isEqualTo(-1);
+    }
+
     private static float[] linear(Backend be, Buf x, int rows, int in, Buf w, Buf bias, int out) {
         float[] y = new float[rows * out];
         try (Buf yb = be.allocate(y.length)) {
