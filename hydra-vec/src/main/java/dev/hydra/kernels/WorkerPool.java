@@ -54,9 +54,10 @@ final class WorkerPool {
      * Microseconds a worker that has run out of tasks polls for the next call before it sleeps, and a caller
      * for the last task before it waits. A sleeping thread needs a wake-up from the kernel, which in a virtual
      * machine takes up to a few hundred microseconds: on the 16-core Intel CPU of the GPU machine at (1, 65536)
-     * each worker lost 28-33 ms of a 600 ms forward pass waiting to start its part of a call, most of them in
-     * the scan's 39 calls per direction; 4.5 ms when polling 500 microseconds, 15 ms when polling 100 (the
-     * idle time at the end of a call counts against it). {@code -Dhydra.vector.spinMicros=0} always sleeps.
+     * each thread lost 27-50 ms of a 550-700 ms forward pass waiting to start its part of a call, most of them
+     * in the scan's 39 calls per direction; 4.5-11.5 ms when polling 500 microseconds, 15 ms when polling 100
+     * (a thread starts polling when it runs out of tasks, before the call ends). {@code -Dhydra.vector.spinMicros=0}
+     * always sleeps.
      */
     static final long SPIN_MICROS = Long.getLong("hydra.vector.spinMicros", 500);
 
