@@ -47,7 +47,7 @@ public final class VectorBackend extends ScalarBackend {
      * halves. Of 32, 64, 128 and 256, 64 ran fastest on the Intel and AMD CPUs (docs/vector.md, ninth session).
      */
     private static final int MAX_CHUNK = 64;
-    /** Floats of chunk states one scan call holds at once (32 MB), which bounds its window of chunks. */
+    /** Floats of chunk states one window of a scan call holds (32 MB; a call holds two windows' at once), which bounds the window's chunks. */
     private static final long WINDOW_FLOATS = 1 << 23;
     /** Floats of the block pass (c) of the scan stages a few heads' outputs in (512 KB: within L2). */
     private static final int STAGE_FLOATS = 1 << 17;
@@ -312,7 +312,8 @@ public final class VectorBackend extends ScalarBackend {
      * plus the entering state's Y += diag(exp(cum)) C S_in^T, so that y is written once and never read back.
      * Passes (a) and (c) run one task per (chunk, block of heads of one group); a block shares the chunk's C B^T, and its size
      * only trades that sharing against the task count: every head's arithmetic is the same in any
-     * block, and the windows only bound memory, so results never depend on the thread count. The chunks
+     * block, and the windows only bound memory, so results never depend on the thread count. A window's pass (c)
+     * and the next window's pass (a) run as one call (two calls per window, not three). The chunks
      * of all the call's sequences, whatever their lengths, are one list ({@link Chunks}), so a packed batch
      * of mixed lengths is one call of a few pool hand-offs. A chunk longer than {@link #MAX_CHUNK} runs as
      * chunks of that length (the same math with fewer FLOPs), so tiles stay small.
@@ -329,19 +330,30 @@ public final class VectorBackend extends ScalarBackend {
             int slots = (int) Math.min(list.stateful, Math.max(1, WINDOW_FLOATS / perChunk));
             // windows of equal size (a last small one would leave most threads idle)
             if (slots > 0) slots = ceilDiv(list.stateful, ceilDiv(list.stateful, slots));
-            list.window(slots == 0 ? 0 : Math.toIntExact((slots + 2) * perChunk + (long) slots * s.heads()));
-            for (int from = 0, parity = 0; from < list.count; parity ^= 1) {
-                Window w = new Window(s, xbc, dt, a, init, y, Q, list, from, slots, parity, pool.threads());
-                if (w.stateChunks > 0)
-                    pool.forEach(w.stateChunks * w.units, w.stateWork, t -> w.chunkState(list.states[t / w.units], t % w.units));
-                if (w.stateSeqs > 0) pool.forEach(w.stateSeqs * w.H * w.slices, w.passWork,
-                        i -> w.passStates(list.passes[i / (w.H * w.slices)], i / w.slices % w.H, i % w.slices));
-                pool.forEach(w.count * w.units, w.outputWork, t -> w.chunkOutput(w.from + t / w.units, t % w.units));
-                from += w.count;
-            }
+            list.window(slots == 0 ? 0 : Math.toIntExact((2L * slots + 2) * perChunk + 2L * slots * s.heads()));
+            Window first = new Window(s, xbc, dt, a, init, y, Q, list, 0, slots, 0, pool.threads());
+            if (first.stateChunks > 0)
+                pool.forEach(first.stateChunks * first.units, first.stateWork, t -> first.chunkState(list.states[t / first.units], t % first.units));
+            for (Window w = first; w != null; ) w = passAndOutputs(w, list);
         } finally {
             chunkLists.offer(list);
         }
+    }
+
+    /**
+     * Pass (b) of window w, then in one call its pass (c) and the next window's pass (a), which touch distinct halves
+     * of the buffer (the next window's smaller tasks fill the end of w's); returns the next window, or null.
+     */
+    private Window passAndOutputs(Window w, Chunks list) {
+        if (w.stateSeqs > 0) pool.forEach(w.stateSeqs * w.H * w.slices, w.passWork,
+                i -> w.passStates(list.passes[i / (w.H * w.slices)], i / w.slices % w.H, i % w.slices));
+        Window next = w.from + w.count < list.count ? w.following(list, pool.threads()) : null;
+        int outputs = w.count * w.units, states = next == null ? 0 : next.stateChunks * next.units;
+        pool.forEach(outputs + states, w.outputWork + (next == null ? 0 : next.stateWork), t -> {
+            if (t < outputs) w.chunkOutput(w.from + t / w.units, t % w.units);
+            else next.chunkState(list.states[(t - outputs) / next.units], (t - outputs) % next.units);
+        });
+        return next;
     }
 
     @Override
@@ -361,8 +373,9 @@ public final class VectorBackend extends ScalarBackend {
      * a chunk's slot among its window's states, -1 where its sequence holds no states (one chunk without
      * initial states: a short text). Also each window's first chunk of every sequence with states
      * ({@code passes}), its chunks whose state a later chunk reads ({@code states}) and the window buffer:
-     * the chunk states (slots, H, N*P), each (N, P); two running states (H, N*P), the one entering the
-     * window and the one leaving it, alternating; each chunk's total decay (slots, H). Reused by later calls.
+     * two windows' chunk states (2, slots, H, N*P), each (N, P), a window's half by its parity; two running
+     * states (H, N*P), the one entering the window and the one leaving it, alternating; two windows' chunk
+     * decays (2, slots, H). Reused by later calls.
      */
     private static final class Chunks {
         int[] seq = new int[0], chunk = new int[0], slot = new int[0], passes = new int[0], states = new int[0];
@@ -407,7 +420,7 @@ public final class VectorBackend extends ScalarBackend {
         final ScanLayout s;
         final float[] xbc, dt, a, init, y, buf;
         final int[] seq, chunk, slot;
-        final int Q, Qp, P, N, Np, NP, H, perGroup, block, stage, stageRow, units, carryIn, carryOut, decays, from, count, stateSeqs, stateChunks, slices, sliceLen;
+        final int Q, Qp, P, N, Np, NP, H, perGroup, block, stage, stageRow, units, slots, parity, stateBase, carryIn, carryOut, decays, from, count, stateSeqs, stateChunks, slices, sliceLen;
         final long stateWork, passWork, outputWork;
 
         Window(ScanLayout s, float[] xbc, float[] dt, float[] a, float[] init, float[] y, int Q, Chunks list, int from, int slots, int parity, int threads) {
@@ -430,9 +443,12 @@ public final class VectorBackend extends ScalarBackend {
             NP = N * P;
             H = s.heads();
             perGroup = H / s.groups();
-            carryIn = (slots + parity) * H * NP;
-            carryOut = (slots + 1 - parity) * H * NP;
-            decays = (slots + 2) * H * NP;
+            this.slots = slots;
+            this.parity = parity;
+            stateBase = parity * slots * H * NP;
+            carryIn = (2 * slots + parity) * H * NP;
+            carryOut = (2 * slots + 1 - parity) * H * NP;
+            decays = (2 * slots + 2) * H * NP + parity * slots * H;
             // the window's chunks, its slots numbered in order, and its tasks of passes (a) and (b)
             int k = from, used = 0, p = 0, st = 0;
             long states = 0, outputs = 0;
@@ -473,8 +489,13 @@ public final class VectorBackend extends ScalarBackend {
             slices = ceilDiv(NP, sliceLen);
         }
 
+        /** The window after this one, its states in the other half of the buffer. */
+        Window following(Chunks list, int threads) {
+            return new Window(s, xbc, dt, a, init, y, Q, list, from + count, slots, parity ^ 1, threads);
+        }
+
         private int state(int slot, int h) {
-            return (slot * H + h) * NP;
+            return stateBase + (slot * H + h) * NP;
         }
 
         /** Whether a state enters chunk k of the list: a chunk before it, or the initial state. */
