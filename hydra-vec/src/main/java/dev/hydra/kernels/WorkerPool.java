@@ -55,9 +55,9 @@ final class WorkerPool {
      * for the last task before it waits. A sleeping thread needs a wake-up from the kernel, which in a virtual
      * machine takes up to a few hundred microseconds: on the 16-core Intel CPU of the GPU machine at (1, 65536)
      * each thread lost 27-50 ms of a 550-700 ms forward pass waiting to start its part of a call, most of them
-     * in the scan's 39 calls per direction; 4.5-11.5 ms when polling 500 microseconds, 15 ms when polling 100
-     * (a thread starts polling when it runs out of tasks, before the call ends). {@code -Dhydra.vector.spinMicros=0}
-     * always sleeps.
+     * in the scan's calls (39 per direction then, 27 now); 4.5-11.5 ms when polling 500 microseconds, 15 ms
+     * when polling 100 (a thread starts polling when it runs out of tasks, before the call ends).
+     * {@code -Dhydra.vector.spinMicros=0} always sleeps.
      */
     static final long SPIN_MICROS = Long.getLong("hydra.vector.spinMicros", 500);
 
