@@ -330,7 +330,9 @@ public final class VectorBackend extends ScalarBackend {
             int slots = (int) Math.min(list.stateful, Math.max(1, WINDOW_FLOATS / perChunk));
             // windows of equal size (a last small one would leave most threads idle)
             if (slots > 0) slots = ceilDiv(list.stateful, ceilDiv(list.stateful, slots));
-            list.window(slots == 0 ? 0 : Math.toIntExact((2L * slots + 2) * perChunk + 2L * slots * s.heads()));
+            // a second window's states only when there is a second window
+            int halves = list.stateful > slots ? 2 : 1;
+            list.window(slots == 0 ? 0 : Math.toIntExact((2L + (long) halves * slots) * perChunk + 2L * slots * s.heads()));
             Window first = new Window(s, xbc, dt, a, init, y, Q, list, 0, slots, 0, pool.threads());
             if (first.stateChunks > 0)
                 pool.forEach(first.stateChunks * first.units, first.stateWork, t -> first.chunkState(list.states[t / first.units], t % first.units));
@@ -373,9 +375,9 @@ public final class VectorBackend extends ScalarBackend {
      * a chunk's slot among its window's states, -1 where its sequence holds no states (one chunk without
      * initial states: a short text). Also each window's first chunk of every sequence with states
      * ({@code passes}), its chunks whose state a later chunk reads ({@code states}) and the window buffer:
-     * two windows' chunk states (2, slots, H, N*P), each (N, P), a window's half by its parity; two running
-     * states (H, N*P), the one entering the window and the one leaving it, alternating; two windows' chunk
-     * decays (2, slots, H). Reused by later calls.
+     * two running states (H, N*P), the one entering the window and the one leaving it, alternating; two
+     * windows' chunk decays (2, slots, H); their chunk states (2, slots, H, N*P), each (N, P), a window's half
+     * by its parity (one half when the call has one window). Reused by later calls.
      */
     private static final class Chunks {
         int[] seq = new int[0], chunk = new int[0], slot = new int[0], passes = new int[0], states = new int[0];
@@ -445,10 +447,10 @@ public final class VectorBackend extends ScalarBackend {
             perGroup = H / s.groups();
             this.slots = slots;
             this.parity = parity;
-            stateBase = parity * slots * H * NP;
-            carryIn = (2 * slots + parity) * H * NP;
-            carryOut = (2 * slots + 1 - parity) * H * NP;
-            decays = (2 * slots + 2) * H * NP + parity * slots * H;
+            carryIn = parity * H * NP;
+            carryOut = (1 - parity) * H * NP;
+            decays = 2 * H * NP + parity * slots * H;
+            stateBase = 2 * H * NP + 2 * slots * H + parity * slots * H * NP;
             // the window's chunks, its slots numbered in order, and its tasks of passes (a) and (b)
             int k = from, used = 0, p = 0, st = 0;
             long states = 0, outputs = 0;
