@@ -5,6 +5,7 @@ import dev.hydra.backend.Backend;
 import dev.hydra.backend.Buf;
 import dev.hydra.backend.ScanLayout;
 import dev.hydra.backend.Sequences;
+import dev.hydra.config.JvmProperties;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
@@ -107,11 +108,12 @@ public final class CudaBackend implements Backend {
     /**
      * Threads that copy slices between Java arrays and pinned memory, each a whole slice at a time, and
      * the ring of pinned slices: while the copiers fill (or empty) half of it, the other half moves by DMA.
-     * {@code -Dhydra.gpu.copiers=N} sets their number (default half the cores, at most 6).
+     * {@code -Dhydra.gpu.copiers=N} sets their number, 1 to 64 (default half the cores, 1 to 6); any other
+     * value stops the backend with a one-line error before it touches the GPU.
      */
-    private static final int COPIERS = Math.clamp(Integer.getInteger("hydra.gpu.copiers",
-            Math.min(Runtime.getRuntime().availableProcessors() / 2, 6)), 1, 64), SLICES = 2 * COPIERS;
-    private final ExecutorService copiers = Executors.newFixedThreadPool(COPIERS, work -> {
+    private final int copierThreads = (int) JvmProperties.wholeNumber("hydra.gpu.copiers",
+            Math.clamp(Runtime.getRuntime().availableProcessors() / 2, 1, 6), 1, 64), ring = 2 * copierThreads;
+    private final ExecutorService copiers = Executors.newFixedThreadPool(copierThreads, work -> {
         Thread t = new Thread(work, "hydra-gpu-copier");
         t.setDaemon(true);
         return t;
@@ -130,11 +132,11 @@ public final class CudaBackend implements Backend {
      * fills them all, and on the transfers' stream it would hold back the slices behind it.
      */
     private final CUstream rowStream = new CUstream(), checkStream = new CUstream();
-    private final Pointer[] pinned = new Pointer[SLICES];
+    private final Pointer[] pinned = new Pointer[ring];
     /** Page-locked host blocks that {@link #allocateHost} gave out and their arenas still hold, address to bytes (any backend's: one context). */
     private static final NavigableMap<Long, Long> PINNED_HOST = new ConcurrentSkipListMap<>();
-    private final MemorySegment[] pinnedSegment = new MemorySegment[SLICES];
-    private final CUevent[] sliceDone = new CUevent[SLICES];
+    private final MemorySegment[] pinnedSegment = new MemorySegment[ring];
+    private final CUevent[] sliceDone = new CUevent[ring];
     /** Recorded on the default stream: work queued before a host-row product, and the end of each of its launches. */
     private final CUevent queued = new CUevent();
     private final List<CUevent> productDone = new ArrayList<>();
@@ -313,7 +315,7 @@ public final class CudaBackend implements Backend {
     private void pinnedSlices() {
         if (pinned[0] != null) return;
         long bytes = (long) sliceFloats * Float.BYTES;
-        for (int i = 0; i < SLICES; i++) {
+        for (int i = 0; i < ring; i++) {
             pinned[i] = new Pointer();
             check(JCudaDriver.cuMemAllocHost(pinned[i], bytes), "cuMemAllocHost of " + bytes + " bytes");
             pinnedSegment[i] = MemorySegment.ofBuffer(pinned[i].getByteBuffer(0, bytes));
@@ -408,7 +410,7 @@ public final class CudaBackend implements Backend {
         int slices = (int) cdiv(floats, slice);
         if (pageLocked(host)) {
             for (int k = 0; k < slices; k++) {
-                int slot = k % SLICES, n = (int) Math.min(slice, floats - (long) k * slice);
+                int slot = k % ring, n = (int) Math.min(slice, floats - (long) k * slice);
                 long off = (long) k * slice;
                 check(JCudaDriver.cuMemcpyHtoDAsync(dst.withByteOffset(off * Float.BYTES), at(host, off, n), (long) n * Float.BYTES, stream), "cuMemcpyHtoDAsync");
                 check(JCudaDriver.cuEventRecord(sliceDone[slot], stream), "cuEventRecord");
@@ -416,20 +418,20 @@ public final class CudaBackend implements Backend {
             }
             return;
         }
-        Future<?>[] copies = new Future<?>[SLICES];
+        Future<?>[] copies = new Future<?>[ring];
         try {
-            for (int k = 0; k < Math.min(COPIERS, slices); k++) {
+            for (int k = 0; k < Math.min(copierThreads, slices); k++) {
                 check(JCudaDriver.cuEventSynchronize(sliceDone[k]), "cuMemcpyHtoDAsync");  // the slot's last DMA, maybe an earlier call's
                 copies[k] = copy(host, (long) k * slice, k, slice, true);
             }
             for (int k = 0; k < slices; k++) {
-                int slot = k % SLICES, n = (int) Math.min(slice, floats - (long) k * slice);
+                int slot = k % ring, n = (int) Math.min(slice, floats - (long) k * slice);
                 long off = (long) k * slice;
                 join(copies[slot]);
                 check(JCudaDriver.cuMemcpyHtoDAsync(dst.withByteOffset(off * Float.BYTES), pinned[slot], (long) n * Float.BYTES, stream), "cuMemcpyHtoDAsync");
                 check(JCudaDriver.cuEventRecord(sliceDone[slot], stream), "cuEventRecord");
                 after.slice(off, n, sliceDone[slot]);
-                int ahead = k + COPIERS, aheadSlot = ahead % SLICES;
+                int ahead = k + copierThreads, aheadSlot = ahead % ring;
                 if (ahead < slices) {
                     check(JCudaDriver.cuEventSynchronize(sliceDone[aheadSlot]), "cuMemcpyHtoDAsync");
                     copies[aheadSlot] = copy(host, (long) ahead * slice, aheadSlot, slice, true);
@@ -461,11 +463,11 @@ public final class CudaBackend implements Backend {
             check(JCudaDriver.cuStreamSynchronize(stream), "cuMemcpyDtoHAsync (or an earlier kernel)");
             return;
         }
-        Future<?>[] copies = new Future<?>[SLICES];
+        Future<?>[] copies = new Future<?>[ring];
         try {
-            for (int k = 0; k < slices + COPIERS; k++) {
+            for (int k = 0; k < slices + copierThreads; k++) {
                 if (k < slices) {
-                    int slot = k % SLICES, n = (int) Math.min(slice, floats - (long) k * slice);
+                    int slot = k % ring, n = (int) Math.min(slice, floats - (long) k * slice);
                     long off = (long) k * slice;
                     join(copies[slot]);
                     check(JCudaDriver.cuEventSynchronize(sliceDone[slot]), "cuMemcpyHtoDAsync");
@@ -474,7 +476,7 @@ public final class CudaBackend implements Backend {
                             "cuMemcpyDtoHAsync (or an earlier kernel)");
                     check(JCudaDriver.cuEventRecord(sliceDone[slot], stream), "cuEventRecord");
                 }
-                int done = k - COPIERS, doneSlot = done % SLICES;
+                int done = k - copierThreads, doneSlot = done % ring;
                 if (done >= 0 && done < slices) {
                     check(JCudaDriver.cuEventSynchronize(sliceDone[doneSlot]), "cuMemcpyDtoHAsync (or an earlier kernel)");
                     copies[doneSlot] = copy(host, (long) done * slice, doneSlot, slice, false);
@@ -1041,7 +1043,7 @@ public final class CudaBackend implements Backend {
         trimPool();
         for (DeviceBuf b : live) JCudaDriver.cuMemFree(b.ptr);
         live.clear();
-        for (int i = 0; i < SLICES && pinned[i] != null; i++) {
+        for (int i = 0; i < ring && pinned[i] != null; i++) {
             JCudaDriver.cuEventDestroy(sliceDone[i]);
             JCudaDriver.cuMemFreeHost(pinned[i]);
         }

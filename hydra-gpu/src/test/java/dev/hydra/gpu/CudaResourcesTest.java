@@ -31,6 +31,20 @@ class CudaResourcesTest {
         return u;
     }
 
+    /** Runs without a GPU too: the setting is read before the backend touches the driver. */
+    @Test
+    void aCopierCountItCannotReadIsOneLineErrorBeforeTheGpuIsTouched() {
+        for (String bad : new String[] {"0", "65", "six"}) {
+            System.setProperty("hydra.gpu.copiers", bad);
+            try {
+                assertThatThrownBy(CudaBackend::new).isInstanceOf(HydraException.class)
+                        .hasMessage("-Dhydra.gpu.copiers=" + bad + ": must be a whole number from 1 to 64");
+            } finally {
+                System.clearProperty("hydra.gpu.copiers");
+            }
+        }
+    }
+
     @Test
     void tenThousandCallsKeepDeviceMemoryFlat() {
         try (CudaBackend gpu = Gpu.backend(); HydraLayer layer = layer(gpu)) {

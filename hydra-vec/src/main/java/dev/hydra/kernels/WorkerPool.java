@@ -1,5 +1,7 @@
 package dev.hydra.kernels;
 
+import dev.hydra.config.JvmProperties;
+
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
@@ -12,12 +14,15 @@ import java.util.function.IntConsumer;
  * fixed output elements), so results are identical for any thread count. One pool per thread
  * count, shared by every backend of that count; a call that finds the pool busy (another thread's
  * call) runs its tasks itself rather than wait. Threads out of work poll briefly before they sleep
- * ({@link #SPIN_MICROS}).
+ * ({@link #SPIN_MICROS_PROPERTY}). Both tuning properties are read when a pool starts; a value that is not a
+ * whole number in range stops it with a one-line error.
  */
 final class WorkerPool {
     private static final ConcurrentHashMap<Integer, WorkerPool> SHARED = new ConcurrentHashMap<>();
 
     private final int threads;
+    /** Calls of fewer multiply-adds run on the calling thread ({@link #INLINE_WORK_PROPERTY}). */
+    private final long inlineWork;
     /** How long an idle worker, or a caller whose tasks are done, polls before it sleeps (0 when the pool has more threads than the machine has processors). */
     private final long spinNanos;
     private final ReentrantLock busy = new ReentrantLock();
@@ -26,7 +31,9 @@ final class WorkerPool {
 
     private WorkerPool(int threads) {
         this.threads = threads;
-        this.spinNanos = threads <= Runtime.getRuntime().availableProcessors() ? SPIN_MICROS * 1000 : 0;
+        this.inlineWork = JvmProperties.wholeNumber(INLINE_WORK_PROPERTY, 1 << 18, 0, Long.MAX_VALUE);
+        long spinMicros = JvmProperties.wholeNumber(SPIN_MICROS_PROPERTY, 500, 0, 1_000_000);
+        this.spinNanos = threads <= Runtime.getRuntime().availableProcessors() ? spinMicros * 1000 : 0;
         for (int i = 1; i < threads; i++) {
             Thread t = new Thread(this::workLoop, "hydra-vector-" + threads + "-" + i);
             t.setDaemon(true);
@@ -43,12 +50,12 @@ final class WorkerPool {
     }
 
     /**
-     * Below this many multiply-adds (or element operations) a call runs on the calling thread alone: waking
-     * the workers costs more than they would save (measured: one short text through a 4 x 256 HydraBERT ran
-     * at 1,023 texts/s on 2 threads and 1,231 on one). {@code -Dhydra.vector.inlineWork=0} sends every call
-     * through the workers (the kernel tests at each vector width do).
+     * Below this many multiply-adds (or element operations; default 2^18) a call runs on the calling thread
+     * alone: waking the workers costs more than they would save (measured: one short text through a 4 x 256
+     * HydraBERT ran at 1,023 texts/s on 2 threads and 1,231 on one). {@code -Dhydra.vector.inlineWork=0} sends
+     * every call through the workers (the kernel tests at each vector width do).
      */
-    static final long INLINE_WORK = Long.getLong("hydra.vector.inlineWork", 1 << 18);
+    static final String INLINE_WORK_PROPERTY = "hydra.vector.inlineWork";
 
     /**
      * Microseconds a worker that has run out of tasks polls for the next call before it sleeps, and a caller
@@ -56,17 +63,17 @@ final class WorkerPool {
      * machine takes up to a few hundred microseconds: on the 16-core Intel CPU of the GPU machine at (1, 65536)
      * each thread lost 27-50 ms of a 550-700 ms forward pass waiting to start its part of a call, most of them
      * in the scan's calls (39 per direction then, 27 now); 4.5-11.5 ms when polling 500 microseconds, 15 ms
-     * when polling 100 (a thread starts polling when it runs out of tasks, before the call ends).
+     * when polling 100 (a thread starts polling when it runs out of tasks, before the call ends). Default 500;
      * {@code -Dhydra.vector.spinMicros=0} always sleeps.
      */
-    static final long SPIN_MICROS = Long.getLong("hydra.vector.spinMicros", 500);
+    static final String SPIN_MICROS_PROPERTY = "hydra.vector.spinMicros";
 
     /**
      * Runs {@code body} for every index in [0, n), a call of about {@code work} multiply-adds in all, and
      * returns when all are done; rethrows a task's failure.
      */
     void forEach(int n, long work, IntConsumer body) {
-        if (threads == 1 || n <= 1 || work < INLINE_WORK || !busy.tryLock()) {
+        if (threads == 1 || n <= 1 || work < inlineWork || !busy.tryLock()) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }

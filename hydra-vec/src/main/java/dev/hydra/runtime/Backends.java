@@ -27,10 +27,13 @@ public final class Backends {
      */
     public static Backend cpu(int threads) {
         if (threads < 1) throw new HydraException("--threads must be at least 1, got " + threads);
+        if (VectorProvider.MISCONFIGURED != null) throw new HydraException(VectorProvider.MISCONFIGURED);
         MethodHandle vector = VectorProvider.CONSTRUCTOR;
         if (vector == null) return new ScalarBackend();
         try {
             return (Backend) vector.invoke(threads);
+        } catch (HydraException e) {
+            throw e;
         } catch (Throwable e) {
             throw new IllegalStateException("cannot start the Vector API backend", e);
         }
@@ -69,10 +72,24 @@ public final class Backends {
 
     /**
      * Looked up once: the VectorBackend(int) constructor, or null and one stderr line saying why (no module,
-     * or a JVM where the vector kernels would be slower than the scalar ones).
+     * or a JVM where the vector kernels would be slower than the scalar ones); or, where one of the vector
+     * kernels' properties cannot be read, the error that every request for the CPU backend then reports.
      */
     private static final class VectorProvider {
-        static final MethodHandle CONSTRUCTOR = find();
+        static final MethodHandle CONSTRUCTOR;
+        static final String MISCONFIGURED;
+
+        static {
+            MethodHandle found = null;
+            String misconfigured = null;
+            try {
+                found = find();
+            } catch (HydraException e) {
+                misconfigured = e.getMessage();
+            }
+            CONSTRUCTOR = found;
+            MISCONFIGURED = misconfigured;
+        }
 
         private static MethodHandle find() {
             if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
@@ -89,6 +106,10 @@ public final class Backends {
                     return null;
                 }
                 return MethodHandles.publicLookup().findConstructor(c, MethodType.methodType(void.class, int.class));
+            } catch (ExceptionInInitializerError e) {
+                if (e.getCause() instanceof HydraException bad) throw bad;
+                System.err.println("hydra: Vector API backend unavailable (" + e.getCause() + "), using the scalar CPU kernels");
+                return null;
             } catch (Throwable e) {
                 System.err.println("hydra: Vector API backend unavailable (" + e + "), using the scalar CPU kernels");
                 return null;

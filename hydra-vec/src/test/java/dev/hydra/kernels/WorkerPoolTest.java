@@ -1,5 +1,6 @@
 package dev.hydra.kernels;
 
+import dev.hydra.HydraException;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
@@ -37,7 +38,25 @@ class WorkerPoolTest {
         for (int i = 0; i < 8; i++) assertThat(runs.get(i)).isEqualTo(1);
     }
 
-    /** A worker that polled for ever would use about the whole idle second; polling is bounded by SPIN_MICROS per call. */
+    @Test
+    void aPoolDoesNotStartWithATuningPropertyItCannotReadAndStartsOnceItCan() {
+        int threads = 5;
+        for (String property : List.of(WorkerPool.SPIN_MICROS_PROPERTY, WorkerPool.INLINE_WORK_PROPERTY)) {
+            System.setProperty(property, "fast");
+            try {
+                assertThatThrownBy(() -> WorkerPool.of(threads)).isInstanceOf(HydraException.class)
+                        .hasMessageStartingWith("-D" + property + "=fast: must be a whole number from 0 to ");
+                assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().startsWith("hydra-vector-" + threads + "-"));
+            } finally {
+                System.clearProperty(property);
+            }
+        }
+        AtomicIntegerArray runs = new AtomicIntegerArray(16);
+        WorkerPool.of(threads).forEach(16, Long.MAX_VALUE, runs::incrementAndGet);
+        for (int i = 0; i < 16; i++) assertThat(runs.get(i)).isEqualTo(1);
+    }
+
+    /** A worker that polled for ever would use about the whole idle second; polling is bounded by hydra.vector.spinMicros per call. */
     @Test
     void idleWorkersSleepAfterPolling() throws InterruptedException {
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();

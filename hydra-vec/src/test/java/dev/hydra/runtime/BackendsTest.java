@@ -1,5 +1,6 @@
 package dev.hydra.runtime;
 
+import dev.hydra.HydraException;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -10,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The CPU provider selection: the Vector API path is refused where it would be slower than the scalar kernels. */
+/** The CPU provider selection: the Vector API path is refused where it would be slower than the scalar kernels, and stops on a setting it cannot read. */
 class BackendsTest {
 
     @Test
@@ -41,10 +42,32 @@ class BackendsTest {
         }
     }
 
-    /** Child JVM entry point: prints the name of {@link Backends#cpu()}. */
+    @Test
+    void aVectorKernelPropertyThatCannotBeReadIsOneLineErrorNotTheScalarKernels() throws IOException, InterruptedException {
+        for (String[] c : new String[][] {
+                {"-Dhydra.tests.vectorsize=100", "error: hydra.tests.vectorsize must be 128, 256 or 512, got '100'"},
+                {"-Dhydra.vector.spinMicros=abc", "error: -Dhydra.vector.spinMicros=abc: must be a whole number from 0 to 1000000"},
+                {"-Dhydra.vector.inlineWork=-5", "error: -Dhydra.vector.inlineWork=-5: must be a whole number from 0 to " + Long.MAX_VALUE}}) {
+            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), c[0],
+                    "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
+                    PrintCpuBackend.class.getName()).start();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("child JVM with %s finished", c[0]).isTrue();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            List<String> err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8).lines()
+                    .filter(l -> !l.contains("incubator")).toList();
+            assertThat(out).as("with %s", c[0]).isEqualTo(c[1]);
+            assertThat(err).as("stderr with %s", c[0]).isEmpty();
+        }
+    }
+
+    /** Child JVM entry point: prints the name of {@link Backends#cpu()}, or "error: " and the one-line error. */
     public static final class PrintCpuBackend {
         public static void main(String[] args) {
-            System.out.println(Backends.cpu(1).name());
+            try {
+                System.out.println(Backends.cpu(1).name());
+            } catch (HydraException e) {
+                System.out.println("error: " + e.getMessage());
+            }
         }
     }
 }
