@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs on the measured machine from a bundle made by scripts/cpu-run.sh (docs/vector.md, eighth session):
-# 1. two of its cores (taskset -c 0,1, as the 2-core build machines): JMH's FMA peak, our layer and ONNX Runtime
+# 1. two of its cores (taskset -c ${CPU_PAIR:-0,1}, as the 2-core build machines): JMH's FMA peak, our layer and ONNX Runtime
 #    at (8, 512) and (1, 8192), as scripts/bench.sh measures them;
 # 2. all its cores: `hydra bench --stages` at (1, 65536) on CPU_THREADS (default "16 1 16") threads.
 set -uo pipefail
@@ -11,8 +11,8 @@ mkdir -p "$out"
 cp="$(ls "$here"/lib/*.jar | tr '\n' ':')"
 lscpu | tee "$out/lscpu.txt" | grep -E 'Model name|^CPU\(s\)|^Model:'
 jmh() {
-    taskset -c 0,1 "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$here/lib/benchmarks.jar" \
-        org.openjdk.jmh.Main "$@" 2>&1 | grep -E 'avgt|thrpt|^Benchmark|VM options|ERROR|Exception'
+    taskset -c "${CPU_PAIR:-0,1}" "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$here/lib/benchmarks.jar" \
+        org.openjdk.jmh.Main "$@" 2>&1 | grep -E 'avgt|thrpt|^Benchmark|^Iteration|VM options|ERROR|Exception'
 }
 {
     echo "== two cores: FMA peak on 2 threads"; jmh FmaBench -t 2 -f 1
