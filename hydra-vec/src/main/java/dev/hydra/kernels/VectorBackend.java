@@ -272,6 +272,7 @@ public final class VectorBackend extends ScalarBackend {
             for (int j = 0; j < k; j++) wt[j * channels + c] = w[c * k + j];
         int rows = seqs.rows(), pad = k / 2, cv = F.loopBound(channels);
         pool.forEach(ceilDiv(rows, ROWS_PER_TASK), (long) rows * channels * k, task -> {
+            float[] row = SCRATCH.get().row(cv);
             int r = task * ROWS_PER_TASK, r1 = Math.min(rows, r + ROWS_PER_TASK);
             for (int b = seqs.sequenceOf(r); r < r1; r++) {
                 if (r == seqs.start(b) + seqs.length(b)) b++;
@@ -282,8 +283,9 @@ public final class VectorBackend extends ScalarBackend {
                     FloatVector acc = bias == null ? FloatVector.zero(F) : FloatVector.fromArray(F, bias, c);
                     for (int j = jLo; j < jHi; j++)
                         acc = FloatVector.fromArray(F, wt, j * channels + c).fma(FloatVector.fromArray(F, src, s0 + j * srcStride + c), acc);
-                    silu(acc).intoArray(dst, d0 + c);
+                    acc.intoArray(row, c);
                 }
+                silu(row, 0, dst, d0, cv);
                 for (int c = cv; c < channels; c++) {
                     float s = bias == null ? 0 : bias[c];
                     for (int j = jLo; j < jHi; j++) s = Math.fma(wt[j * channels + c], src[s0 + j * srcStride + c], s);
@@ -766,16 +768,9 @@ public final class VectorBackend extends ScalarBackend {
     /** Just above ln(2^-126) = -87.3365, so that {@link #exp} of it is still normal: a decay exponent below it gives a zero decay. */
     private static final float LN_MIN_NORMAL = -87.33f;
 
-    /**
-     * a[0, roundUp(n)) = e^a flushed below the smallest normal float, never computing a subnormal (an
-     * Intel core takes a microcode assist for each); in a loop of its own so that the JIT inlines
-     * {@link #exp} (a call would box the vectors).
-     */
+    /** a[0, roundUp(n)) = e^a flushed below the smallest normal float (see {@link #exp}). */
     private static void decayInPlace(float[] a, int n) {
-        for (int j = 0; j < n; j += VL) {
-            FloatVector x = FloatVector.fromArray(F, a, j);
-            exp(x.max(LN_MIN_NORMAL)).blend(0f, x.compare(VectorOperators.LT, LN_MIN_NORMAL)).intoArray(a, j);
-        }
+        exp(a, 0, a, 0, ceilDiv(n, VL) * VL, true);
     }
 
     /**
@@ -1019,7 +1014,7 @@ public final class VectorBackend extends ScalarBackend {
         float[] y = HeapBuf.of(yb), z = HeapBuf.of(zb), w = HeapBuf.of(wb), out = HeapBuf.of(outb);
         int dv = F.loopBound(dim);
         pool.forEach(ceilDiv(rows, ROWS_PER_TASK), 8L * rows * dim, task -> {
-            float[] lanes = SCRATCH.get().lanes;
+            float[] lanes = SCRATCH.get().lanes, gate = SCRATCH.get().row(dv);
             for (int r = task * ROWS_PER_TASK, r1 = Math.min(rows, r + ROWS_PER_TASK); r < r1; r++) {
                 int y0 = r * dim, z0 = r * zStride + zCol;
                 FloatVector acc = FloatVector.zero(F);
@@ -1028,13 +1023,13 @@ public final class VectorBackend extends ScalarBackend {
                     acc = v.fma(v, acc);
                 }
                 acc.intoArray(lanes, 0);
-                double ss = 0;
-                for (float l : lanes) ss += l;
+                double ss = sum(lanes);
                 for (int i = dv; i < dim; i++) ss += (double) y[y0 + i] * y[y0 + i];
                 float inv = (float) (1 / Math.sqrt(ss / dim + eps));
+                silu(z, z0, gate, 0, dv);
                 for (int i = 0; i < dv; i += VL)
                     FloatVector.fromArray(F, y, y0 + i).mul(inv).mul(FloatVector.fromArray(F, w, i))
-                            .mul(silu(FloatVector.fromArray(F, z, z0 + i))).intoArray(out, y0 + i);
+                            .mul(FloatVector.fromArray(F, gate, i)).intoArray(out, y0 + i);
                 for (int i = dv; i < dim; i++) out[y0 + i] = y[y0 + i] * inv * w[i] * silu(z[z0 + i]);
             }
         });
@@ -1057,7 +1052,8 @@ public final class VectorBackend extends ScalarBackend {
                 }
                 FloatVector acc = FloatVector.zero(F);
                 for (int i = 0; i < dv; i += VL) acc = acc.add(FloatVector.fromArray(F, x, o + i));
-                double mean = sumLanes(acc, lanes);
+                acc.intoArray(lanes, 0);
+                double mean = sum(lanes);
                 for (int i = dv; i < d; i++) mean += x[o + i];
                 mean /= d;
                 float m = (float) mean;
@@ -1066,7 +1062,8 @@ public final class VectorBackend extends ScalarBackend {
                     FloatVector c = FloatVector.fromArray(F, x, o + i).sub(m);
                     acc = c.fma(c, acc);
                 }
-                double var = sumLanes(acc, lanes);
+                acc.intoArray(lanes, 0);
+                double var = sum(lanes);
                 for (int i = dv; i < d; i++) var += (x[o + i] - mean) * (x[o + i] - mean);
                 float inv = (float) (1 / Math.sqrt(var / d + eps));
                 for (int i = 0; i < dv; i += VL)
@@ -1077,8 +1074,7 @@ public final class VectorBackend extends ScalarBackend {
         });
     }
 
-    private static double sumLanes(FloatVector v, float[] lanes) {
-        v.intoArray(lanes, 0);
+    private static double sum(float[] lanes) {
         double s = 0;
         for (float l : lanes) s += l;
         return s;
@@ -1125,28 +1121,44 @@ public final class VectorBackend extends ScalarBackend {
     private static final float ROUNDER = 12582912f;
 
     /**
-     * e^x, within 2 ulp where the result is a normal float, x = n ln2 + r with e^r by its Taylor series to
-     * r^7. 2^n is applied as 2^(n>>1) 2^(n - (n>>1)), both normal, so that results below 2^-126 round once
-     * into the subnormals as Math.exp's do; x is clamped to [-104, 88], and e^-104 rounds to zero.
+     * out[o, o + n) = e^in[io, io + n) for n a multiple of VL, within 2 ulp where the result is a normal float: x = m ln2 + r
+     * with e^r by its Taylor series to r^7. 2^m is applied as 2^(m>>1) 2^(m - (m>>1)), both normal, so that results
+     * below 2^-126 round once into the subnormals as Math.exp's do; x is clamped to [-104, 88], and e^-104 rounds to
+     * zero. With {@code flush}, results below the smallest normal float are zero instead, and no subnormal is ever
+     * computed (an Intel core takes a microcode assist for each). Lane math takes and gives arrays, never vectors:
+     * the JIT does not inline a callee it has already compiled on its own to more than -XX:InlineSmallCode bytes,
+     * and a vector passed to or returned from a call it does not inline is boxed, an allocation in every kernel loop
+     * for as long as the caller's compiled code lives (VectorBackendTest#steadyStateForwardAllocatesOnlyItsOutput
+     * failed about one run in ten that way when exp took and gave a vector).
      */
-    static FloatVector exp(FloatVector x) {
-        x = x.max(-104f).min(88f);
-        FloatVector t = x.fma(LOG2E, ROUNDER);
-        FloatVector n = t.sub(ROUNDER);
-        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x);
-        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
-        FloatVector p = FloatVector.broadcast(F, 1 / 5040f).fma(r, FloatVector.broadcast(F, 1 / 720f))
-                .fma(r, FloatVector.broadcast(F, 1 / 120f)).fma(r, FloatVector.broadcast(F, 1 / 24f))
-                .fma(r, FloatVector.broadcast(F, 1 / 6f)).fma(r, FloatVector.broadcast(F, 0.5f))
-                .fma(r, FloatVector.broadcast(F, 1f)).fma(r, FloatVector.broadcast(F, 1f));
-        IntVector k = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUNDER)), half = k.lanewise(VectorOperators.ASHR, 1);
-        FloatVector lo = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector hi = k.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return p.mul(lo).mul(hi);
+    static void exp(float[] in, int io, float[] out, int o, int n, boolean flush) {
+        for (int j = 0; j < n; j += VL) {
+            FloatVector x = FloatVector.fromArray(F, in, io + j);
+            VectorMask<Float> underflow = x.compare(VectorOperators.LT, LN_MIN_NORMAL);
+            if (flush) x = x.max(LN_MIN_NORMAL);
+            x = x.max(-104f).min(88f);
+            FloatVector t = x.fma(LOG2E, ROUNDER);
+            FloatVector whole = t.sub(ROUNDER);
+            FloatVector r = whole.fma(FloatVector.broadcast(F, -LN2_HI), x);
+            r = whole.fma(FloatVector.broadcast(F, -LN2_LO), r);
+            FloatVector p = FloatVector.broadcast(F, 1 / 5040f).fma(r, FloatVector.broadcast(F, 1 / 720f))
+                    .fma(r, FloatVector.broadcast(F, 1 / 120f)).fma(r, FloatVector.broadcast(F, 1 / 24f))
+                    .fma(r, FloatVector.broadcast(F, 1 / 6f)).fma(r, FloatVector.broadcast(F, 0.5f))
+                    .fma(r, FloatVector.broadcast(F, 1f)).fma(r, FloatVector.broadcast(F, 1f));
+            IntVector k = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUNDER)), half = k.lanewise(VectorOperators.ASHR, 1);
+            FloatVector lo = half.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector hi = k.sub(half).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector e = p.mul(lo).mul(hi);
+            (flush ? e.blend(0f, underflow) : e).intoArray(out, o + j);
+        }
     }
 
-    static FloatVector silu(FloatVector v) {
-        return v.div(exp(v.neg()).add(1f));
+    /** out[o, o + n) = silu(in[io, io + n)) = x / (1 + e^-x) for n a multiple of VL; in and out must not overlap. */
+    static void silu(float[] in, int io, float[] out, int o, int n) {
+        for (int j = 0; j < n; j += VL) FloatVector.fromArray(F, in, io + j).neg().intoArray(out, o + j);
+        exp(out, o, out, o, n, false);
+        for (int j = 0; j < n; j += VL)
+            FloatVector.fromArray(F, in, io + j).div(FloatVector.fromArray(F, out, o + j).add(1f)).intoArray(out, o + j);
     }
 
     private static int ceilDiv(int a, int b) {
@@ -1162,7 +1174,7 @@ public final class VectorBackend extends ScalarBackend {
     /** Per-thread working memory, grown on demand and reused by every later call. */
     private static final class Scratch {
         final float[] lanes = new float[VL];
-        private float[] pack = new float[0], convTaps = new float[0], edge = new float[0], run = new float[0];
+        private float[] pack = new float[0], convTaps = new float[0], edge = new float[0], run = new float[0], row = new float[0];
         private int lastQ = -1, lastP = -1, lastN = -1, lastStageRow = -1;
         /** The scan's tiles: x and the outputs (staging) of a stage of heads, Q rows; a chunk's B, C^T, M and so on. */
         float[] x = new float[0], staging = new float[0], e = new float[0], b = new float[0], bp = new float[0], ct = new float[0], btw = new float[0], ce = new float[0], scores = new float[0], m = new float[0], dts = new float[0], st = new float[0];
@@ -1185,6 +1197,12 @@ public final class VectorBackend extends ScalarBackend {
         float[] edge(int n) {
             if (edge.length < n) edge = new float[n];
             return edge;
+        }
+
+        /** A row of a row-wise kernel: conv's sums before silu, the norm's gate. */
+        float[] row(int n) {
+            if (row.length < n) row = new float[n];
+            return row;
         }
 
         /** The scan's running state of one (sequence, head) in pass (b). */
