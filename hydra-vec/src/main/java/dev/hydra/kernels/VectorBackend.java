@@ -1129,7 +1129,7 @@ public final class VectorBackend extends ScalarBackend {
      * the JIT does not inline a callee it has already compiled on its own to more than -XX:InlineSmallCode bytes,
      * and a vector passed to or returned from a call it does not inline is boxed, an allocation in every kernel loop
      * for as long as the caller's compiled code lives (VectorBackendTest#steadyStateForwardAllocatesOnlyItsOutput
-     * failed about one run in ten that way when exp took and gave a vector).
+     * failed about one run in fifteen that way when exp took and gave a vector).
      */
     static void exp(float[] in, int io, float[] out, int o, int n, boolean flush) {
         for (int j = 0; j < n; j += VL) {
