@@ -3,6 +3,11 @@ package dev.hydra.kernels;
 import jdk.incubator.vector.*;
 import java.util.SplittableRandom;
 
+/*
+ * Throwaway measurement tool (eleventh session). Variant A is a deliberate copy of VectorBackend's gemmTask and gemm6
+ * as of e856c2b, so that MC and KC can be set per JVM (-Dmc, -Dkc; in VectorBackend they are constants); variant B
+ * is the same tile reading x from packed micro-panels. Not part of the build.
+ */
 /** Single-thread GEMM variants over the whole product (tasks in order): A = committed layout (x rows strided), B = x block packed in MR-row micro-panels. */
 public final class GemmVariants {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;

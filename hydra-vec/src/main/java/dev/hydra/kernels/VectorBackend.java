@@ -1014,7 +1014,8 @@ public final class VectorBackend extends ScalarBackend {
         float[] y = HeapBuf.of(yb), z = HeapBuf.of(zb), w = HeapBuf.of(wb), out = HeapBuf.of(outb);
         int dv = F.loopBound(dim);
         pool.forEach(ceilDiv(rows, ROWS_PER_TASK), 8L * rows * dim, task -> {
-            float[] lanes = SCRATCH.get().lanes, gate = SCRATCH.get().row(dv);
+            Scratch sc = SCRATCH.get();
+            float[] lanes = sc.lanes, gate = sc.row(dv);
             for (int r = task * ROWS_PER_TASK, r1 = Math.min(rows, r + ROWS_PER_TASK); r < r1; r++) {
                 int y0 = r * dim, z0 = r * zStride + zCol;
                 FloatVector acc = FloatVector.zero(F);
@@ -1134,6 +1135,7 @@ public final class VectorBackend extends ScalarBackend {
     static void exp(float[] in, int io, float[] out, int o, int n, boolean flush) {
         for (int j = 0; j < n; j += VL) {
             FloatVector x = FloatVector.fromArray(F, in, io + j);
+            // computed either way: a mask that is null on one path is an object, boxed on every call
             VectorMask<Float> underflow = x.compare(VectorOperators.LT, LN_MIN_NORMAL);
             if (flush) x = x.max(LN_MIN_NORMAL);
             x = x.max(-104f).min(88f);
