@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the measured machine from a bundle made by scripts/cpu-run.sh (docs/vector.md, eighth session):
 # 1. two of its cores (taskset -c ${CPU_PAIR:-0,1}, as the 2-core build machines): JMH's FMA peak, our layer and ONNX Runtime
-#    at (8, 512) and (1, 8192), as scripts/bench.sh measures them;
+#    at (8, 512) and (1, 8192), as scripts/bench.sh measures them, then `hydra bench --stages` at both shapes there;
 # 2. all its cores: `hydra bench --stages` at (1, 65536) on CPU_THREADS (default "16 1 16") threads.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,10 +15,17 @@ jmh() {
         org.openjdk.jmh.Main "$@" 2>&1 | grep -E 'avgt|thrpt|^Benchmark|^Iteration|VM options|ERROR|Exception'
 }
 {
-    echo "== two cores: FMA peak on 2 threads"; jmh FmaBench -t 2 -f 1
+    echo "== two cores: FMA peak on 2 threads"; jmh FmaBench -t 2 -f 1 -i 6
     echo "== two cores: our layer on 2 threads"; jmh LayerBench -p shape=8x512,1x8192 -p threads=0 -f 1 -i 8
     echo "== two cores: ONNX Runtime, 2 intra-op threads"; jmh OrtBench -p shape=8x512,1x8192 -p model="$here/peer_hydra768.onnx" -f 1 -i 5
-    echo "== two cores: FMA peak on 2 threads, again"; jmh FmaBench -t 2 -f 1
+    echo "== two cores: FMA peak on 2 threads, again"; jmh FmaBench -t 2 -f 1 -i 6
+    for shape in "8 512" "1 8192"; do
+        set -- $shape
+        echo "== two cores: hydra bench --stages ($1, $2)"
+        taskset -c "${CPU_PAIR:-0,1}" "$java" --add-modules jdk.incubator.vector -XX:+UseParallelGC -Xms10g -Xmx10g -XX:+AlwaysPreTouch \
+            -cp "$cp" dev.hydra.cli.HydraCli bench --config "$here/hydra-768.json" --batch "$1" --seqlen "$2" --threads 2 --stages 2>&1 \
+            | grep -v '^WARNING: Using incubator'
+    done
 } | tee "$out/two-cores.log"
 for t in ${CPU_THREADS:-16 1 16}; do
     echo "== hydra bench (1, 65536), $t threads"
