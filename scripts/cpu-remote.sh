@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs on the measured machine from a bundle made by scripts/cpu-run.sh (docs/vector.md, eighth session):
-# 1. two of its cores (taskset -c ${CPU_PAIR:-0,1}, as the 2-core build machines): JMH's FMA peak, our layer and ONNX Runtime
-#    at (8, 512) and (1, 8192), as scripts/bench.sh measures them, then `hydra bench --stages` at both shapes there;
+# 1. two of its cores (taskset -c ${CPU_PAIR:-0,1}, as the 2-core build machines): JMH's FMA peak, our layer at (1, 512),
+#    (8, 512), (1, 8192) and (1, 65536) and ONNX Runtime at (8, 512) and (1, 8192), as scripts/bench.sh measures them, then `hydra bench --stages` at both shapes there;
 # 2. all its cores: `hydra bench --stages` at (1, 65536) on CPU_THREADS (default "16 1 16") threads.
+# With QUIET_GFLOPS=G it first measures the FMA loop on all cores (a few seconds) and stops there, with exit status 3,
+# when it reads below G GFLOP/s: a shared host's load halves that figure (docs/vector.md, eleventh session).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$here/out}
@@ -14,9 +16,15 @@ jmh() {
     taskset -c "${CPU_PAIR:-0,1}" "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$here/lib/benchmarks.jar" \
         org.openjdk.jmh.Main "$@" 2>&1 | grep -E 'avgt|thrpt|^Benchmark|^Iteration|VM options|ERROR|Exception'
 }
+if [ -n "${QUIET_GFLOPS:-}" ]; then
+    ops=$(CPU_PAIR=0-$(($(nproc) - 1)) jmh FmaBench -t "$(nproc)" -f 1 -wi 1 -i 2 | tee "$out/quiet-check.log" | awk '/^FmaBench.fma/ {print $4}')
+    gflops=$(awk -v o="${ops:-0}" 'BEGIN {printf "%.0f", o * 2 * 65536 * 12 * 16 / 1e9}')   # FmaBench.FLOPS_PER_OP at 512 bits
+    echo "FMA loop on $(nproc) threads: $gflops GFLOP/s (quiet from $QUIET_GFLOPS)"
+    [ "$gflops" -ge "$QUIET_GFLOPS" ] || exit 3
+fi
 {
     echo "== two cores: FMA peak on 2 threads"; jmh FmaBench -t 2 -f 1 -i 6
-    echo "== two cores: our layer on 2 threads"; jmh LayerBench -p shape=8x512,1x8192 -p threads=0 -f 1 -i 8
+    echo "== two cores: our layer on 2 threads"; jmh LayerBench -p shape=1x512,8x512,1x8192,1x65536 -p threads=0 -f 1 -i 8
     echo "== two cores: ONNX Runtime, 2 intra-op threads"; jmh OrtBench -p shape=8x512,1x8192 -p model="$here/peer_hydra768.onnx" -f 1 -i 5
     echo "== two cores: FMA peak on 2 threads, again"; jmh FmaBench -t 2 -f 1 -i 6
     for shape in "8 512" "1 8192"; do
