@@ -1187,30 +1187,30 @@ public final class VectorBackend extends ScalarBackend {
         int[] rows = new int[0], yRow = new int[0], headRow = new int[0], mRow = new int[0], stateRow = new int[0];
 
         float[] pack(int n) {
-            if (pack.length < n) pack = new float[n];
-            return pack;
+            return pack = atLeast(pack, n);
         }
 
         float[] convTaps(int n) {
-            if (convTaps.length < n) convTaps = new float[n];
-            return convTaps;
+            return convTaps = atLeast(convTaps, n);
         }
 
         float[] edge(int n) {
-            if (edge.length < n) edge = new float[n];
-            return edge;
+            return edge = atLeast(edge, n);
         }
 
         /** A row of a row-wise kernel: conv's sums before silu, the norm's gate. */
         float[] row(int n) {
-            if (row.length < n) row = new float[n];
-            return row;
+            return row = atLeast(row, n);
         }
 
         /** The scan's running state of one (sequence, head) in pass (b). */
         float[] run(int n) {
-            if (run.length < n) run = new float[n];
-            return run;
+            return run = atLeast(run, n);
+        }
+
+        /** {@code a}, or a new array of n floats where a is shorter (its contents are not kept). */
+        private static float[] atLeast(float[] a, int n) {
+            return a.length < n ? new float[n] : a;
         }
 
         /** Sizes the scan's tiles for chunk Q (padded to Qp), headdim P, state N and a stage's rows {@code stageRow} floats apart. */
