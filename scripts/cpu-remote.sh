@@ -19,7 +19,7 @@ jmh() {
 if [ -n "${QUIET_GFLOPS:-}" ]; then
     ops=$(CPU_PAIR=0-$(($(nproc) - 1)) jmh FmaBench -t "$(nproc)" -f 1 -wi 1 -i 2 | tee "$out/quiet-check.log" | awk '/^FmaBench.fma/ {print $4}')
     gflops=$(awk -v o="${ops:-0}" 'BEGIN {printf "%.0f", o * 2 * 65536 * 12 * 16 / 1e9}')   # FmaBench.FLOPS_PER_OP at 512 bits
-    echo "FMA loop on $(nproc) threads: $gflops GFLOP/s (quiet from $QUIET_GFLOPS)"
+    echo "FMA loop on $(nproc) threads: $gflops GFLOP/s (quiet from $QUIET_GFLOPS)" | tee -a "$out/quiet-check.log"
     [ "$gflops" -ge "$QUIET_GFLOPS" ] || exit 3
 fi
 {
