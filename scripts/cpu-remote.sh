@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs on the measured machine from a bundle made by scripts/cpu-run.sh (docs/vector.md, eighth session):
 # 1. two of its cores (taskset -c ${CPU_PAIR:-0,1}, as the 2-core build machines): JMH's FMA peak, our layer at (1, 512),
-#    (8, 512), (1, 8192) and (1, 65536) and ONNX Runtime at (8, 512) and (1, 8192), as scripts/bench.sh measures them, then `hydra bench --stages` at both shapes there;
+#    (8, 512), (1, 8192) and (1, 65536) and ONNX Runtime at (8, 512) and (1, 8192), as scripts/bench.sh measures them,
+#    then `hydra bench --stages` at (8, 512) and (1, 8192) there;
 # 2. all its cores: `hydra bench --stages` at (1, 65536) on CPU_THREADS (default "16 1 16") threads.
 # With QUIET_GFLOPS=G it first measures the FMA loop on all cores (a few seconds) and stops there, with exit status 3,
 # when it reads below G GFLOP/s: a shared host's load halves that figure (docs/vector.md, eleventh session).
@@ -18,7 +19,8 @@ jmh() {
 }
 if [ -n "${QUIET_GFLOPS:-}" ]; then
     ops=$(CPU_PAIR=0-$(($(nproc) - 1)) jmh FmaBench -t "$(nproc)" -f 1 -wi 1 -i 2 | tee "$out/quiet-check.log" | awk '/^FmaBench.fma/ {print $4}')
-    gflops=$(awk -v o="${ops:-0}" 'BEGIN {printf "%.0f", o * 2 * 65536 * 12 * 16 / 1e9}')   # FmaBench.FLOPS_PER_OP at 512 bits
+    lanes=$(grep -qw avx512f /proc/cpuinfo && echo 16 || echo 8)   # the preferred species' fp32 lanes
+    gflops=$(awk -v o="${ops:-0}" -v l="$lanes" 'BEGIN {printf "%.0f", o * 2 * 65536 * 12 * l / 1e9}')   # FmaBench.FLOPS_PER_OP
     echo "FMA loop on $(nproc) threads: $gflops GFLOP/s (quiet from $QUIET_GFLOPS)" | tee -a "$out/quiet-check.log"
     [ "$gflops" -ge "$QUIET_GFLOPS" ] || exit 3
 fi
