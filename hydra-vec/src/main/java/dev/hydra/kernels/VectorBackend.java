@@ -272,7 +272,8 @@ public final class VectorBackend extends ScalarBackend {
             for (int j = 0; j < k; j++) wt[j * channels + c] = w[c * k + j];
         int rows = seqs.rows(), pad = k / 2, cv = F.loopBound(channels);
         pool.forEach(ceilDiv(rows, ROWS_PER_TASK), (long) rows * channels * k, task -> {
-            float[] row = SCRATCH.get().row(cv);
+            Scratch sc = SCRATCH.get();
+            float[] row = sc.row(cv), tmp = sc.siluStage(cv);
             int r = task * ROWS_PER_TASK, r1 = Math.min(rows, r + ROWS_PER_TASK);
             for (int b = seqs.sequenceOf(r); r < r1; r++) {
                 if (r == seqs.start(b) + seqs.length(b)) b++;
@@ -285,7 +286,7 @@ public final class VectorBackend extends ScalarBackend {
                         acc = FloatVector.fromArray(F, wt, j * channels + c).fma(FloatVector.fromArray(F, src, s0 + j * srcStride + c), acc);
                     acc.intoArray(row, c);
                 }
-                silu(row, 0, dst, d0, cv);
+                silu(row, 0, dst, d0, cv, tmp);
                 for (int c = cv; c < channels; c++) {
                     float s = bias == null ? 0 : bias[c];
                     for (int j = jLo; j < jHi; j++) s = Math.fma(wt[j * channels + c], src[s0 + j * srcStride + c], s);
@@ -1027,7 +1028,7 @@ public final class VectorBackend extends ScalarBackend {
                 double ss = sum(lanes);
                 for (int i = dv; i < dim; i++) ss += (double) y[y0 + i] * y[y0 + i];
                 float inv = (float) (1 / Math.sqrt(ss / dim + eps));
-                silu(z, z0, gate, 0, dv);
+                silu(z, z0, gate, 0, dv, gate);
                 for (int i = 0; i < dv; i += VL)
                     FloatVector.fromArray(F, y, y0 + i).mul(inv).mul(FloatVector.fromArray(F, w, i))
                             .mul(FloatVector.fromArray(F, gate, i)).intoArray(out, y0 + i);
@@ -1137,8 +1138,10 @@ public final class VectorBackend extends ScalarBackend {
             FloatVector x = FloatVector.fromArray(F, in, io + j);
             // computed either way: a mask that is null on one path is an object, boxed on every call
             VectorMask<Float> underflow = x.compare(VectorOperators.LT, LN_MIN_NORMAL);
-            if (flush) x = x.max(LN_MIN_NORMAL);
-            x = x.max(-104f).min(88f);
+            // clamps as compare and blend: max and min with Java's NaN and signed-zero rules take six instructions each
+            if (flush) x = x.blend(LN_MIN_NORMAL, underflow);
+            x = x.blend(-104f, x.compare(VectorOperators.LT, -104f));
+            x = x.blend(88f, x.compare(VectorOperators.GT, 88f));
             FloatVector t = x.fma(LOG2E, ROUNDER);
             FloatVector whole = t.sub(ROUNDER);
             FloatVector r = whole.fma(FloatVector.broadcast(F, -LN2_HI), x);
@@ -1155,12 +1158,15 @@ public final class VectorBackend extends ScalarBackend {
         }
     }
 
-    /** out[o, o + n) = silu(in[io, io + n)) = x / (1 + e^-x) for n a multiple of VL; in and out must not overlap. */
-    static void silu(float[] in, int io, float[] out, int o, int n) {
-        for (int j = 0; j < n; j += VL) FloatVector.fromArray(F, in, io + j).neg().intoArray(out, o + j);
-        exp(out, o, out, o, n, false);
+    /**
+     * out[o, o + n) = silu(in[io, io + n)) = x / (1 + e^-x) for n a multiple of VL, e^-x staged in tmp[0, n) (which
+     * may be out when o is 0), so that out is written once; in must overlap neither.
+     */
+    static void silu(float[] in, int io, float[] out, int o, int n, float[] tmp) {
+        for (int j = 0; j < n; j += VL) FloatVector.fromArray(F, in, io + j).neg().intoArray(tmp, j);
+        exp(tmp, 0, tmp, 0, n, false);
         for (int j = 0; j < n; j += VL)
-            FloatVector.fromArray(F, in, io + j).div(FloatVector.fromArray(F, out, o + j).add(1f)).intoArray(out, o + j);
+            FloatVector.fromArray(F, in, io + j).div(FloatVector.fromArray(F, tmp, j).add(1f)).intoArray(out, o + j);
     }
 
     private static int ceilDiv(int a, int b) {
@@ -1176,7 +1182,7 @@ public final class VectorBackend extends ScalarBackend {
     /** Per-thread working memory, grown on demand and reused by every later call. */
     private static final class Scratch {
         final float[] lanes = new float[VL];
-        private float[] pack = new float[0], convTaps = new float[0], edge = new float[0], run = new float[0], row = new float[0];
+        private float[] pack = new float[0], convTaps = new float[0], edge = new float[0], run = new float[0], row = new float[0], siluStage = new float[0];
         private int lastQ = -1, lastP = -1, lastN = -1, lastStageRow = -1;
         /** The scan's tiles: x and the outputs (staging) of a stage of heads, Q rows; a chunk's B, C^T, M and so on. */
         float[] x = new float[0], staging = new float[0], e = new float[0], b = new float[0], bp = new float[0], ct = new float[0], btw = new float[0], ce = new float[0], scores = new float[0], m = new float[0], dts = new float[0], st = new float[0];
@@ -1201,6 +1207,11 @@ public final class VectorBackend extends ScalarBackend {
         /** A row of a row-wise kernel: conv's sums before silu, the norm's gate. */
         float[] row(int n) {
             return row = atLeast(row, n);
+        }
+
+        /** {@link #silu}'s e^-x where its output is not scratch itself (the conv's). */
+        float[] siluStage(int n) {
+            return siluStage = atLeast(siluStage, n);
         }
 
         /** The scan's running state of one (sequence, head) in pass (b). */
