@@ -134,12 +134,16 @@ public final class VectorBackend extends ScalarBackend {
         float[] x = HeapBuf.of(xb), p = packedWeights(HeapBuf.of(wb), in, out), bias = HeapBuf.of(biasb), y = HeapBuf.of(yb);
         // the widest column blocks that still give every thread four tasks: a task reads its rows of x, its strips
         // of W and its block of y from beyond its core's L2 once, so a wider block does more arithmetic per byte of
-        // the cache and memory bandwidth all cores share (which part of y a task computes never changes its sums)
-        int strips = ceilDiv(out, NR), rowTasks = ceilDiv(rows, MC), perTask = MAX_STRIPS;
-        while (perTask > 1 && (long) rowTasks * ceilDiv(strips, perTask) < 4L * pool.threads()) perTask /= 2;
-        int nc = perTask * NR, colTasks = ceilDiv(out, nc);
+        // the cache and memory bandwidth all cores share; then, where one column block is still too few tasks (fc_D's
+        // few heads, or few rows, on many threads), the tallest row blocks that do (which part of y a task computes
+        // never changes its sums)
+        int strips = ceilDiv(out, NR), perTask = MAX_STRIPS;
+        while (perTask > 1 && (long) ceilDiv(rows, MC) * ceilDiv(strips, perTask) < 4L * pool.threads()) perTask /= 2;
+        int nc = perTask * NR, colTasks = ceilDiv(out, nc), mc = MC;
+        while (mc > 4 * MR && (long) ceilDiv(rows, mc) * colTasks < 4L * pool.threads()) mc /= 2;
+        int rowBlock = mc, rowTasks = ceilDiv(rows, mc);
         pool.forEach(rowTasks * colTasks, (long) rows * in * out,
-                t -> gemmTask(x, xStride, xCol, in, p, bias, y, out, (t / colTasks) * MC, Math.min(rows, (t / colTasks + 1) * MC), (t % colTasks) * nc, nc));
+                t -> gemmTask(x, xStride, xCol, in, p, bias, y, out, (t / colTasks) * rowBlock, Math.min(rows, (t / colTasks + 1) * rowBlock), (t % colTasks) * nc, nc));
     }
 
     /**
