@@ -38,8 +38,8 @@ public final class VectorBackend extends ScalarBackend {
     private static final int MR = 6, NR = 2 * VL, MC = 384, KC = 256;
     /** The widest column block of one GEMM task, in strips of NR outputs (see {@link #linear}). */
     private static final int MAX_STRIPS = 8;
-    /** Rows per task of the row-wise kernels (conv, shift, norm). */
-    private static final int ROWS_PER_TASK = 64;
+    /** Rows per task of the row-wise kernels (conv, dt, shift, norms), and the fewest they take on short inputs (see {@link #rowsPerTask}). */
+    private static final int ROWS_PER_TASK = 64, MIN_ROWS_PER_TASK = 8;
     /**
      * Longest chunk the scan runs: a longer chunk_size runs as chunks of this length, the same math (docs/spec.md
      * §1.5) with fewer FLOPs: per step, the quadratic part (C B^T per group and M X per head, N Q / 2 and P Q / 2
@@ -84,6 +84,15 @@ public final class VectorBackend extends ScalarBackend {
 
     public int threads() {
         return pool.threads();
+    }
+
+    /**
+     * Rows per task of a row-wise kernel over {@code rows} rows: {@link #ROWS_PER_TASK}, or fewer where that leaves a
+     * thread without four tasks (a short text on many cores: 512 rows were 8 tasks for 16 threads); each row's
+     * result is the same in any task.
+     */
+    private int rowsPerTask(int rows) {
+        return Math.max(MIN_ROWS_PER_TASK, Math.min(ROWS_PER_TASK, ceilDiv(rows, 4 * pool.threads())));
     }
 
     /** Lanes of the species the kernels run on (16 with AVX-512). */
@@ -274,11 +283,11 @@ public final class VectorBackend extends ScalarBackend {
         float[] wt = SCRATCH.get().convTaps(k * channels);
         for (int c = 0; c < channels; c++)
             for (int j = 0; j < k; j++) wt[j * channels + c] = w[c * k + j];
-        int rows = seqs.rows(), pad = k / 2, cv = F.loopBound(channels);
-        pool.forEach(ceilDiv(rows, ROWS_PER_TASK), (long) rows * channels * k, task -> {
+        int rows = seqs.rows(), pad = k / 2, cv = F.loopBound(channels), perTask = rowsPerTask(rows);
+        pool.forEach(ceilDiv(rows, perTask), (long) rows * channels * k, task -> {
             Scratch sc = SCRATCH.get();
             float[] row = sc.row(cv), tmp = sc.siluStage(cv);
-            int r = task * ROWS_PER_TASK, r1 = Math.min(rows, r + ROWS_PER_TASK);
+            int r = task * perTask, r1 = Math.min(rows, r + perTask);
             for (int b = seqs.sequenceOf(r); r < r1; r++) {
                 if (r == seqs.start(b) + seqs.length(b)) b++;
                 int t = r - seqs.start(b), len = seqs.length(b);
@@ -305,7 +314,7 @@ public final class VectorBackend extends ScalarBackend {
     @Override
     public void softplusDt(Buf srcb, int srcStride, int srcCol, int rows, int heads, Buf dtBiasb, float lo, float hi, Buf dstb) {
         float[] src = HeapBuf.of(srcb), dtBias = HeapBuf.of(dtBiasb), dst = HeapBuf.of(dstb);
-        int perTask = 16 * ROWS_PER_TASK;
+        int perTask = rowsPerTask(rows);
         pool.forEach(ceilDiv(rows, perTask), 16L * rows * heads, t -> softplusDtRows(src, srcStride, srcCol, t * perTask, Math.min(rows, (t + 1) * perTask), heads, dtBias, lo, hi, dst));
     }
 
@@ -984,9 +993,9 @@ public final class VectorBackend extends ScalarBackend {
     @Override
     public void shiftAddDiagonal(Sequences seqs, int heads, int headdim, Buf yFb, Buf yBb, Buf xb, int xStride, Buf deltab, Buf outb) {
         float[] yF = HeapBuf.of(yFb), yB = HeapBuf.of(yBb), x = HeapBuf.of(xb), delta = HeapBuf.of(deltab), out = HeapBuf.of(outb);
-        int D = heads * headdim, rows = seqs.rows(), pv = F.loopBound(headdim);
-        pool.forEach(ceilDiv(rows, ROWS_PER_TASK), 3L * rows * D, task -> {
-            int r = task * ROWS_PER_TASK, r1 = Math.min(rows, r + ROWS_PER_TASK);
+        int D = heads * headdim, rows = seqs.rows(), pv = F.loopBound(headdim), perTask = rowsPerTask(rows);
+        pool.forEach(ceilDiv(rows, perTask), 3L * rows * D, task -> {
+            int r = task * perTask, r1 = Math.min(rows, r + perTask);
             for (int b = seqs.sequenceOf(r); r < r1; r++) {
                 if (r == seqs.start(b) + seqs.length(b)) b++;
                 int t = r - seqs.start(b), len = seqs.length(b);
@@ -1017,11 +1026,11 @@ public final class VectorBackend extends ScalarBackend {
     @Override
     public void gatedRmsNorm(Buf yb, int rows, int dim, Buf zb, int zStride, int zCol, Buf wb, float eps, Buf outb) {
         float[] y = HeapBuf.of(yb), z = HeapBuf.of(zb), w = HeapBuf.of(wb), out = HeapBuf.of(outb);
-        int dv = F.loopBound(dim);
-        pool.forEach(ceilDiv(rows, ROWS_PER_TASK), 8L * rows * dim, task -> {
+        int dv = F.loopBound(dim), perTask = rowsPerTask(rows);
+        pool.forEach(ceilDiv(rows, perTask), 8L * rows * dim, task -> {
             Scratch sc = SCRATCH.get();
             float[] lanes = sc.lanes, gate = sc.row(dv);
-            for (int r = task * ROWS_PER_TASK, r1 = Math.min(rows, r + ROWS_PER_TASK); r < r1; r++) {
+            for (int r = task * perTask, r1 = Math.min(rows, r + perTask); r < r1; r++) {
                 int y0 = r * dim, z0 = r * zStride + zCol;
                 FloatVector acc = FloatVector.zero(F);
                 for (int i = 0; i < dv; i += VL) {
@@ -1047,10 +1056,10 @@ public final class VectorBackend extends ScalarBackend {
     @Override
     public void layerNorm(Buf xb, int rows, int d, Buf wb, Buf bb, float eps, Buf outb) {
         float[] x = HeapBuf.of(xb), w = HeapBuf.of(wb), b = HeapBuf.of(bb), out = HeapBuf.of(outb);
-        int dv = F.loopBound(d);
-        pool.forEach(ceilDiv(rows, ROWS_PER_TASK), 4L * rows * d, task -> {
+        int dv = F.loopBound(d), perTask = rowsPerTask(rows);
+        pool.forEach(ceilDiv(rows, perTask), 4L * rows * d, task -> {
             float[] lanes = SCRATCH.get().lanes;
-            for (int r = task * ROWS_PER_TASK, r1 = Math.min(rows, r + ROWS_PER_TASK); r < r1; r++) {
+            for (int r = task * perTask, r1 = Math.min(rows, r + perTask); r < r1; r++) {
                 int o = r * d;
                 if (dv == 0) {
                     normalizeRow(x, o, d, w, b, eps, out);
