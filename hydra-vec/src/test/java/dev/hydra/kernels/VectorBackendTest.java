@@ -243,6 +243,36 @@ class VectorBackendTest {
     }
 
     @Test
+    void expClampsLargeInputsToItsLargestFiniteResult() {
+        float[] in = new float[VL], out = new float[VL], top = new float[VL];
+        java.util.Arrays.fill(in, 88f);
+        VectorBackend.exp(in, 0, top, 0, VL, false);
+        assertThat(top[0]).isFinite().isCloseTo((float) Math.exp(88), org.assertj.core.data.Percentage.withPercentage(1e-4));
+        for (float v : new float[] {88.5f, 100f, 1e30f, Float.POSITIVE_INFINITY}) {
+            java.util.Arrays.fill(in, v);
+            VectorBackend.exp(in, 0, out, 0, VL, false);
+            assertThat(out[0]).as("exp(%s)", v).isEqualTo(top[0]);
+        }
+    }
+
+    @Test
+    void siluMatchesTheScalarOneAtExtremesWithItsStagingApartOrInItsOutput() {
+        // below -88, e^-x is exp's clamped e^88, so silu(x) is x e^-88 rather than the scalar's -0: equal within 1e-30 down to -1.6e8
+        float[] values = {0f, -0f, 1e-30f, -1e-30f, 0.5f, -3f, 20f, -20f, 87f, -87f, 88.5f, -88.5f, 1000f, -1000f, 1e30f, -1e8f};
+        float[] in = new float[VL], out = new float[VL], apart = new float[VL], inOut = new float[VL];
+        for (int i0 = 0; i0 < values.length; i0 += VL) {
+            for (int i = 0; i < VL; i++) in[i] = values[(i0 + i) % values.length];
+            VectorBackend.silu(in, 0, out, 0, VL, apart);
+            VectorBackend.silu(in, 0, inOut, 0, VL, inOut);
+            for (int i = 0; i < VL; i++) {
+                float exact = ScalarBackend.silu(in[i]);
+                assertThat(out[i]).as("silu(%s)", in[i]).isCloseTo(exact, org.assertj.core.data.Offset.offset(1e-6f * Math.abs(exact) + 1e-30f));
+                assertThat(inOut[i]).as("silu(%s), staged in its output", in[i]).isEqualTo(out[i]);
+            }
+        }
+    }
+
+    @Test
     void expRoundsIntoTheSubnormalsAndFlushesToZeroLikeMathExp() {
         float[] in = new float[VL], out = new float[VL];
         for (float v = -110f; v < -86f; v += 0.0071f) {
