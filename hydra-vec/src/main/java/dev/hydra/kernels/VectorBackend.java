@@ -36,8 +36,14 @@ public final class VectorBackend extends ScalarBackend {
     private static final int VL = F.length();
     /** GEMM register tile: MR rows by NR = two vectors of outputs; cache tiles: MC rows, KC depth (and up to MAX_STRIPS strips of outputs). */
     private static final int MR = 6, NR = 2 * VL, MC = 384, KC = 256;
-    /** The widest column block of one GEMM task, in strips of NR outputs (see {@link #linear}). */
+    /** The widest column block of one GEMM task on x's rows, in strips of NR outputs (see {@link #linear}). */
     private static final int MAX_STRIPS = 8;
+    /**
+     * GEMM on packed x (AVX-512, see {@link #panelTask}): register tile PR rows by NR outputs (24 accumulators of the
+     * 32 registers); cache tiles: PANEL_ROWS rows of x packed over the whole depth, GROUP strips of W per KC block.
+     * A task packs its rows once for all its strips, so it packs only where it has PACK_MIN_STRIPS strips or more.
+     */
+    private static final int PR = 12, PANEL_ROWS = 96, GROUP = 16, PACK_MIN_STRIPS = 8;
     /** Rows per task of the row-wise kernels (conv, dt, shift, norms), and the fewest they take on short inputs (see {@link #rowsPerTask}). */
     private static final int ROWS_PER_TASK = 64, MIN_ROWS_PER_TASK = 8;
     /**
@@ -141,18 +147,39 @@ public final class VectorBackend extends ScalarBackend {
     @Override
     public void linear(Buf xb, int xStride, int xCol, int rows, int in, Buf wb, Buf biasb, int out, Buf yb) {
         float[] x = HeapBuf.of(xb), p = packedWeights(HeapBuf.of(wb), in, out), bias = HeapBuf.of(biasb), y = HeapBuf.of(yb);
+        // on AVX-512, x packed where that pays (see panelStrips); else tiles on x's rows, in
         // the widest column blocks that still give every thread four tasks: a task reads its rows of x, its strips
         // of W and its block of y from beyond its core's L2 once, so a wider block does more arithmetic per byte of
         // the cache and memory bandwidth all cores share; then, where one column block is still too few tasks (fc_D's
         // few heads, or few rows, on many threads), the tallest row blocks that do (which part of y a task computes
         // never changes its sums)
-        int strips = ceilDiv(out, NR), perTask = MAX_STRIPS;
-        while (perTask > 1 && (long) ceilDiv(rows, MC) * ceilDiv(strips, perTask) < 4L * pool.threads()) perTask /= 2;
+        int strips = ceilDiv(out, NR), threads = pool.threads(), panelStrips = panelStrips(rows, out, threads);
+        if (panelStrips > 0) {
+            int nc = panelStrips * NR, colTasks = ceilDiv(out, nc);
+            pool.forEach(ceilDiv(rows, PANEL_ROWS) * colTasks, (long) rows * in * out, t -> panelTask(x, xStride, xCol, in, p, bias, y, out,
+                    (t / colTasks) * PANEL_ROWS, Math.min(rows, (t / colTasks + 1) * PANEL_ROWS), (t % colTasks) * nc, Math.min(out, (t % colTasks + 1) * nc)));
+            return;
+        }
+        int perTask = MAX_STRIPS;
+        while (perTask > 1 && (long) ceilDiv(rows, MC) * ceilDiv(strips, perTask) < 4L * threads) perTask /= 2;
         int nc = perTask * NR, colTasks = ceilDiv(out, nc), mc = MC;
-        while (mc > 4 * MR && (long) ceilDiv(rows, mc) * colTasks < 4L * pool.threads()) mc /= 2;
+        while (mc > 4 * MR && (long) ceilDiv(rows, mc) * colTasks < 4L * threads) mc /= 2;
         int rowBlock = mc, rowTasks = ceilDiv(rows, mc);
         pool.forEach(rowTasks * colTasks, (long) rows * in * out,
                 t -> gemmTask(x, xStride, xCol, in, p, bias, y, out, (t / colTasks) * rowBlock, Math.min(rows, (t / colTasks + 1) * rowBlock), (t % colTasks) * nc, nc));
+    }
+
+    /**
+     * Strips of outputs per task where a linear of these rows and outputs packs x (see {@link #panelTask}), or 0
+     * where it runs its tiles on x's rows: on AVX-512, the widest column blocks that give every thread four tasks
+     * of PANEL_ROWS rows, packing only where they are PACK_MIN_STRIPS strips or wider (fc_D's one strip, or a short
+     * input on many threads, would pack x for too few outputs).
+     */
+    static int panelStrips(int rows, int out, int threads) {
+        if (!WIDE_TILES) return 0;
+        int strips = ceilDiv(out, NR), perTask = strips, rowTasks = ceilDiv(rows, PANEL_ROWS);
+        while (perTask >= 2 * PACK_MIN_STRIPS && (long) rowTasks * ceilDiv(strips, perTask) < 4L * threads) perTask = ceilDiv(perTask, 2);
+        return perTask >= PACK_MIN_STRIPS && (long) rowTasks * ceilDiv(strips, perTask) >= 4L * threads ? perTask : 0;
     }
 
     /**
@@ -208,6 +235,55 @@ public final class VectorBackend extends ScalarBackend {
                 for (int r = r0; r < r1; r++) System.arraycopy(edge, (r - r0) * NR, y, r * out + o, nr);
             }
         }
+    }
+
+    /**
+     * Rows [r0, r1) and outputs [o0, o1) of y from the packed W and the rows packed as panels of PR (see
+     * {@link #packPanels}): per GROUP strips (in L2 with the panels) and KC-deep block, every panel's PRx2-vector
+     * register tiles accumulate over the block, starting from the bias (first block) or y (later blocks), as the
+     * tiles on x's rows do: the same sums in the same order.
+     */
+    private static void panelTask(float[] x, int xs, int xc, int in, float[] p, float[] bias, float[] y, int out, int r0, int r1, int o0, int o1) {
+        Scratch sc = SCRATCH.get();
+        int panels = ceilDiv(r1 - r0, PR);
+        float[] xp = packPanels(x, xs, xc, in, r0, r1, sc.panels(panels * PR * in)), edge = sc.edge(PR * NR);
+        for (int g = o0; g < o1; g += GROUP * NR) {
+            int g1 = Math.min(o1, g + GROUP * NR);
+            for (int k0 = 0; k0 < in; k0 += KC) {
+                int kc = Math.min(KC, in - k0);
+                boolean first = k0 == 0;
+                for (int q = 0; q < panels; q++) {
+                    int r = r0 + q * PR, mr = Math.min(PR, r1 - r), xo = q * PR * in + k0 * PR;
+                    for (int o = g; o < g1; o += NR) {
+                        int nr = Math.min(NR, g1 - o), pb = o * in + k0 * NR;
+                        if (mr == PR && nr == NR) {
+                            gemm12(xp, xo, kc, p, pb, y, r * out + o, out, bias, o, first);
+                            continue;
+                        }
+                        // a tile past the last row or output: the same tile on a zero-padded copy
+                        for (int i = 0; i < PR; i++)
+                            for (int j = 0; j < NR; j++)
+                                edge[i * NR + j] = i >= mr || j >= nr ? 0 : first ? (bias == null ? 0 : bias[o + j]) : y[(r + i) * out + o + j];
+                        gemm12(xp, xo, kc, p, pb, edge, 0, NR, null, 0, false);
+                        for (int i = 0; i < mr; i++) System.arraycopy(edge, i * NR, y, (r + i) * out + o, nr);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Rows [r0, r1) of x (columns xc.. of rows xs apart) as panels of PR rows over the whole depth, k-major: row r0 +
+     * q PR + i, depth k is at q PR in + k PR + i; the last panel's missing rows are zeros.
+     */
+    private static float[] packPanels(float[] x, int xs, int xc, int in, int r0, int r1, float[] xp) {
+        int padded = ceilDiv(r1 - r0, PR) * PR;
+        for (int i = 0; i < padded; i++) {
+            int o = (i / PR) * PR * in + i % PR, xr = (r0 + i) * xs + xc;
+            if (r0 + i < r1) for (int k = 0; k < in; k++) xp[o + k * PR] = x[xr + k];
+            else for (int k = 0; k < in; k++) xp[o + k * PR] = 0;
+        }
+        return xp;
     }
 
     /** Rows [r0, r1) of one strip; y0 is row r0's first output in y (rows ys apart). */
@@ -272,6 +348,69 @@ public final class VectorBackend extends ScalarBackend {
         }
         c0.intoArray(y, y0);
         c1.intoArray(y, y0 + VL);
+    }
+
+    /** One PR x 2-vector tile on a packed panel (x0: its depth k0), the 24 accumulators of {@link #gemm6}'s scheme. */
+    private static void gemm12(float[] x, int x0, int kc, float[] p, int pb, float[] y, int y0, int ys, float[] bias, int bo, boolean first) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71, c80, c81, c90, c91, ca0, ca1, cb0, cb1;
+        if (first) {
+            FloatVector b0 = bias == null ? FloatVector.zero(F) : FloatVector.fromArray(F, bias, bo);
+            FloatVector b1 = bias == null ? FloatVector.zero(F) : FloatVector.fromArray(F, bias, bo + VL);
+            c00 = c10 = c20 = c30 = c40 = c50 = c60 = c70 = c80 = c90 = ca0 = cb0 = b0;
+            c01 = c11 = c21 = c31 = c41 = c51 = c61 = c71 = c81 = c91 = ca1 = cb1 = b1;
+        } else {
+            c00 = FloatVector.fromArray(F, y, y0); c01 = FloatVector.fromArray(F, y, y0 + VL);
+            c10 = FloatVector.fromArray(F, y, y0 + ys); c11 = FloatVector.fromArray(F, y, y0 + ys + VL);
+            c20 = FloatVector.fromArray(F, y, y0 + 2 * ys); c21 = FloatVector.fromArray(F, y, y0 + 2 * ys + VL);
+            c30 = FloatVector.fromArray(F, y, y0 + 3 * ys); c31 = FloatVector.fromArray(F, y, y0 + 3 * ys + VL);
+            c40 = FloatVector.fromArray(F, y, y0 + 4 * ys); c41 = FloatVector.fromArray(F, y, y0 + 4 * ys + VL);
+            c50 = FloatVector.fromArray(F, y, y0 + 5 * ys); c51 = FloatVector.fromArray(F, y, y0 + 5 * ys + VL);
+            c60 = FloatVector.fromArray(F, y, y0 + 6 * ys); c61 = FloatVector.fromArray(F, y, y0 + 6 * ys + VL);
+            c70 = FloatVector.fromArray(F, y, y0 + 7 * ys); c71 = FloatVector.fromArray(F, y, y0 + 7 * ys + VL);
+            c80 = FloatVector.fromArray(F, y, y0 + 8 * ys); c81 = FloatVector.fromArray(F, y, y0 + 8 * ys + VL);
+            c90 = FloatVector.fromArray(F, y, y0 + 9 * ys); c91 = FloatVector.fromArray(F, y, y0 + 9 * ys + VL);
+            ca0 = FloatVector.fromArray(F, y, y0 + 10 * ys); ca1 = FloatVector.fromArray(F, y, y0 + 10 * ys + VL);
+            cb0 = FloatVector.fromArray(F, y, y0 + 11 * ys); cb1 = FloatVector.fromArray(F, y, y0 + 11 * ys + VL);
+        }
+        for (int k = 0, pk = pb, xk = x0; k < kc; k++, pk += NR, xk += PR) {
+            FloatVector w0 = FloatVector.fromArray(F, p, pk), w1 = FloatVector.fromArray(F, p, pk + VL);
+            FloatVector a = FloatVector.broadcast(F, x[xk]);
+            c00 = w0.fma(a, c00); c01 = w1.fma(a, c01);
+            a = FloatVector.broadcast(F, x[xk + 1]);
+            c10 = w0.fma(a, c10); c11 = w1.fma(a, c11);
+            a = FloatVector.broadcast(F, x[xk + 2]);
+            c20 = w0.fma(a, c20); c21 = w1.fma(a, c21);
+            a = FloatVector.broadcast(F, x[xk + 3]);
+            c30 = w0.fma(a, c30); c31 = w1.fma(a, c31);
+            a = FloatVector.broadcast(F, x[xk + 4]);
+            c40 = w0.fma(a, c40); c41 = w1.fma(a, c41);
+            a = FloatVector.broadcast(F, x[xk + 5]);
+            c50 = w0.fma(a, c50); c51 = w1.fma(a, c51);
+            a = FloatVector.broadcast(F, x[xk + 6]);
+            c60 = w0.fma(a, c60); c61 = w1.fma(a, c61);
+            a = FloatVector.broadcast(F, x[xk + 7]);
+            c70 = w0.fma(a, c70); c71 = w1.fma(a, c71);
+            a = FloatVector.broadcast(F, x[xk + 8]);
+            c80 = w0.fma(a, c80); c81 = w1.fma(a, c81);
+            a = FloatVector.broadcast(F, x[xk + 9]);
+            c90 = w0.fma(a, c90); c91 = w1.fma(a, c91);
+            a = FloatVector.broadcast(F, x[xk + 10]);
+            ca0 = w0.fma(a, ca0); ca1 = w1.fma(a, ca1);
+            a = FloatVector.broadcast(F, x[xk + 11]);
+            cb0 = w0.fma(a, cb0); cb1 = w1.fma(a, cb1);
+        }
+        c00.intoArray(y, y0); c01.intoArray(y, y0 + VL);
+        c10.intoArray(y, y0 + ys); c11.intoArray(y, y0 + ys + VL);
+        c20.intoArray(y, y0 + 2 * ys); c21.intoArray(y, y0 + 2 * ys + VL);
+        c30.intoArray(y, y0 + 3 * ys); c31.intoArray(y, y0 + 3 * ys + VL);
+        c40.intoArray(y, y0 + 4 * ys); c41.intoArray(y, y0 + 4 * ys + VL);
+        c50.intoArray(y, y0 + 5 * ys); c51.intoArray(y, y0 + 5 * ys + VL);
+        c60.intoArray(y, y0 + 6 * ys); c61.intoArray(y, y0 + 6 * ys + VL);
+        c70.intoArray(y, y0 + 7 * ys); c71.intoArray(y, y0 + 7 * ys + VL);
+        c80.intoArray(y, y0 + 8 * ys); c81.intoArray(y, y0 + 8 * ys + VL);
+        c90.intoArray(y, y0 + 9 * ys); c91.intoArray(y, y0 + 9 * ys + VL);
+        ca0.intoArray(y, y0 + 10 * ys); ca1.intoArray(y, y0 + 10 * ys + VL);
+        cb0.intoArray(y, y0 + 11 * ys); cb1.intoArray(y, y0 + 11 * ys + VL);
     }
 
     // ---- step 2: depthwise conv + bias + silu ----------------------------------------------------------
@@ -1195,7 +1334,7 @@ public final class VectorBackend extends ScalarBackend {
     /** Per-thread working memory, grown on demand and reused by every later call. */
     private static final class Scratch {
         final float[] lanes = new float[VL];
-        private float[] pack = new float[0], convTaps = new float[0], edge = new float[0], run = new float[0], row = new float[0], siluStage = new float[0];
+        private float[] pack = new float[0], panels = new float[0], convTaps = new float[0], edge = new float[0], run = new float[0], row = new float[0], siluStage = new float[0];
         private int lastQ = -1, lastP = -1, lastN = -1, lastStageRow = -1;
         /** The scan's tiles: x and the outputs (staging) of a stage of heads, Q rows; a chunk's B, C^T, M and so on. */
         float[] x = new float[0], staging = new float[0], e = new float[0], b = new float[0], bp = new float[0], ct = new float[0], btw = new float[0], ce = new float[0], scores = new float[0], m = new float[0], dts = new float[0], st = new float[0];
@@ -1211,6 +1350,11 @@ public final class VectorBackend extends ScalarBackend {
 
         float[] convTaps(int n) {
             return convTaps = atLeast(convTaps, n);
+        }
+
+        /** x's rows packed as panels for {@link #panelTask}. */
+        float[] panels(int n) {
+            return panels = atLeast(panels, n);
         }
 
         float[] edge(int n) {

@@ -55,6 +55,32 @@ class VectorBackendTest {
     }
 
     @Test
+    void linearOnPackedRowsGivesTheBitsOfItsTilesOnXsRows() {
+        assumeTrue(VectorBackend.panelStrips(800, 600, 1) > 0, "x is packed only on AVX-512");
+        Random rnd = new Random(3);
+        VectorBackend packing = new VectorBackend(1), onRows = new VectorBackend(3);
+        // rows: a partial last panel and row block, or neither; in: below, at and across KC; out: a narrow last strip, and groups
+        for (int[] shape : new int[][]{{300, 1, 256}, {413, 17, 300}, {384, 256, 600}, {800, 300, 256}, {413, 300, 521}, {301, 520, 260}}) {
+            int rows = shape[0], in = shape[1], out = shape[2], xCol = 2, xStride = in + 5;
+            assertThat(VectorBackend.panelStrips(rows, out, 1)).as("packs at %s", java.util.Arrays.toString(shape)).isPositive();
+            assertThat(VectorBackend.panelStrips(rows, out, 3)).as("tiles on rows at %s", java.util.Arrays.toString(shape)).isZero();
+            float[] x = random(rnd, rows * xStride), w = random(rnd, out * in);
+            for (float[] bias : new float[][]{null, random(rnd, out)}) {
+                float[][] ys = new float[2][];
+                VectorBackend[] backends = {packing, onRows};
+                for (int b = 0; b < 2; b++) {
+                    Backend be = backends[b];
+                    Buf y = be.allocate(rows * out);
+                    be.linear(be.upload(x), xStride, xCol, rows, in, be.upload(w), bias == null ? null : be.upload(bias), out, y);
+                    ys[b] = new float[rows * out];
+                    be.download(y, ys[b]);
+                }
+                assertThat(ys[0]).as("rows=%d in=%d out=%d bias=%s", rows, in, out, bias != null).isEqualTo(ys[1]);
+            }
+        }
+    }
+
+    @Test
     void uploadedWeightsPackedOnceGiveTheSameBitsAsWeightsPackedPerCall() {
         Random rnd = new Random(11);
         for (int trial = 0; trial < 10; trial++) {
