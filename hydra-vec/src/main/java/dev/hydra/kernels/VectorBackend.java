@@ -36,8 +36,8 @@ public final class VectorBackend extends ScalarBackend {
     private static final int VL = F.length();
     /** GEMM register tile: MR rows by NR = two vectors of outputs; cache tiles: MC rows, KC depth (and up to MAX_STRIPS strips of outputs). */
     private static final int MR = 6, NR = 2 * VL, MC = 384, KC = 256;
-    /** The widest column block of one GEMM task on x's rows, in strips of NR outputs (see {@link #linear}). */
-    private static final int MAX_STRIPS = 8;
+    /** The widest column block of one GEMM task on x's rows, in strips of NR outputs (see {@link #linear}); the depth of a block of one strip. */
+    private static final int MAX_STRIPS = 8, STRIP_DEPTH = 4096;
     /**
      * GEMM on packed x (AVX-512, see {@link #panelTask}): register tile PR rows by NR outputs (24 accumulators of the
      * 32 registers); cache tiles: PANEL_ROWS rows of x packed over the whole depth, GROUP strips of W per KC block.
@@ -218,8 +218,11 @@ public final class VectorBackend extends ScalarBackend {
     private static void gemmTask(float[] x, int xs, int xc, int in, float[] p, float[] bias, float[] y, int out, int r0, int r1, int o0, int nc) {
         int o1 = Math.min(o0 + nc, out);
         float[] edge = SCRATCH.get().edge(MC * NR);
-        for (int k0 = 0; k0 < in; k0 += KC) {
-            int kc = Math.min(KC, in - k0);
+        // a block of one strip (fc_D's) takes its depth in blocks of up to STRIP_DEPTH: its W stays in L2 all the same,
+        // and its tiles then read each row of x as one long run and load and store y once
+        int depth = o1 - o0 <= NR ? STRIP_DEPTH : KC;
+        for (int k0 = 0; k0 < in; k0 += depth) {
+            int kc = Math.min(depth, in - k0);
             boolean first = k0 == 0;
             for (int o = o0; o < o1; o += NR) {
                 int nr = Math.min(NR, o1 - o), base = o * in + k0 * NR;
