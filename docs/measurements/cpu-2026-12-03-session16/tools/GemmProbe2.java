@@ -1,8 +1,9 @@
+// Standalone GEMM probe (sixteenth session): tile shapes, x packed or not, loop orders; java --add-modules jdk.incubator.vector GemmProbe2 M K N threads variant KC MC NCS (see intel-gemm-probe.log)
 import jdk.incubator.vector.*;
 import java.util.concurrent.*;
 import java.util.*;
 
-public class G {
+public class GemmProbe2 {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     static final int VL = 16;
     static int M, K, N, KC, MC, NCS; // NCS: strips per column block
