@@ -231,11 +231,9 @@ public final class VectorBackend extends ScalarBackend {
                     continue;
                 }
                 // the last, narrower strip: run the same tiles on a zero-padded copy of its outputs
-                for (int r = r0; r < r1; r++)
-                    for (int i = 0; i < NR; i++)
-                        edge[(r - r0) * NR + i] = i >= nr ? 0 : first ? (bias == null ? 0 : bias[o + i]) : y[r * out + o + i];
+                edgeIn(edge, r1 - r0, r0, r1 - r0, o, nr, first, bias, y, out);
                 gemmRows(x, xs, xc + k0, r0, r1, kc, p, base, edge, 0, NR, null, 0, false);
-                for (int r = r0; r < r1; r++) System.arraycopy(edge, (r - r0) * NR, y, r * out + o, nr);
+                edgeOut(edge, r0, r1 - r0, o, nr, y, out);
             }
         }
     }
@@ -264,15 +262,28 @@ public final class VectorBackend extends ScalarBackend {
                             continue;
                         }
                         // a tile past the last row or output: the same tile on a zero-padded copy
-                        for (int i = 0; i < PR; i++)
-                            for (int j = 0; j < NR; j++)
-                                edge[i * NR + j] = i >= mr || j >= nr ? 0 : first ? (bias == null ? 0 : bias[o + j]) : y[(r + i) * out + o + j];
+                        edgeIn(edge, PR, r, mr, o, nr, first, bias, y, out);
                         gemm12(xp, xo, kc, p, pb, edge, 0, NR, null, 0, false);
-                        for (int i = 0; i < mr; i++) System.arraycopy(edge, i * NR, y, (r + i) * out + o, nr);
+                        edgeOut(edge, r, mr, o, nr, y, out);
                     }
                 }
             }
         }
+    }
+
+    /**
+     * A zero-padded copy, padRows rows of NR, of what a tile accumulates onto at y's rows [r, r + rows) and outputs
+     * [o, o + nr): the bias in a first depth block, else y.
+     */
+    private static void edgeIn(float[] edge, int padRows, int r, int rows, int o, int nr, boolean first, float[] bias, float[] y, int out) {
+        for (int i = 0; i < padRows; i++)
+            for (int j = 0; j < NR; j++)
+                edge[i * NR + j] = i >= rows || j >= nr ? 0 : first ? (bias == null ? 0 : bias[o + j]) : y[(r + i) * out + o + j];
+    }
+
+    /** The {@link #edgeIn} copy's rows and outputs back into y. */
+    private static void edgeOut(float[] edge, int r, int rows, int o, int nr, float[] y, int out) {
+        for (int i = 0; i < rows; i++) System.arraycopy(edge, i * NR, y, (r + i) * out + o, nr);
     }
 
     /**
