@@ -5,6 +5,7 @@ import dev.hydra.backend.Buf;
 import dev.hydra.backend.HeapBuf;
 import dev.hydra.backend.ScanLayout;
 import dev.hydra.backend.Sequences;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Map;
 import java.util.Queue;
@@ -72,6 +73,7 @@ public final class VectorBackend extends ScalarBackend {
     private final Map<float[], PackedWeights> weights = Collections.synchronizedMap(new WeakHashMap<>());
     /** The scan's chunk lists with their window buffers, reused by later calls (one per concurrent call). */
     private final Queue<Chunks> chunkLists = new ConcurrentLinkedQueue<>();
+    private final boolean windowsOnly;
 
     /** One thread per available processor. */
     public VectorBackend() {
@@ -79,8 +81,14 @@ public final class VectorBackend extends ScalarBackend {
     }
 
     public VectorBackend(int threads) {
+        this(threads, false);
+    }
+
+    /** With {@code windowsOnly}, every scan call runs in windows of chunk-parallel passes (for tests of that order). */
+    VectorBackend(int threads, boolean windowsOnly) {
         if (threads < 1) throw new HydraException("threads must be at least 1, got " + threads);
         pool = WorkerPool.of(threads);
+        this.windowsOnly = windowsOnly;
     }
 
     @Override
@@ -474,18 +482,19 @@ public final class VectorBackend extends ScalarBackend {
     // ---- steps 4, 5: chunked SSD as small matrix products -----------------------------------------------
 
     /**
-     * The chunked algorithm of docs/spec.md §1.5 in three passes over windows of chunks, so that chunks are a parallel
-     * axis: (a) per chunk whose state a later chunk reads, that state S_c from a zero start; (b) the state
-     * passing S_in[c+1] = exp(sum of chunk c's dt A) S_in[c] + S_c, sequential over chunks, one task per
-     * (sequence, head, slice of the state); (c) per chunk, its outputs Y = M X with M = (C B^T) o exp(segsum) o dt
-     * plus the entering state's Y += diag(exp(cum)) C S_in^T, so that y is written once and never read back.
-     * Passes (a) and (c) run one task per (chunk, block of heads of one group); a block shares the chunk's C B^T, and its size
-     * only trades that sharing against the task count: every head's arithmetic is the same in any
-     * block, and the windows only bound memory, so results never depend on the thread count. A window's pass (c)
-     * and the next window's pass (a) run as one call (two calls per window, not three). The chunks
-     * of all the call's sequences, whatever their lengths, are one list ({@link Chunks}), so a packed batch
-     * of mixed lengths is one call of a few pool hand-offs. A chunk longer than {@link #MAX_CHUNK} runs as
-     * chunks of that length (the same math with fewer FLOPs), so tiles stay small.
+     * The chunked algorithm of docs/spec.md §1.5, in one of two orders. Where the call has enough (sequence, head) pairs
+     * for the threads ({@link #inOrderBlock}), one task per (sequence, block of heads of one group) takes its chunks in
+     * order, its running states in scratch ({@link ChunkMath#sequenceInOrder}). Otherwise in three passes over windows
+     * of chunks, so that chunks are a parallel axis: (a) per chunk whose state a later chunk reads, that state S_c from a
+     * zero start; (b) the state passing S_in[c+1] = exp(sum of chunk c's dt A) S_in[c] + S_c, sequential over chunks,
+     * one task per (sequence, head, slice of the state); (c) per chunk, its outputs Y = M X with M = (C B^T) o
+     * exp(segsum) o dt plus the entering state's Y += diag(exp(cum)) C S_in^T, so that y is written once and never read
+     * back. Passes (a) and (c) run one task per (chunk, block of heads). Both orders do the same operations on every
+     * element, the blocks only share C B^T and the windows only bound memory, so results never depend on the thread
+     * count. A window's pass (c) and the next window's pass (a) run as one call (two calls per window, not three). The
+     * chunks of all the call's sequences, whatever their lengths, are one list ({@link Chunks}), so a packed batch of
+     * mixed lengths is one call of a few pool hand-offs. A chunk longer than {@link #MAX_CHUNK} runs as chunks of that
+     * length (the same math with fewer FLOPs), so tiles stay small.
      */
     @Override
     public void ssdScan(ScanLayout s, Buf xbcb, Buf dtb, Buf ab, Buf initb, Buf yb) {
@@ -495,6 +504,14 @@ public final class VectorBackend extends ScalarBackend {
         Chunks list = takeChunks();
         try {
             list.fill(s, Q, init != null);
+            int block = windowsOnly ? 0 : inOrderBlock(s.seqs(), s.heads(), s.groups(), pool.threads());
+            if (block > 0) {
+                ChunkMath m = new ChunkMath(s, xbc, dt, a, init, y, Q, block);
+                // per step: S_c and C S_in (N P each) and M X (Q P / 2) per head, C B^T (Q N / 2) per group
+                long perStep = s.heads() * (2L * m.NP + (long) Q * m.P / 2) + (long) s.groups() * Q * m.N / 2;
+                pool.forEach(list.sequences * m.units, perStep * s.seqs().rows(), t -> m.sequenceInOrder(list.order[t / m.units], t % m.units));
+                return;
+            }
             // the chunk states one window holds: all the call's, or as many as fit in WINDOW_FLOATS (short texts: none)
             int slots = (int) Math.min(list.stateful, Math.max(1, WINDOW_FLOATS / perChunk));
             // windows of equal size (a last small one would leave most threads idle)
@@ -504,7 +521,7 @@ public final class VectorBackend extends ScalarBackend {
             list.window(slots == 0 ? 0 : Math.toIntExact((2L + (long) halves * slots) * perChunk + 2L * slots * s.heads()));
             Window first = new Window(s, xbc, dt, a, init, y, Q, list, 0, slots, 0, pool.threads());
             if (first.stateChunks > 0)
-                pool.forEach(first.stateChunks * first.units, first.stateWork, t -> first.chunkState(list.states[t / first.units], t % first.units));
+                pool.forEach(first.stateChunks * first.m.units, first.stateWork, t -> first.chunkState(list.states[t / first.m.units], t % first.m.units));
             for (Window w = first; w != null; ) w = passAndOutputs(w, list);
         } finally {
             chunkLists.offer(list);
@@ -519,12 +536,45 @@ public final class VectorBackend extends ScalarBackend {
         if (w.stateSeqs > 0) pool.forEach(w.stateSeqs * w.H * w.slices, w.passWork,
                 i -> w.passStates(list.passes[i / (w.H * w.slices)], i / w.slices % w.H, i % w.slices));
         Window next = w.from + w.count < list.count ? w.following(list, pool.threads()) : null;
-        int outputs = w.count * w.units, states = next == null ? 0 : next.stateChunks * next.units;
+        int outputs = w.count * w.m.units, states = next == null ? 0 : next.stateChunks * next.m.units;
         pool.forEach(outputs + states, w.outputWork + (next == null ? 0 : next.stateWork), t -> {
-            if (t < outputs) w.chunkOutput(w.from + t / w.units, t % w.units);
-            else next.chunkState(list.states[(t - outputs) / next.units], (t - outputs) % next.units);
+            if (t < outputs) w.chunkOutput(w.from + t / w.m.units, t % w.m.units);
+            else next.chunkState(list.states[(t - outputs) / next.m.units], (t - outputs) % next.m.units);
         });
         return next;
+    }
+
+    /**
+     * The block of heads for a scan call that takes each sequence's chunks in order ({@link ChunkMath#sequenceInOrder}),
+     * or 0 where it runs in windows of chunk-parallel passes: the largest block (a group's heads, halved) whose tasks,
+     * taken longest first by whichever thread is free (the pool's order), end within 10% of an even split of the work;
+     * 0 where even one head per task does not. Wide blocks read and write y's rows in long runs and share C B^T.
+     */
+    static int inOrderBlock(Sequences seqs, int heads, int groups, int threads) {
+        int perGroup = heads / groups;
+        long even = (long) seqs.rows() * heads;
+        for (int b = perGroup; ; b = ceilDiv(b, 2)) {
+            if (10 * busiestThread(seqs, groups, perGroup, b, threads) * threads <= 11 * even) return b;
+            if (b == 1) return 0;
+        }
+    }
+
+    /** The work (steps times heads) of the busiest thread when the in-order tasks of blocks of b heads run on the pool. */
+    private static long busiestThread(Sequences seqs, int groups, int perGroup, int b, int threads) {
+        long[] load = new long[threads];   // a min-heap: the thread that is free first takes the next task
+        for (Sequences.Run run : seqs.runsLongestFirst())
+            for (int i = 0; i < run.count() * groups; i++)
+                for (int h = 0; h < perGroup; h += b) {
+                    load[0] += (long) run.len() * Math.min(b, perGroup - h);
+                    for (int j = 0, c; (c = 2 * j + 1) < threads; j = c) {
+                        if (c + 1 < threads && load[c + 1] < load[c]) c++;
+                        if (load[j] <= load[c]) break;
+                        long t = load[j];
+                        load[j] = load[c];
+                        load[c] = t;
+                    }
+                }
+        return Arrays.stream(load).max().orElse(0);
     }
 
     @Override
@@ -540,8 +590,8 @@ public final class VectorBackend extends ScalarBackend {
 
     /**
      * A scan call's chunks, (sequence, chunk) pairs in the order its tasks take them: the sequences longest
-     * first (the costliest tasks start first, so the threads finish together), each one's chunks in order;
-     * a chunk's slot among its window's states, -1 where its sequence holds no states (one chunk without
+     * first (the costliest tasks start first, so the threads finish together; {@code order}), each one's chunks in
+     * order; a chunk's slot among its window's states, -1 where its sequence holds no states (one chunk without
      * initial states: a short text). Also each window's first chunk of every sequence with states
      * ({@code passes}), its chunks whose state a later chunk reads ({@code states}) and the window buffer:
      * two running states (H, N*P), the one entering the window and the one leaving it, alternating; two
@@ -549,13 +599,15 @@ public final class VectorBackend extends ScalarBackend {
      * by its parity (one half when the call has one window). Reused by later calls.
      */
     private static final class Chunks {
-        int[] seq = new int[0], chunk = new int[0], slot = new int[0], passes = new int[0], states = new int[0];
+        int[] seq = new int[0], chunk = new int[0], slot = new int[0], passes = new int[0], states = new int[0], order = new int[0];
         float[] buf = new float[0];
-        int count, stateful;
+        int count, stateful, sequences;
 
         void fill(ScanLayout s, int Q, boolean init) {
             count = 0;
             stateful = 0;
+            sequences = 0;
+            if (order.length < s.seqs().count()) order = new int[s.seqs().count()];
             for (Sequences.Run run : s.seqs().runsLongestFirst()) count += run.count() * ceilDiv(run.len(), Q);
             if (seq.length < count) {
                 seq = new int[count];
@@ -568,12 +620,14 @@ public final class VectorBackend extends ScalarBackend {
             for (Sequences.Run run : s.seqs().runsLongestFirst()) {
                 int chunks = ceilDiv(run.len(), Q);
                 boolean states = chunks > 1 || init;
-                for (int b = run.first(); b < run.first() + run.count(); b++)
+                for (int b = run.first(); b < run.first() + run.count(); b++) {
+                    order[sequences++] = b;
                     for (int c = 0; c < chunks; c++, k++) {
                         seq[k] = b;
                         chunk[k] = c;
                         slot[k] = states ? 0 : -1;
                     }
+                }
                 if (states) stateful += run.count() * chunks;
             }
         }
@@ -584,17 +638,16 @@ public final class VectorBackend extends ScalarBackend {
     }
 
     /**
-     * One window of a scan call: chunks [from, from + count) of its {@link Chunks}, the stateful ones
-     * among them at most {@code slots}, and the passes' tasks and work estimates (multiply-adds, roughly).
+     * The arithmetic of a chunk for a block of heads of one group (docs/spec.md §1.5), whichever order a scan call takes
+     * its chunks in: the operands' packing and the three products per head. A block shares the chunk's C B^T; its size
+     * only trades that sharing against the task count (every head's arithmetic is the same in any block).
      */
-    private static final class Window {
+    private static final class ChunkMath {
         final ScanLayout s;
-        final float[] xbc, dt, a, init, y, buf;
-        final int[] seq, chunk, slot;
-        final int Q, Qp, P, N, Np, NP, H, perGroup, block, stage, stageRow, units, slots, parity, stateBase, carryIn, carryOut, decays, from, count, stateSeqs, stateChunks, slices, sliceLen;
-        final long stateWork, passWork, outputWork;
+        final float[] xbc, dt, a, init, y;
+        final int Q, Qp, P, N, Np, NP, H, perGroup, block, units, stage, stageRow;
 
-        Window(ScanLayout s, float[] xbc, float[] dt, float[] a, float[] init, float[] y, int Q, Chunks list, int from, int slots, int parity, int threads) {
+        ChunkMath(ScanLayout s, float[] xbc, float[] dt, float[] a, float[] init, float[] y, int Q, int block) {
             this.s = s;
             this.xbc = xbc;
             this.dt = dt;
@@ -602,11 +655,7 @@ public final class VectorBackend extends ScalarBackend {
             this.init = init;
             this.y = y;
             this.Q = Q;
-            this.from = from;
-            buf = list.buf;
-            seq = list.seq;
-            chunk = list.chunk;
-            slot = list.slot;
+            this.block = block;
             Qp = ceilDiv(Q, VL) * VL;
             P = s.headdim();
             N = s.state();
@@ -614,6 +663,212 @@ public final class VectorBackend extends ScalarBackend {
             NP = N * P;
             H = s.heads();
             perGroup = H / s.groups();
+            units = s.groups() * ceilDiv(perGroup, block);
+            stage = Math.max(1, Math.min(block, STAGE_FLOATS / (Q * P)));
+            // a stage's rows one cache line (or half) longer than its heads: rows a power of two apart would share
+            // a few sets of L1, and a register tile reads 64 of them
+            stageRow = stage * P + VL;
+        }
+
+        /** This thread's scratch, its scan tiles sized for these shapes. */
+        Scratch scratch() {
+            Scratch sc = SCRATCH.get();
+            sc.ssd(Q, Qp, P, N, stageRow);
+            return sc;
+        }
+
+        /** First and one-past-last head of block u (heads of one group, at most {@code block}). */
+        int firstHead(int u) {
+            int blocks = ceilDiv(perGroup, block);
+            return (u / blocks) * perGroup + (u % blocks) * block;
+        }
+
+        int lastHead(int h0) {
+            return Math.min(h0 + block, (h0 / perGroup + 1) * perGroup);
+        }
+
+        /** The rows of chunk c of sequence b into scratch; returns their count q. */
+        int chunkRows(Scratch sc, int b, int c) {
+            int c0 = c * Q, q = Math.min(Q, s.seqs().length(b) - c0);
+            for (int i = 0; i < q; i++) sc.rows[i] = s.row(b, c0 + i);
+            return q;
+        }
+
+        /** B of group g, (q, N) in rows Np apart, for {@link #headState}. */
+        void packB(Scratch sc, int g, int q) {
+            int S = s.xbcStride(), bo = s.bCol() + g * N;
+            for (int i = 0; i < q; i++) System.arraycopy(xbc, sc.rows[i] * S + bo, sc.b, i * Np, N);
+        }
+
+        /**
+         * The chunk's scores for {@link #headOutput}, transposed: (C B^T)^T = B C^T, row j holding C_i . B_j for the steps
+         * i >= j; from B of group g in panels (the A operand, see {@link #smallGemm}) and C^T, (N, Qp).
+         */
+        void chunkScores(Scratch sc, int g, int q) {
+            int S = s.xbcStride(), bo = s.bCol() + g * N, co = s.cCol() + g * N;
+            for (int i = 0; i < q; i++) {
+                int r = sc.rows[i] * S, panel = i / VL * VL * N + i % VL;
+                for (int n = 0; n < N; n++) {
+                    sc.bp[panel + n * VL] = xbc[r + bo + n];
+                    sc.ct[n * Qp + i] = xbc[r + co + n];
+                }
+            }
+            smallGemm(q, N, false, true, sc.bp, N, sc.ct, Qp, 0, Qp, sc.scores, sc.mRow, false);
+        }
+
+        /**
+         * x of heads [hs, he) for the chunk's rows, (q, (he - hs) P) in rows {@link #stageRow} apart, each row one run of
+         * memory (a head's own rows lie a row of all heads apart, too far for the prefetchers).
+         */
+        void packX(Scratch sc, int hs, int he, int q) {
+            int S = s.xbcStride(), xo = s.xCol() + hs * P;
+            for (int i = 0; i < q; i++) System.arraycopy(xbc, sc.rows[i] * S + xo, sc.x, i * stageRow, (he - hs) * P);
+        }
+
+        /** dt and dt A of head h at each of the chunk's steps. */
+        void headSteps(Scratch sc, int h, int q) {
+            float ah = a[h];
+            for (int i = 0; i < q; i++) {
+                float dti = dt[sc.rows[i] * s.dtStride() + s.dtCol() + h];
+                sc.dts[i] = dti;
+                sc.dA[i] = (double) dti * ah;
+            }
+        }
+
+        /**
+         * The chunk's S_c = B^T diag(w) X of the head staged at column c0 into sc.st, (N, P), with
+         * w_j = exp(dA_{j+1} + ... + dA_end) dt_j, every exponent summed over its own segment; returns the chunk's total
+         * decay exp(dA_0 + ... + dA_end). Needs {@link #packB}, {@link #packX} and {@link #headSteps}.
+         */
+        float headState(Scratch sc, int c0, int q) {
+            double segment = 0;
+            for (int i = q - 1; i >= 0; i--) {
+                sc.e[i] = (float) segment;
+                segment += sc.dA[i];
+            }
+            decayInPlace(sc.e, q);
+            mulFlushed(sc.e, 0, sc.dts, 0, sc.e, 0, Qp);
+            // B^T diag(w) in panels of VL states: (n, j) at (n / VL Qp + j) VL + n % VL
+            for (int j = 0; j < q; j++)
+                for (int n = 0; n < N; n += VL) {
+                    FloatVector v = FloatVector.fromArray(F, sc.b, j * Np + n).mul(sc.e[j]);
+                    v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(sc.btw, (n / VL * Qp + j) * VL);
+                }
+            // the output's columns count from c0 as x's do, hence rows c0 before their place
+            for (int n = 0; n < N; n++) sc.stateRow[n] = n * P - c0;
+            smallGemm(N, q, false, false, sc.btw, Qp, sc.x, stageRow, c0, P, sc.st, sc.stateRow, false);
+            return flushed((float) Math.exp(segment));
+        }
+
+        /**
+         * The outputs of the head staged at column c0 into the same columns of the staging rows: Y = M X (lower triangle of
+         * M) and, where a state enters the chunk ({@code states} not null, S_in (N, P) at so), Y += diag(exp(dA_0 + ... +
+         * dA_i)) C S_in^T. Needs {@link #chunkScores}, {@link #packX} and {@link #headSteps}.
+         */
+        void headOutput(Scratch sc, int c0, int q, float[] states, int so) {
+            decayMask(sc, q, Qp);
+            smallGemm(q, q, true, false, sc.m, Qp, sc.x, stageRow, c0, P, sc.staging, sc.yRow, false);
+            if (states == null) return;
+            double fromStart = 0;
+            for (int i = 0; i < q; i++) {
+                fromStart += sc.dA[i];
+                sc.e[i] = (float) fromStart;
+            }
+            decayInPlace(sc.e, q);
+            // diag(e) C in panels of VL steps: (i, n) at (i / VL N + n) VL + i % VL
+            for (int i = 0; i < q; i += VL)
+                for (int n = 0; n < N; n++) {
+                    FloatVector v = FloatVector.fromArray(F, sc.ct, n * Qp + i).mul(FloatVector.fromArray(F, sc.e, i));
+                    v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(sc.ce, (i / VL * N + n) * VL);
+                }
+            System.arraycopy(states, so, sc.st, 0, NP);
+            for (int i = 0; i < q; i++) sc.headRow[i] = sc.yRow[i] + c0;
+            smallGemm(q, N, false, false, sc.ce, N, sc.st, P, 0, P, sc.staging, sc.headRow, true);
+        }
+
+        /**
+         * The staged outputs of heads [hs, he) to y in runs the prefetchers follow: a head's rows of y lie a row of all
+         * heads apart, so that the tiles' own stores there would each wait for a line of memory.
+         */
+        void unstage(Scratch sc, int hs, int he, int q) {
+            for (int i = 0; i < q; i++) System.arraycopy(sc.staging, i * stageRow, y, sc.rows[i] * H * P + hs * P, (he - hs) * P);
+        }
+
+        /** Elements [e0, e1) of the state entering head h's first chunk, (N, P) at ro: the initial state (H, P, N) transposed, or zero. */
+        void initialState(float[] run, int ro, int h, int e0, int e1) {
+            for (int e = e0; e < e1; e++) run[ro + e] = init == null ? 0 : init[(h * P + e % P) * N + e / P];
+        }
+
+        /**
+         * Head block u of sequence b, all three passes in one task, the chunks in order: each chunk's outputs from the
+         * state entering it, then (but for the last) its S_c and the state entering the next chunk, by the same
+         * operations as the chunk-parallel passes (so the same bits). The block's running states stay in this thread's
+         * scratch: no chunk state goes to memory, and x and the chunk's rows are staged once for both products.
+         */
+        void sequenceInOrder(int b, int u) {
+            Scratch sc = scratch();
+            int h0 = firstHead(u), h1 = lastHead(h0), g = s.group(h0), chunks = ceilDiv(s.seqs().length(b), Q);
+            float[] run = sc.run((h1 - h0) * NP);
+            for (int h = h0; h < h1; h++) initialState(run, (h - h0) * NP, h, 0, NP);
+            for (int c = 0; c < chunks; c++) {
+                boolean last = c == chunks - 1, entering = c > 0 || init != null;
+                int q = chunkRows(sc, b, c);
+                chunkScores(sc, g, q);
+                if (!last) packB(sc, g, q);
+                for (int hs = h0; hs < h1; hs += stage) {
+                    int he = Math.min(h1, hs + stage);
+                    packX(sc, hs, he, q);
+                    for (int h = hs; h < he; h++) {
+                        int ro = (h - h0) * NP;
+                        headSteps(sc, h, q);
+                        headOutput(sc, (h - hs) * P, q, entering ? run : null, ro);
+                        if (!last) advance(run, ro, headState(sc, (h - hs) * P, q), sc.st, 0, NP);
+                    }
+                    unstage(sc, hs, he, q);
+                }
+            }
+        }
+    }
+
+    /**
+     * The state entering a head's next chunk, S_in d + S_c (docs/spec.md §1.5), over n floats: run (at ro) holds S_in
+     * and takes the sum; s (at so) holds S_c and takes S_in, the state entering this chunk.
+     */
+    private static void advance(float[] run, int ro, float d, float[] s, int so, int n) {
+        int pv = F.loopBound(n);
+        FloatVector dv = FloatVector.broadcast(F, d);
+        for (int e = 0; e < pv; e += VL) {
+            FloatVector entering = FloatVector.fromArray(F, run, ro + e);
+            entering.fma(dv, FloatVector.fromArray(F, s, so + e)).intoArray(run, ro + e);
+            entering.intoArray(s, so + e);
+        }
+        for (int e = pv; e < n; e++) {
+            float entering = run[ro + e];
+            run[ro + e] = Math.fma(entering, d, s[so + e]);
+            s[so + e] = entering;
+        }
+    }
+
+    /**
+     * One window of a scan call's chunk-parallel passes: chunks [from, from + count) of its {@link Chunks}, the stateful
+     * ones among them at most {@code slots}, and the passes' tasks and work estimates (multiply-adds, roughly).
+     */
+    private static final class Window {
+        final ChunkMath m;
+        final float[] buf;
+        final int[] seq, chunk, slot;
+        final int H, NP, slots, parity, stateBase, carryIn, carryOut, decays, from, count, stateSeqs, stateChunks, slices, sliceLen;
+        final long stateWork, passWork, outputWork;
+
+        Window(ScanLayout s, float[] xbc, float[] dt, float[] a, float[] init, float[] y, int Q, Chunks list, int from, int slots, int parity, int threads) {
+            this.from = from;
+            buf = list.buf;
+            seq = list.seq;
+            chunk = list.chunk;
+            slot = list.slot;
+            int N = s.state(), P = s.headdim(), perGroup = s.heads() / s.groups();
+            NP = N * P;
+            H = s.heads();
             this.slots = slots;
             this.parity = parity;
             carryIn = parity * H * NP;
@@ -628,7 +883,7 @@ public final class VectorBackend extends ScalarBackend {
                 if (stateful && used == slots) break;
                 int q = Math.min(Q, s.seqs().length(seq[k]) - chunk[k] * Q);
                 // C B^T per group and M X per head (lower triangles), C S_in per head
-                outputs += (long) q * q * (s.groups() * N + H * P) / 2 + (entering(k) ? (long) q * H * NP : 0);
+                outputs += (long) q * q * (s.groups() * N + H * P) / 2 + (chunk[k] > 0 || init != null ? (long) q * H * NP : 0);
                 if (!stateful) continue;
                 slot[k] = used++;
                 if (k == from || seq[k] != seq[k - 1]) list.passes[p++] = k;
@@ -646,12 +901,7 @@ public final class VectorBackend extends ScalarBackend {
             // the largest blocks of heads that still give every thread several tasks
             int b = perGroup;
             while (b > 1 && (long) count * s.groups() * ceilDiv(perGroup, b) < 4L * threads) b = ceilDiv(b, 2);
-            block = b;
-            units = s.groups() * ceilDiv(perGroup, block);
-            stage = Math.max(1, Math.min(block, STAGE_FLOATS / (Q * P)));
-            // a stage's rows one cache line (or half) longer than its heads: rows a power of two apart would share
-            // a few sets of L1, and a register tile reads 64 of them
-            stageRow = stage * P + VL;
+            m = new ChunkMath(s, xbc, dt, a, init, y, Q, b);
             // pass (b) is elementwise over a state's N*P floats: slices of them are tasks too, so that a few
             // sequences' heads still give every thread work
             int sl = 1;
@@ -662,105 +912,25 @@ public final class VectorBackend extends ScalarBackend {
 
         /** The window after this one, its states in the other half of the buffer. */
         Window following(Chunks list, int threads) {
-            return new Window(s, xbc, dt, a, init, y, Q, list, from + count, slots, parity ^ 1, threads);
+            return new Window(m.s, m.xbc, m.dt, m.a, m.init, m.y, m.Q, list, from + count, slots, parity ^ 1, threads);
         }
 
         private int state(int slot, int h) {
             return stateBase + (slot * H + h) * NP;
         }
 
-        /** Whether a state enters chunk k of the list: a chunk before it, or the initial state. */
-        private boolean entering(int k) {
-            return chunk[k] > 0 || init != null;
-        }
-
-        /** First and one-past-last head of block u (heads of one group, at most {@code block}). */
-        private int firstHead(int u) {
-            int blocks = ceilDiv(perGroup, block);
-            return (u / blocks) * perGroup + (u % blocks) * block;
-        }
-
-        private int lastHead(int h0) {
-            return Math.min(h0 + block, (h0 / perGroup + 1) * perGroup);
-        }
-
-        /** The rows of chunk c of sequence b into scratch; returns their count q. */
-        private int chunkRows(Scratch sc, int b, int c) {
-            int c0 = c * Q, q = Math.min(Q, s.seqs().length(b) - c0);
-            for (int i = 0; i < q; i++) sc.rows[i] = s.row(b, c0 + i);
-            return q;
-        }
-
-        /** B of group g, (q, N) in rows Np apart, for pass (a). */
-        private void packB(Scratch sc, int g, int q) {
-            int S = s.xbcStride(), bo = s.bCol() + g * N;
-            for (int i = 0; i < q; i++) System.arraycopy(xbc, sc.rows[i] * S + bo, sc.b, i * Np, N);
-        }
-
-        /** For pass (c): B of group g in panels (the A operand of B C^T, see {@link #smallGemm}) and C^T, (N, Qp). */
-        private void packBC(Scratch sc, int g, int q) {
-            int S = s.xbcStride(), bo = s.bCol() + g * N, co = s.cCol() + g * N;
-            for (int i = 0; i < q; i++) {
-                int r = sc.rows[i] * S, panel = i / VL * VL * N + i % VL;
-                for (int n = 0; n < N; n++) {
-                    sc.bp[panel + n * VL] = xbc[r + bo + n];
-                    sc.ct[n * Qp + i] = xbc[r + co + n];
-                }
-            }
-        }
-
-        /**
-         * x of heads [hs, hs + width / P) for the chunk's rows, (q, width) in rows {@link #stageRow} apart, each row one run of memory (a head's
-         * own rows lie a row of all heads apart, too far for the prefetchers).
-         */
-        private void packX(Scratch sc, int hs, int width, int q) {
-            int S = s.xbcStride(), xo = s.xCol() + hs * P;
-            for (int i = 0; i < q; i++) System.arraycopy(xbc, sc.rows[i] * S + xo, sc.x, i * stageRow, width);
-        }
-
-        /** dt and dt A of head h at each of the chunk's steps. */
-        private void headSteps(Scratch sc, int h, int q) {
-            float ah = a[h];
-            for (int i = 0; i < q; i++) {
-                float dti = dt[sc.rows[i] * s.dtStride() + s.dtCol() + h];
-                sc.dts[i] = dti;
-                sc.dA[i] = (double) dti * ah;
-            }
-        }
-
-        /**
-         * Pass (a) for chunk k of the list, head block u: per head S_c = B^T diag(w) X with w_j = exp(dA_{j+1} + ... + dA_end) dt_j,
-         * every exponent summed over its own segment, written to the chunk's slot, and the chunk's total decay.
-         */
+        /** Pass (a) for chunk k of the list, head block u: per head S_c to the chunk's slot, and the chunk's total decay. */
         void chunkState(int k, int u) {
-            Scratch sc = SCRATCH.get();
-            sc.ssd(Q, Qp, P, N, stageRow);
-            int h0 = firstHead(u), h1 = lastHead(h0), q = chunkRows(sc, seq[k], chunk[k]);
-            packB(sc, s.group(h0), q);
-            for (int hs = h0; hs < h1; hs += stage) {
-                int he = Math.min(h1, hs + stage), width = (he - hs) * P;
-                packX(sc, hs, width, q);
+            Scratch sc = m.scratch();
+            int h0 = m.firstHead(u), h1 = m.lastHead(h0), q = m.chunkRows(sc, seq[k], chunk[k]);
+            m.packB(sc, m.s.group(h0), q);
+            for (int hs = h0; hs < h1; hs += m.stage) {
+                int he = Math.min(h1, hs + m.stage);
+                m.packX(sc, hs, he, q);
                 for (int h = hs; h < he; h++) {
-                    headSteps(sc, h, q);
-                    double segment = 0;
-                    for (int i = q - 1; i >= 0; i--) {
-                        sc.e[i] = (float) segment;
-                        segment += sc.dA[i];
-                    }
-                    decayInPlace(sc.e, q);
-                    mulFlushed(sc.e, 0, sc.dts, 0, sc.e, 0, Qp);
-                    buf[decays + slot[k] * H + h] = flushed((float) Math.exp(segment));
-                    // B^T diag(w) in panels of VL states: (n, j) at (n / VL Qp + j) VL + n % VL
-                    for (int j = 0; j < q; j++)
-                        for (int n = 0; n < N; n += VL) {
-                            FloatVector v = FloatVector.fromArray(F, sc.b, j * Np + n).mul(sc.e[j]);
-                            v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(sc.btw, (n / VL * Qp + j) * VL);
-                        }
-                    // into scratch, then to the window in one run (the tiles' own stores there would wait on memory); the
-                    // output's columns count from c0 as x's do, hence rows c0 before their place
-                    int c0 = (h - hs) * P;
-                    for (int n = 0; n < N; n++) sc.stateRow[n] = n * P - c0;
-                    smallGemm(N, q, false, false, sc.btw, Qp, sc.x, stageRow, c0, P, sc.st, sc.stateRow, false);
+                    m.headSteps(sc, h, q);
+                    buf[decays + slot[k] * H + h] = m.headState(sc, (h - hs) * m.P, q);
+                    // into scratch, then to the window in one run (the tiles' own stores there would wait on memory)
                     System.arraycopy(sc.st, 0, buf, state(slot[k], h), NP);
                 }
             }
@@ -769,76 +939,40 @@ public final class VectorBackend extends ScalarBackend {
         /**
          * Pass (b) for head h of the sequence whose first chunk in the window is k, state elements [j sliceLen,
          * (j + 1) sliceLen): each of its slots' S_c becomes the state entering its chunk. The running state starts as the
-         * initial state (H, P, N) transposed to (N, P), or zero, or, for a sequence that began in the window
-         * before, the state that left that window; it leaves this window the same way when the sequence goes on.
+         * initial state or zero, or, for a sequence that began in the window before, the state that left that window;
+         * it leaves this window the same way when the sequence goes on.
          */
         void passStates(int k, int h, int j) {
-            int b = seq[k], chunks = ceilDiv(s.seqs().length(b), Q), end = from + count;
-            int e0 = j * sliceLen, e1 = Math.min(NP, e0 + sliceLen), n = e1 - e0, pv = e0 + F.loopBound(n);
+            int b = seq[k], chunks = ceilDiv(m.s.seqs().length(b), m.Q), end = from + count;
+            int e0 = j * sliceLen, e1 = Math.min(NP, e0 + sliceLen), n = e1 - e0;
             float[] run = SCRATCH.get().run(NP);
             if (chunk[k] > 0) System.arraycopy(buf, carryIn + h * NP + e0, run, e0, n);
-            else for (int e = e0; e < e1; e++) run[e] = init == null ? 0 : init[(h * P + e % P) * N + e / P];
+            else m.initialState(run, 0, h, e0, e1);
             for (; k < end && seq[k] == b; k++) {
                 int o = state(slot[k], h);
                 if (chunk[k] == chunks - 1) {   // the sequence's last chunk: only the state entering it
                     System.arraycopy(run, e0, buf, o + e0, n);
                     return;
                 }
-                float d = buf[decays + slot[k] * H + h];
-                for (int e = e0; e < pv; e += VL) {
-                    FloatVector entering = FloatVector.fromArray(F, run, e);
-                    entering.fma(FloatVector.broadcast(F, d), FloatVector.fromArray(F, buf, o + e)).intoArray(run, e);
-                    entering.intoArray(buf, o + e);
-                }
-                for (int e = pv; e < e1; e++) {
-                    float entering = run[e];
-                    run[e] = Math.fma(entering, d, buf[o + e]);
-                    buf[o + e] = entering;
-                }
+                advance(run, e0, buf[decays + slot[k] * H + h], buf, o + e0, n);
             }
             System.arraycopy(run, e0, buf, carryOut + h * NP + e0, n);
         }
 
-        /**
-         * Pass (c) for chunk k of the list, head block u: the chunk's C B^T once for the block, then per head
-         * Y = M X (lower triangle of M) and, where a state enters the chunk, Y += diag(exp(dA_0 + ... + dA_i)) C S_in^T,
-         * into the staging rows of a stage of heads that go to y when the stage is done: a head's rows of y lie a
-         * row of all heads apart, so that the tiles' own stores would each wait for a line of memory; the stage's
-         * rows go out as runs the prefetchers follow.
-         */
+        /** Pass (c) for chunk k of the list, head block u: the chunk's C B^T once for the block, then per head its outputs. */
         void chunkOutput(int k, int u) {
-            Scratch sc = SCRATCH.get();
-            sc.ssd(Q, Qp, P, N, stageRow);
-            int h0 = firstHead(u), h1 = lastHead(h0), q = chunkRows(sc, seq[k], chunk[k]), HP = H * P;
-            packBC(sc, s.group(h0), q);
-            // the scores transposed, (C B^T)^T = B C^T: row j holds C_i . B_j for the steps i >= j
-            smallGemm(q, N, false, true, sc.bp, N, sc.ct, Qp, 0, Qp, sc.scores, sc.mRow, false);
-            for (int hs = h0; hs < h1; hs += stage) {
-                int he = Math.min(h1, hs + stage), width = (he - hs) * P;
-                packX(sc, hs, width, q);
+            Scratch sc = m.scratch();
+            int h0 = m.firstHead(u), h1 = m.lastHead(h0), q = m.chunkRows(sc, seq[k], chunk[k]);
+            boolean entering = chunk[k] > 0 || m.init != null;
+            m.chunkScores(sc, m.s.group(h0), q);
+            for (int hs = h0; hs < h1; hs += m.stage) {
+                int he = Math.min(h1, hs + m.stage);
+                m.packX(sc, hs, he, q);
                 for (int h = hs; h < he; h++) {
-                    int c0 = (h - hs) * P;
-                    headSteps(sc, h, q);
-                    decayMask(sc, q, Qp);
-                    smallGemm(q, q, true, false, sc.m, Qp, sc.x, stageRow, c0, P, sc.staging, sc.yRow, false);
-                    if (!entering(k)) continue;
-                    double fromStart = 0;
-                    for (int i = 0; i < q; i++) {
-                        fromStart += sc.dA[i];
-                        sc.e[i] = (float) fromStart;
-                    }
-                    decayInPlace(sc.e, q);
-                    // diag(e) C in panels of VL steps: (i, n) at (i / VL N + n) VL + i % VL
-                    for (int i = 0; i < q; i += VL)
-                        for (int n = 0; n < N; n++) {
-                            FloatVector v = FloatVector.fromArray(F, sc.ct, n * Qp + i).mul(FloatVector.fromArray(F, sc.e, i));
-                            v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(sc.ce, (i / VL * N + n) * VL);
-                        }
-                    System.arraycopy(buf, state(slot[k], h), sc.st, 0, NP);
-                    for (int i = 0; i < q; i++) sc.headRow[i] = sc.yRow[i] + c0;
-                    smallGemm(q, N, false, false, sc.ce, N, sc.st, P, 0, P, sc.staging, sc.headRow, true);
+                    m.headSteps(sc, h, q);
+                    m.headOutput(sc, (h - hs) * m.P, q, entering ? buf : null, entering ? state(slot[k], h) : 0);
                 }
-                for (int i = 0; i < q; i++) System.arraycopy(sc.staging, i * stageRow, y, sc.rows[i] * HP + hs * P, width);
+                m.unstage(sc, hs, he, q);
             }
         }
     }
@@ -1385,7 +1519,7 @@ public final class VectorBackend extends ScalarBackend {
             return siluStage = atLeast(siluStage, n);
         }
 
-        /** The scan's running state of one (sequence, head) in pass (b). */
+        /** The scan's running states: one (sequence, head) in pass (b), or a block of heads taking its chunks in order. */
         float[] run(int n) {
             return run = atLeast(run, n);
         }

@@ -158,9 +158,14 @@ class ScanEdgeCaseTest {
                 be.ssdScan(s, be.upload(xbc), be.upload(dt), be.upload(a), be.upload(init), y);
                 return HeapBuf.of(y);
             };
+            // one thread takes the chunks in order; 3 and 7 threads (and windowsOnly) in windows of chunk-parallel passes
+            assertThat(VectorBackend.inOrderBlock(s.seqs(), heads, 2, 1)).isEqualTo(4);
+            assertThat(VectorBackend.inOrderBlock(s.seqs(), heads, 2, 3)).isZero();
             float[] one = run.apply(new VectorBackend(1));
-            for (int threads : new int[] {2, 3, 7})
+            for (int threads : new int[] {2, 3, 7}) {
                 assertThat(run.apply(new VectorBackend(threads))).as("%d threads vs 1, forward=%s", threads, forward).isEqualTo(one);
+                assertThat(run.apply(new VectorBackend(threads, true))).as("%d threads in windows vs 1 in order, forward=%s", threads, forward).isEqualTo(one);
+            }
             assertClose("vector vs scalar, forward=" + forward, widen(one), widen(run.apply(new ScalarBackend())), 2e-5);
         }
     }
@@ -177,8 +182,10 @@ class ScanEdgeCaseTest {
             for (float[] init : new float[][] {k.init, null}) {
                 String what = "forward=" + forward + (init == null ? "" : ", initial states");
                 float[] packed = k.scan(new VectorBackend(1), seqs, 0, init, forward);
-                for (int threads : new int[] {2, 3, 7})
+                for (int threads : new int[] {2, 3, 7}) {
                     assertThat(k.scan(new VectorBackend(threads), seqs, 0, init, forward)).as("%s: %d threads vs 1", what, threads).isEqualTo(packed);
+                    assertThat(k.scan(new VectorBackend(threads, true), seqs, 0, init, forward)).as("%s: %d threads in windows vs 1 in order", what, threads).isEqualTo(packed);
+                }
                 float[] scalar = k.scan(new ScalarBackend(), seqs, 0, init, forward);
                 assertClose("vector vs scalar, " + what, widen(packed), widen(scalar), 2e-5);
                 for (int i = 0; i < lengths.length; i++) {
@@ -189,6 +196,29 @@ class ScanEdgeCaseTest {
                             .as("%s: scalar, sequence %d alone", what, i).isEqualTo(Arrays.copyOfRange(scalar, from, to));
                 }
             }
+    }
+
+    @Test
+    void aScanTakesSequencesInOrderInTheWidestBlocksOfHeadsThatKeepTheThreadsEvenlyBusy() {
+        Sequences batch = Sequences.uniform(8, 512), one = Sequences.uniform(1, 8192);
+        // 8 sequences: whole groups of heads on 1 and 2 threads, 8 tasks; halves on 16 threads, 16 tasks
+        assertThat(VectorBackend.inOrderBlock(batch, 24, 1, 1)).isEqualTo(24);
+        assertThat(VectorBackend.inOrderBlock(batch, 24, 1, 2)).isEqualTo(24);
+        assertThat(VectorBackend.inOrderBlock(batch, 24, 1, 16)).isEqualTo(12);
+        assertThat(VectorBackend.inOrderBlock(batch, 24, 2, 16)).isEqualTo(12);
+        // one long sequence: two tasks of 12 heads on 2 threads, 24 of one head on 5 (5 for the busiest thread, 4.8
+        // for an even split); on 7 or 16 threads every block leaves the busiest thread 17% or more beyond an even
+        // split: chunk-parallel windows
+        assertThat(VectorBackend.inOrderBlock(one, 24, 1, 2)).isEqualTo(12);
+        assertThat(VectorBackend.inOrderBlock(one, 24, 1, 4)).isEqualTo(6);
+        assertThat(VectorBackend.inOrderBlock(one, 24, 1, 5)).isEqualTo(1);
+        assertThat(VectorBackend.inOrderBlock(one, 24, 1, 7)).isZero();
+        assertThat(VectorBackend.inOrderBlock(one, 24, 1, 16)).isZero();
+        // a long sequence among short ones: on 2 threads its two halves, then the short ones' 8 tasks, 4 each; on 8
+        // threads its heads in eighths, then the short ones' 32 tasks fill the threads to an even split
+        Sequences mixed = Sequences.of(4096, 256, 256, 256, 256);
+        assertThat(VectorBackend.inOrderBlock(mixed, 24, 1, 2)).isEqualTo(12);
+        assertThat(VectorBackend.inOrderBlock(mixed, 24, 1, 8)).isEqualTo(3);
     }
 
     /** Scan operands over {@code rows} rows: x, B and C of two groups, chunk 2; B and C of the backward direction beside. */
