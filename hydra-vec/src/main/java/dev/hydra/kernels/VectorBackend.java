@@ -503,15 +503,16 @@ public final class VectorBackend extends ScalarBackend {
         long perChunk = (long) s.heads() * s.state() * s.headdim();
         Chunks list = takeChunks();
         try {
-            list.fill(s, Q, init != null);
             int block = windowsOnly ? 0 : inOrderBlock(s.seqs(), s.heads(), s.groups(), pool.threads());
             if (block > 0) {
+                int sequences = list.order(s.seqs());
                 ChunkMath m = new ChunkMath(s, xbc, dt, a, init, y, Q, block);
                 // per step: S_c and C S_in (N P each) and M X (Q P / 2) per head, C B^T (Q N / 2) per group
                 long perStep = s.heads() * (2L * m.NP + (long) Q * m.P / 2) + (long) s.groups() * Q * m.N / 2;
-                pool.forEach(list.sequences * m.units, perStep * s.seqs().rows(), t -> m.sequenceInOrder(list.order[t / m.units], t % m.units));
+                pool.forEach(sequences * m.units, perStep * s.seqs().rows(), t -> m.sequenceInOrder(list.order[t / m.units], t % m.units));
                 return;
             }
+            list.fill(s, Q, init != null);
             // the chunk states one window holds: all the call's, or as many as fit in WINDOW_FLOATS (short texts: none)
             int slots = (int) Math.min(list.stateful, Math.max(1, WINDOW_FLOATS / perChunk));
             // windows of equal size (a last small one would leave most threads idle)
@@ -590,8 +591,8 @@ public final class VectorBackend extends ScalarBackend {
 
     /**
      * A scan call's chunks, (sequence, chunk) pairs in the order its tasks take them: the sequences longest
-     * first (the costliest tasks start first, so the threads finish together; {@code order}), each one's chunks in
-     * order; a chunk's slot among its window's states, -1 where its sequence holds no states (one chunk without
+     * first (the costliest tasks start first, so the threads finish together), each one's chunks in order (or, for
+     * the in-order scan, just the sequences in that order: {@code order}); a chunk's slot among its window's states, -1 where its sequence holds no states (one chunk without
      * initial states: a short text). Also each window's first chunk of every sequence with states
      * ({@code passes}), its chunks whose state a later chunk reads ({@code states}) and the window buffer:
      * two running states (H, N*P), the one entering the window and the one leaving it, alternating; two
@@ -601,13 +602,20 @@ public final class VectorBackend extends ScalarBackend {
     private static final class Chunks {
         int[] seq = new int[0], chunk = new int[0], slot = new int[0], passes = new int[0], states = new int[0], order = new int[0];
         float[] buf = new float[0];
-        int count, stateful, sequences;
+        int count, stateful;
+
+        /** The sequences, longest first, into {@code order}; returns their count. */
+        int order(Sequences seqs) {
+            if (order.length < seqs.count()) order = new int[seqs.count()];
+            int n = 0;
+            for (Sequences.Run run : seqs.runsLongestFirst())
+                for (int b = run.first(); b < run.first() + run.count(); b++) order[n++] = b;
+            return n;
+        }
 
         void fill(ScanLayout s, int Q, boolean init) {
             count = 0;
             stateful = 0;
-            sequences = 0;
-            if (order.length < s.seqs().count()) order = new int[s.seqs().count()];
             for (Sequences.Run run : s.seqs().runsLongestFirst()) count += run.count() * ceilDiv(run.len(), Q);
             if (seq.length < count) {
                 seq = new int[count];
@@ -620,14 +628,12 @@ public final class VectorBackend extends ScalarBackend {
             for (Sequences.Run run : s.seqs().runsLongestFirst()) {
                 int chunks = ceilDiv(run.len(), Q);
                 boolean states = chunks > 1 || init;
-                for (int b = run.first(); b < run.first() + run.count(); b++) {
-                    order[sequences++] = b;
+                for (int b = run.first(); b < run.first() + run.count(); b++)
                     for (int c = 0; c < chunks; c++, k++) {
                         seq[k] = b;
                         chunk[k] = c;
                         slot[k] = states ? 0 : -1;
                     }
-                }
                 if (states) stateful += run.count() * chunks;
             }
         }
